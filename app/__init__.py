@@ -1,0 +1,1 @@
+"""Haven: secure case management for people who refuse to fight."""

@@ -1,0 +1,85 @@
+"""Settings from HAVEN_* environment variables, validated once at start."""
+
+from __future__ import annotations
+
+import enum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Environment(enum.StrEnum):
+    """Where the service runs; production refuses unsafe settings."""
+
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SealMode(enum.StrEnum):
+    """How the root key is protected at rest."""
+
+    DEV = "dev"
+    PASSPHRASE = "passphrase"
+    SHAMIR = "shamir"
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads. Secrets never live here: keys come from the keyring."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HAVEN_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    env: Environment = Environment.DEVELOPMENT
+    database_url: str = "sqlite:///./var/haven.db"
+    blob_dir: Path = Path("./var/blobs")
+    seal_mode: SealMode = SealMode.DEV
+    key_file: Path = Path("./var/dev-root.key")
+    secure_cookies: bool = True
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    session_idle_minutes: int = Field(default=30, gt=0, le=24 * 60)
+    session_absolute_hours: int = Field(default=12, gt=0, le=7 * 24)
+    api_token_hours: int = Field(default=8, gt=0, le=30 * 24)
+    retention_months: int = Field(default=24, gt=0)
+    report_min_cell: int = Field(default=5, ge=1)
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.env is Environment.PRODUCTION:
+            problems = []
+            if self.seal_mode is SealMode.DEV:
+                problems.append(
+                    "HAVEN_SEAL_MODE=dev is not allowed in production (use passphrase or shamir)"
+                )
+            if not self.secure_cookies:
+                problems.append("HAVEN_SECURE_COOKIES=0 is not allowed in production")
+            if problems:
+                raise ValueError("; ".join(problems))
+        return self
+
+
+class SettingsError(Exception):
+    """Raised with one readable line per bad setting."""
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, turning validation errors into readable lines."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            name = "HAVEN_" + "_".join(str(p) for p in err["loc"]).upper() if err["loc"] else ""
+            msg = err["msg"].removeprefix("Value error, ")
+            lines.append(f"{name}: {msg}" if name else msg)
+        raise SettingsError("\n".join(lines)) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return load_settings()

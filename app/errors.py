@@ -1,0 +1,161 @@
+"""Errors are values with a code: JSON under /api, a readable page elsewhere, never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("haven.errors")
+
+
+class HavenError(Exception):
+    """Base of every error a client may see; the message must hold no personal data."""
+
+    status: int = 400
+    code: str = "bad_request"
+    message: str = "The request could not be processed."
+
+    def __init__(self, message: str | None = None, **extra: Any) -> None:
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.extra = extra
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body for the API."""
+        return {"detail": self.message, "code": self.code, **self.extra}
+
+
+class NotAuthenticated(HavenError):
+    status, code, message = 401, "not_authenticated", "Sign in first."
+
+
+class Forbidden(HavenError):
+    status, code, message = 403, "forbidden", "Your role does not allow this."
+
+
+class NotFound(HavenError):
+    status, code, message = 404, "not_found", "Not found."
+
+
+class Conflict(HavenError):
+    status, code, message = 409, "conflict", "The request conflicts with the current state."
+
+
+class PayloadTooLarge(HavenError):
+    status, code, message = 413, "too_large", "The upload is too large."
+
+
+class InvalidInput(HavenError):
+    """422 naming the field that is wrong."""
+
+    status, code, message = 422, "invalid", "Invalid input."
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
+
+
+class Locked(HavenError):
+    status, code, message = 423, "locked", "The account is locked for a while."
+
+
+class Throttled(HavenError):
+    status, code, message = 429, "throttled", "Too many attempts; wait and try again."
+
+
+class Sealed(HavenError):
+    status, code, message = 503, "sealed", "The service is sealed; it must be unsealed first."
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "throttled",
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
+    if _wants_json(request):
+        return JSONResponse(body, status_code=status)
+    templates = getattr(request.app.state, "templates", None)
+    if templates is None:  # pragma: no cover - templates are always configured by create_app
+        return HTMLResponse(f"<h1>{status}</h1>", status_code=status)
+    response: Response = templates.TemplateResponse(
+        request,
+        "errors/error.html",
+        {"status": status, "detail": body["detail"]},
+        status_code=status,
+    )
+    return response
+
+
+def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
+    out = []
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
+        # The message names the field and the rule; the submitted value is never echoed back.
+        out.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+    return out
+
+
+async def _haven_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
+    return _render(request, exc.status, exc.body())
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+    errors = _field_errors(exc.errors())
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return _render(request, 422, {"detail": detail, "code": "invalid", "errors": errors})
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
+    code = _STATUS_CODES.get(exc.status_code, "error")
+    detail = exc.detail if isinstance(exc.detail, str) else code
+    response = _render(request, exc.status_code, {"detail": detail, "code": code})
+    if exc.headers:
+        response.headers.update(exc.headers)
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # The traceback goes to the server log (which never holds bodies); the client gets an id.
+    request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    log.error("unhandled error [%s]", request_id, exc_info=exc)
+    response = _render(
+        request,
+        500,
+        {
+            "detail": "Internal error. Quote the request id to the administrator.",
+            "code": "internal",
+        },
+    )
+    # This handler runs outside the request-id middleware, so it sets the header itself.
+    response.headers["x-request-id"] = request_id
+    return response
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into a safe response."""
+    app.add_exception_handler(HavenError, _haven_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

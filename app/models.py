@@ -1,0 +1,5 @@
+"""Imports every model module so Base.metadata is complete (Alembic and tests rely on it)."""
+
+from app.audit import models as audit_models
+
+__all__ = ["audit_models"]

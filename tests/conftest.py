@@ -1,0 +1,176 @@
+"""Shared fixtures: every database test runs on SQLite and on PostgreSQL.
+
+The schema is built by the migrations (alembic upgrade head), one database per xdist worker
+and backend; each test runs inside a transaction that is rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import Environment, Settings
+from app.crypto.keyring import Keyring
+from app.db import make_engine
+from app.main import create_app
+from app.migrate import upgrade
+
+POSTGRES_URL = os.environ.get("HAVEN_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """In CI a missing PostgreSQL is a failure, never a silent skip."""
+    if os.environ.get("CI") == "true" and not POSTGRES_URL:
+        raise pytest.UsageError("CI=true but HAVEN_TEST_POSTGRES_URL is not set")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+class ScratchDatabase:
+    """A throwaway database for one backend: created, migrated, dropped."""
+
+    def __init__(self, backend: str, tmp: Path) -> None:
+        self.backend = backend
+        name = f"haven_test_{_worker()}_{secrets.token_hex(4)}"
+        if backend == "sqlite":
+            self.path: Path | None = tmp / f"{name}.db"
+            self.url = f"sqlite:///{self.path}"
+            self._admin: Engine | None = None
+        else:
+            self.path = None
+            self.name = name
+            base = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+            self._admin = create_engine(base, isolation_level="AUTOCOMMIT")
+            with self._admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+            self.url = base.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self) -> None:
+        """Remove the database (PostgreSQL) or leave the file to tmp cleanup (SQLite)."""
+        if self._admin is not None:
+            with self._admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+            self._admin.dispose()
+
+
+def new_database(backend: str, tmp: Path) -> ScratchDatabase:
+    """Create an empty database for backend, skipping PostgreSQL (loudly) when not configured."""
+    if backend == "postgresql" and not POSTGRES_URL:
+        pytest.skip("PostgreSQL tests skipped: HAVEN_TEST_POSTGRES_URL is not set")
+    return ScratchDatabase(backend, tmp)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend under test: each database test runs once per backend."""
+    return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def migrated_db(
+    backend: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ScratchDatabase]:
+    """A database for this worker and backend, built by alembic upgrade head."""
+    db = new_database(backend, tmp_path_factory.mktemp(backend))
+    upgrade(db.url)
+    yield db
+    db.drop()
+
+
+@pytest.fixture
+def fresh_db(backend: str, tmp_path: Path) -> Iterator[ScratchDatabase]:
+    """An empty, unmigrated database of its own, for migration and concurrency tests."""
+    db = new_database(backend, tmp_path)
+    yield db
+    db.drop()
+
+
+@pytest.fixture(scope="session")
+def engine(migrated_db: ScratchDatabase) -> Iterator[Engine]:
+    """The engine of the migrated test database."""
+    eng = make_engine(migrated_db.url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside an outer transaction that is rolled back after the test."""
+    conn = engine.connect()
+    outer = conn.begin()
+    yield conn
+    if outer.is_active:
+        outer.rollback()
+    conn.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions joined to the test's transaction: their commits become savepoints."""
+    return sessionmaker(
+        bind=connection,
+        expire_on_commit=False,
+        autoflush=False,
+        join_transaction_mode="create_savepoint",
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A session for a test that talks to the database directly."""
+    session = session_factory()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, migrated_db: ScratchDatabase) -> Settings:
+    """Test settings pointing at the test database and a private blob folder."""
+    return Settings(
+        env=Environment.TEST,
+        database_url=migrated_db.url,
+        blob_dir=tmp_path / "blobs",
+        key_file=tmp_path / "root.key",
+        secure_cookies=True,
+    )
+
+
+@pytest.fixture
+def keyring() -> Keyring:
+    """An unsealed keyring with a fresh random root key."""
+    ring = Keyring()
+    ring.unseal_with_root(secrets.token_bytes(32))
+    return ring
+
+
+@pytest.fixture
+def app(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], keyring: Keyring
+) -> FastAPI:
+    """The application wired to the test transaction."""
+    return create_app(settings, engine=engine, session_factory=session_factory, keyring=keyring)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    """An HTTP client for the app (https base URL, so Secure cookies are sent back)."""
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        yield c
+
+
+def synthetic_id() -> uuid.UUID:
+    """A random id that exists nowhere (for forged-id tests)."""
+    return uuid.uuid4()
