@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,13 +10,20 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cases.api import router as cases_router
 from app.config import Settings, get_settings
 from app.crypto.keyring import Keyring
-from app.db import make_engine, make_sessionmaker
+from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import RequestIdMiddleware
+from app.security import sessions
+from app.security.clock import Clock, SystemClock
+from app.security.headers import SecurityHeadersMiddleware
 from app.system.api import router as system_router
+from app.users.api import router as users_router
+from app.users.auth_api import router as auth_router
+from app.users.pages import router as auth_pages_router
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -27,6 +35,7 @@ def create_app(
     engine: Engine | None = None,
     session_factory: sessionmaker[Session] | None = None,
     keyring: Keyring | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """Build the service; tests pass their own engine, session factory and keyring."""
     settings = settings or get_settings()
@@ -43,9 +52,23 @@ def create_app(
     app.state.engine = engine
     app.state.sessionmaker = session_factory or make_sessionmaker(engine)
     app.state.keyring = keyring or Keyring()
+    app.state.clock = clock or SystemClock()
     app.state.templates = Jinja2Templates(directory=TEMPLATE_DIR)
+    app.state.keyring.on_seal(_end_every_session(app.state.sessionmaker))
 
     install_error_handlers(app)
-    app.include_router(system_router)
+    for router in (system_router, auth_router, users_router, cases_router, auth_pages_router):
+        app.include_router(router)
+    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def _end_every_session(factory: sessionmaker[Session]) -> Callable[[], None]:
+    """The seal hook: every session and bearer token ends, in a transaction of its own."""
+
+    def hook() -> None:
+        with transaction(factory) as db:
+            sessions.end_all(db)
+
+    return hook

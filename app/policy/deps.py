@@ -1,13 +1,32 @@
 """Dependencies that routes use to declare who may call them.
 
-Every route must declare exactly one access rule: `public` for routes open to anyone
-(health, unseal, the public self-referral), or a permission requirement. A test walks the
-route table and fails on a route that declares none.
+Every route must declare exactly one access rule: `PUBLIC` for routes open to anyone
+(health, unseal, sign-in, the public self-referral), or `require(Permission.X)` (directly or
+through a scoped lookup in `app.policy.scope`). A test walks the route table and fails on a
+route that declares none.
 """
 
 from __future__ import annotations
 
-from fastapi import Depends
+import enum
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.deps import DbSession
+from app.errors import Forbidden, NotAuthenticated
+from app.policy.permissions import Permission, Role, allows
+from app.security import csrf, sessions
+from app.security.errors import ReauthRequired
+from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.users.models import TeamMembership, User
 
 
 def public() -> None:
@@ -15,3 +34,133 @@ def public() -> None:
 
 
 PUBLIC = [Depends(public)]
+
+
+class AuthMethod(enum.StrEnum):
+    """How the caller proved who they are."""
+
+    SESSION = "session"
+    BEARER = "bearer"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in caller, as the policy sees them."""
+
+    id: uuid.UUID
+    role: Role
+    team_ids: frozenset[uuid.UUID]
+    auth: AuthMethod
+    session_id: uuid.UUID
+    reauth_at: datetime | None
+
+    def can(self, permission: Permission) -> bool:
+        """True when the actor's role holds permission."""
+        return allows(self.role, permission)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token of an `Authorization: Bearer` header, if any."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
+
+
+def authenticate(request: Request, db: Session) -> tuple[AuthSession, User] | None:
+    """The caller's live, fully signed-in session and user, or None.
+
+    A bearer header wins over a cookie; a bad bearer token never falls back to the cookie."""
+    settings = request.app.state.settings
+    now = request.app.state.clock.now()
+    token = bearer_token(request)
+    kind = CredentialKind.BEARER
+    if token is None:
+        token = request.cookies.get(sessions.cookie_name(settings))
+        kind = CredentialKind.COOKIE
+    if not token:
+        return None
+    found = sessions.resolve(db, token, now=now, settings=settings)
+    if found is None:
+        return None
+    row, user = found
+    if row.kind != kind.value or row.stage != SessionStage.FULL.value:
+        return None
+    return row, user
+
+
+def actor_for(db: Session, row: AuthSession, user: User) -> Actor:
+    """Build the Actor of a resolved session."""
+    teams = db.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == user.id))
+    return Actor(
+        id=user.id,
+        role=Role(user.role),
+        team_ids=frozenset(teams),
+        auth=AuthMethod.BEARER if row.kind == CredentialKind.BEARER.value else AuthMethod.SESSION,
+        session_id=row.id,
+        reauth_at=row.reauth_at,
+    )
+
+
+def deny(
+    db: Session,
+    actor: Actor,
+    *,
+    reason: str,
+    object_type: str | None = None,
+    object_id: uuid.UUID | None = None,
+) -> None:
+    """Record a denied access and commit it, so the request's rollback cannot erase it."""
+    record(
+        db,
+        action=AuditAction.ACCESS_DENIED,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        object_type=object_type,
+        object_id=object_id,
+        outcome="denied",
+        reason_code=reason,
+    )
+    db.commit()
+
+
+class Requirement:
+    """The dependency behind `require()`: signed in, CSRF-checked, role holds the permission."""
+
+    def __init__(self, permission: Permission, *, reauth: bool = False) -> None:
+        self.permission = permission
+        self.reauth = reauth
+
+    def __repr__(self) -> str:
+        return f"require({self.permission.value}{', reauth' if self.reauth else ''})"
+
+    def __call__(
+        self,
+        request: Request,
+        db: DbSession,
+        submitted_csrf: Annotated[str | None, Depends(csrf.submitted_token)],
+    ) -> Actor:
+        found = authenticate(request, db)
+        if found is None:
+            raise NotAuthenticated()
+        row, user = found
+        if row.kind == CredentialKind.COOKIE.value and request.method not in csrf.SAFE_METHODS:
+            csrf.verify(row.csrf_token, submitted_csrf)
+        actor = actor_for(db, row, user)
+        if not actor.can(self.permission):
+            deny(db, actor, reason=f"lacks:{self.permission.value}")
+            raise Forbidden()
+        if self.reauth:
+            require_fresh_reauth(request, actor)
+        return actor
+
+
+def require_fresh_reauth(request: Request, actor: Actor) -> None:
+    """Raise ReauthRequired unless password and TOTP were proven in the last five minutes."""
+    if not sessions.reauth_is_fresh(actor.reauth_at, now=request.app.state.clock.now()):
+        raise ReauthRequired()
+
+
+def require(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `actor: Actor = require(Permission.X)`; returns the Actor."""
+    return Depends(Requirement(permission, reauth=reauth))

@@ -1,11 +1,15 @@
-"""System endpoints: health (and, with the keyring, seal status, seal and unseal)."""
+"""System endpoints: health and the seal panic button (unseal comes with the keyring work)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
 
-from app.policy.deps import PUBLIC
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.deps import DbSession
+from app.policy.deps import PUBLIC, Actor, require
+from app.policy.permissions import Permission
 
 router = APIRouter(prefix="/api/v1/sys", tags=["system"])
 
@@ -17,7 +21,26 @@ class Health(BaseModel):
     sealed: bool
 
 
+class SealOut(BaseModel):
+    """The seal state after the request."""
+
+    sealed: bool
+
+
 @router.get("/health", response_model=Health, dependencies=PUBLIC)
 def health(request: Request) -> Health:
     """Answers even while sealed, so a proxy or operator can tell the two states apart."""
     return Health(status="ok", sealed=request.app.state.keyring.sealed)
+
+
+@router.post("/seal", response_model=SealOut)
+def seal(request: Request, db: DbSession, actor: Actor = require(Permission.SYS_SEAL)) -> SealOut:
+    """Drop the root key from memory and end every session and token, at once.
+
+    No re-authentication is asked: this is the panic button."""
+    record(db, action=AuditAction.SEALED, actor_id=actor.id, actor_role=actor.role.value)
+    # Commit first: the seal hooks end sessions in their own transaction, and on SQLite this
+    # request's open write transaction would otherwise hold the lock they need.
+    db.commit()
+    request.app.state.keyring.seal()
+    return SealOut(sealed=request.app.state.keyring.sealed)

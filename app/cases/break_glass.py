@@ -1,0 +1,62 @@
+"""Break-glass: time-limited access to a case outside one's scope, after typing a reason.
+
+The grant is audited (who, which case, when; never the reason's text) and listed for
+auditors and for the coordinators of the case's team.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.cases.models import BreakGlassGrant, Case
+from app.errors import InvalidInput
+from app.policy.deps import Actor
+from app.policy.scope import break_glass_review_scope
+
+GRANT_DURATION = timedelta(hours=1)
+REASON_MIN, REASON_MAX = 10, 2000
+
+
+def open_grant(
+    db: Session, *, actor: Actor, case: Case, reason: str, now: datetime
+) -> BreakGlassGrant:
+    """Grant actor one hour of access to case; the reason is stored, never logged."""
+    reason = reason.strip()
+    if not REASON_MIN <= len(reason) <= REASON_MAX:
+        raise InvalidInput("reason", f"must be {REASON_MIN} to {REASON_MAX} characters")
+    grant = BreakGlassGrant(
+        actor_id=actor.id,
+        case_id=case.id,
+        reason=reason,
+        created_at=now,
+        expires_at=now + GRANT_DURATION,
+    )
+    db.add(grant)
+    db.flush()
+    record(
+        db,
+        action=AuditAction.BREAK_GLASS,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        object_type="case",
+        object_id=case.id,
+        fields=["reason"],
+        reason_code="granted",
+    )
+    return grant
+
+
+def reviewable_grants(db: Session, *, actor: Actor) -> list[tuple[BreakGlassGrant, Case]]:
+    """Grants the actor may review: auditors all, coordinators those on their teams' cases."""
+    stmt = (
+        select(BreakGlassGrant, Case)
+        .join(Case, Case.id == BreakGlassGrant.case_id)
+        .where(break_glass_review_scope(actor))
+        .order_by(BreakGlassGrant.created_at.desc())
+    )
+    return [(g, c) for g, c in db.execute(stmt).tuples()]

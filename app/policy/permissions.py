@@ -1,0 +1,233 @@
+"""The policy table: roles, permissions, and which case fields each role may see.
+
+This is the one place that decides. Routes declare `require(Permission.X)`; serializers ask
+`FIELD_VISIBILITY`. Default deny: a permission not listed for a role is refused, a field not
+listed for a role is hidden.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from types import MappingProxyType
+
+
+class Role(enum.StrEnum):
+    """The five roles; each account has exactly one."""
+
+    ADMIN = "admin"
+    COORDINATOR = "coordinator"
+    CASEWORKER = "caseworker"
+    VOLUNTEER = "volunteer"
+    AUDITOR = "auditor"
+
+
+# Roles that can see identifying data (or manage those who can) must use a second factor.
+TOTP_REQUIRED: frozenset[Role] = frozenset(
+    {Role.ADMIN, Role.COORDINATOR, Role.CASEWORKER, Role.AUDITOR}
+)
+
+
+class Permission(enum.StrEnum):
+    """What a route may require, as "resource:action"."""
+
+    SELF_READ = "self:read"
+    SELF_UPDATE = "self:update"
+    USER_READ = "user:read"
+    USER_CREATE = "user:create"
+    USER_UPDATE = "user:update"
+    USER_UNLOCK = "user:unlock"
+    USER_END_SESSIONS = "user:end_sessions"
+    TEAM_READ = "team:read"
+    TEAM_CREATE = "team:create"
+    CASE_LIST = "case:list"
+    CASE_READ = "case:read"
+    CASE_CREATE = "case:create"
+    CASE_UPDATE = "case:update"
+    CASE_TRANSITION = "case:transition"
+    CASE_ASSIGN = "case:assign"
+    CASE_SEARCH = "case:search"
+    CASE_HISTORY = "case:history"
+    CASE_EXPORT = "case:export"
+    CASE_ERASE = "case:erase"
+    CASE_BREAK_GLASS = "case:break_glass"
+    BREAK_GLASS_REVIEW = "break_glass:review"
+    BREAK_GLASS_READ_REASON = "break_glass:read_reason"
+    DOCUMENT_READ = "document:read"
+    DOCUMENT_UPLOAD = "document:upload"
+    REFERRAL_READ = "referral:read"
+    REFERRAL_WRITE = "referral:write"
+    PARTNER_READ = "partner:read"
+    PARTNER_WRITE = "partner:write"
+    TASK_READ = "task:read"
+    TASK_CREATE = "task:create"
+    TASK_UPDATE = "task:update"
+    AUDIT_READ = "audit:read"
+    AUDIT_VERIFY = "audit:verify"
+    REPORT_READ = "report:read"
+    SYS_SEAL = "sys:seal"
+    SYS_KEYS = "sys:keys"
+
+
+P = Permission
+_SIGNED_IN = frozenset({P.SELF_READ, P.SELF_UPDATE})
+_CASEWORK = frozenset(
+    {
+        P.CASE_LIST,
+        P.CASE_READ,
+        P.CASE_CREATE,
+        P.CASE_UPDATE,
+        P.CASE_TRANSITION,
+        P.CASE_SEARCH,
+        P.CASE_HISTORY,
+        P.CASE_EXPORT,
+        P.CASE_BREAK_GLASS,
+        P.DOCUMENT_READ,
+        P.DOCUMENT_UPLOAD,
+        P.REFERRAL_READ,
+        P.REFERRAL_WRITE,
+        P.PARTNER_READ,
+        P.TASK_READ,
+        P.TASK_CREATE,
+        P.TASK_UPDATE,
+    }
+)
+
+ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
+    {
+        Role.CASEWORKER: _SIGNED_IN | _CASEWORK,
+        Role.COORDINATOR: _SIGNED_IN
+        | _CASEWORK
+        | {
+            P.CASE_ASSIGN,
+            P.CASE_ERASE,
+            P.BREAK_GLASS_REVIEW,
+            P.BREAK_GLASS_READ_REASON,
+            P.PARTNER_WRITE,
+            P.REPORT_READ,
+            P.USER_UNLOCK,
+            P.TEAM_READ,
+            P.SYS_SEAL,
+        },
+        Role.VOLUNTEER: _SIGNED_IN | {P.TASK_READ, P.TASK_UPDATE},
+        # Admins run the accounts and the machine but see no case content (separation of duty).
+        Role.ADMIN: _SIGNED_IN
+        | {
+            P.USER_READ,
+            P.USER_CREATE,
+            P.USER_UPDATE,
+            P.USER_UNLOCK,
+            P.USER_END_SESSIONS,
+            P.TEAM_READ,
+            P.TEAM_CREATE,
+            P.PARTNER_READ,
+            P.PARTNER_WRITE,
+            P.REPORT_READ,
+            P.SYS_SEAL,
+            P.SYS_KEYS,
+        },
+        Role.AUDITOR: _SIGNED_IN
+        | {P.AUDIT_READ, P.AUDIT_VERIFY, P.REPORT_READ, P.BREAK_GLASS_REVIEW},
+    }
+)
+
+
+def allows(role: Role, permission: Permission) -> bool:
+    """True when role holds permission."""
+    return permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+class Visibility(enum.StrEnum):
+    """How a case field appears to a role."""
+
+    FULL = "full"
+    MASKED = "masked"
+    HIDDEN = "hidden"
+
+
+PLAIN_CASE_FIELDS: tuple[str, ...] = (
+    "id",
+    "case_code",
+    "stage",
+    "risk_level",
+    "team",
+    "assigned_to",
+    "created_at",
+    "updated_at",
+    "version",
+    "citizenship",
+    "current_country",
+    "situation",
+    "needs",
+)
+ENCRYPTED_CASE_FIELDS: tuple[str, ...] = (
+    "legal_name",
+    "aliases",
+    "date_of_birth",
+    "languages",
+    "current_city",
+    "contacts",
+    "service_status",
+    "unit",
+    "left_service_on",
+    "criminal_case",
+    "wanted",
+    "documents_held",
+    "family",
+    "risk_flags",
+    "vetting",
+    "consents",
+    "protection",
+    "movement",
+    "intake_notes",
+    "outcome",
+    "closing_note",
+)
+CASE_FIELDS: tuple[str, ...] = PLAIN_CASE_FIELDS + ENCRYPTED_CASE_FIELDS
+
+
+def _row(full: tuple[str, ...] = (), masked: tuple[str, ...] = ()) -> Mapping[str, Visibility]:
+    row = dict.fromkeys(CASE_FIELDS, Visibility.HIDDEN)
+    row.update(dict.fromkeys(masked, Visibility.MASKED))
+    row.update(dict.fromkeys(full, Visibility.FULL))
+    return MappingProxyType(row)
+
+
+FIELD_VISIBILITY: Mapping[Role, Mapping[str, Visibility]] = MappingProxyType(
+    {
+        # The case team sees its cases in full (scope decides which cases those are).
+        Role.COORDINATOR: _row(full=CASE_FIELDS),
+        Role.CASEWORKER: _row(full=CASE_FIELDS),
+        # A volunteer meets a case only through a task: the code, nothing that identifies.
+        Role.VOLUNTEER: _row(full=("case_code",)),
+        # Admin and auditor see that a case exists (ids in the audit log), never its content.
+        Role.ADMIN: _row(full=("id",)),
+        Role.AUDITOR: _row(full=("id",), masked=("case_code",)),
+    }
+)
+
+
+def visibility(role: Role, field: str) -> Visibility:
+    """How field appears to role; unknown fields are hidden."""
+    return FIELD_VISIBILITY.get(role, {}).get(field, Visibility.HIDDEN)
+
+
+MASK = "•••"
+
+
+def mask(value: object) -> str:
+    """A masked rendering: a value's last two characters at most, never its substance."""
+    text = str(value) if value is not None else ""
+    return MASK + text[-2:] if len(text) >= 8 else MASK
+
+
+def redact(role: Role, values: Mapping[str, object]) -> dict[str, object]:
+    """The fields of values that role may see: full as is, masked as a mask, hidden dropped."""
+    out: dict[str, object] = {}
+    for name, value in values.items():
+        seen = visibility(role, name)
+        if seen is Visibility.FULL:
+            out[name] = value
+        elif seen is Visibility.MASKED:
+            out[name] = mask(value)
+    return out

@@ -1,0 +1,157 @@
+"""Scope: which cases (and accounts) an actor may reach. Out of scope answers 404, never 403.
+
+Coordinators reach their teams' cases, caseworkers the cases assigned to them, and either
+reaches a case they opened by break-glass while the grant lives. Volunteers reach cases only
+through their tasks; admins and auditors reach no case at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from fastapi import Depends, Request
+from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+
+from app.cases.models import BreakGlassGrant, Case
+from app.db import utcnow
+from app.deps import DbSession
+from app.errors import NotFound
+from app.policy.deps import Actor, Requirement, deny
+from app.policy.permissions import Permission, Role
+from app.users.models import TeamMembership, User
+
+
+@dataclass(frozen=True)
+class ScopeMarker:
+    """Tells the route-matrix test which path parameter a dependency resolves, and whether
+    an object outside the actor's scope answers 404 (enforced) or is reachable (break-glass)."""
+
+    resource: str
+    param: str
+    enforced: bool
+
+
+def live_grant(actor_id: uuid.UUID, *, now: datetime) -> ColumnElement[bool]:
+    """True for cases the actor holds a live break-glass grant on."""
+    return exists().where(
+        BreakGlassGrant.case_id == Case.id,
+        BreakGlassGrant.actor_id == actor_id,
+        BreakGlassGrant.expires_at > now,
+    )
+
+
+def case_scope(actor: Actor, *, now: datetime) -> ColumnElement[bool]:
+    """The WHERE clause selecting the cases actor may read."""
+    if actor.role is Role.COORDINATOR:
+        own: ColumnElement[bool] = Case.team_id.in_(actor.team_ids) if actor.team_ids else false()
+    elif actor.role is Role.CASEWORKER:
+        own = Case.assigned_to == actor.id
+    else:
+        return false()
+    return or_(own, live_grant(actor.id, now=now))
+
+
+def readable_cases(actor: Actor, *, now: datetime | None = None) -> Select[Case]:
+    """SELECT of the cases actor may read; every case read goes through this."""
+    return select(Case).where(case_scope(actor, now=now or utcnow()))
+
+
+def break_glass_review_scope(actor: Actor) -> ColumnElement[bool]:
+    """Which break-glass grants actor reviews (joined to Case): auditors all, coordinators
+    those on their teams' cases, nobody else any."""
+    if actor.role is Role.AUDITOR:
+        return true()
+    if actor.role is Role.COORDINATOR and actor.team_ids:
+        return Case.team_id.in_(actor.team_ids)
+    return false()
+
+
+def manageable_users(actor: Actor) -> Select[User]:
+    """SELECT of the accounts actor may manage: admins all, coordinators their teams' members."""
+    if actor.role is Role.ADMIN:
+        return select(User)
+    if actor.role is Role.COORDINATOR and actor.team_ids:
+        member = exists().where(
+            and_(TeamMembership.user_id == User.id, TeamMembership.team_id.in_(actor.team_ids))
+        )
+        return select(User).where(member)
+    return select(User).where(false())
+
+
+@dataclass(frozen=True)
+class CaseAccess:
+    """A case the actor may act on, with the actor."""
+
+    actor: Actor
+    case: Case
+
+
+@dataclass(frozen=True)
+class UserAccess:
+    """An account the actor may manage, with the actor."""
+
+    actor: Actor
+    user: User
+
+
+def readable_case(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `access: CaseAccess = readable_case(Permission.X)`; 404 when the
+    case does not exist or lies outside the actor's scope."""
+    requirement = Requirement(permission, reauth=reauth)
+
+    def dependency(
+        request: Request,
+        db: DbSession,
+        case_id: uuid.UUID,
+        actor: Actor = Depends(requirement),
+    ) -> CaseAccess:
+        now = request.app.state.clock.now()
+        case = db.scalars(readable_cases(actor, now=now).where(Case.id == case_id)).first()
+        if case is None:
+            deny(db, actor, reason="out_of_scope", object_type="case", object_id=case_id)
+            raise NotFound()
+        return CaseAccess(actor=actor, case=case)
+
+    dependency.__haven_scope__ = ScopeMarker("case", "case_id", enforced=True)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def any_case(permission: Permission, *, reauth: bool = False) -> Any:
+    """Like readable_case but reaching outside scope (break-glass only); 404 when absent."""
+    requirement = Requirement(permission, reauth=reauth)
+
+    def dependency(
+        db: DbSession,
+        case_id: uuid.UUID,
+        actor: Actor = Depends(requirement),
+    ) -> CaseAccess:
+        case = db.get(Case, case_id)
+        if case is None:
+            deny(db, actor, reason="not_found", object_type="case", object_id=case_id)
+            raise NotFound()
+        return CaseAccess(actor=actor, case=case)
+
+    dependency.__haven_scope__ = ScopeMarker("case", "case_id", enforced=False)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def managed_user(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `access: UserAccess = managed_user(Permission.X)`; 404 outside scope."""
+    requirement = Requirement(permission, reauth=reauth)
+
+    def dependency(
+        db: DbSession,
+        user_id: uuid.UUID,
+        actor: Actor = Depends(requirement),
+    ) -> UserAccess:
+        user = db.scalars(manageable_users(actor).where(User.id == user_id)).first()
+        if user is None:
+            deny(db, actor, reason="out_of_scope", object_type="user", object_id=user_id)
+            raise NotFound()
+        return UserAccess(actor=actor, user=user)
+
+    dependency.__haven_scope__ = ScopeMarker("user", "user_id", enforced=True)  # type: ignore[attr-defined]
+    return Depends(dependency)

@@ -1,0 +1,32 @@
+"""Errors of sign-in and access checks (HavenError subclasses: JSON under /api, pages elsewhere)."""
+
+from __future__ import annotations
+
+from app.errors import HavenError
+
+
+class InvalidCredentials(HavenError):
+    """The one answer for unknown account, wrong password, wrong code or disabled account."""
+
+    status, code, message = 401, "invalid_credentials", "The e-mail, password or code is not right."
+
+
+class CsrfFailed(HavenError):
+    status, code, message = 403, "csrf_failed", "The form expired or did not come from Haven."
+
+
+class ReauthRequired(HavenError):
+    status, code, message = (
+        403,
+        "reauth_required",
+        "Confirm your password and code again (POST /api/v1/auth/reauth) first.",
+    )
+
+
+class WeakPassword(HavenError):
+    """422 naming the password field."""
+
+    status, code = 422, "invalid"
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}", errors=[{"field": field, "message": reason}])

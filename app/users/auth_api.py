@@ -1,0 +1,130 @@
+"""Sign-in over the API: bearer tokens (issue, revoke) and re-authentication."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.deps import AppSettings, DbSession
+from app.errors import HavenError
+from app.policy.deps import PUBLIC, Actor, AuthMethod, require
+from app.policy.permissions import Permission
+from app.security import sessions
+from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.users import signin
+from app.users.models import User
+from app.users.schemas import ReauthOut, ReauthRequest, TokenOut, TokenRequest
+
+router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
+
+
+def client_address(request: Request) -> str:
+    """The client's address (behind a proxy, as forwarded by a trusted proxy to uvicorn)."""
+    return request.client.host if request.client else "unknown"
+
+
+def check_factors(
+    db: Session, request: Request, *, email: str, password: str, code: str | None
+) -> User:
+    """Password and (when needed) TOTP; failures are committed before they are raised."""
+    now: datetime = request.app.state.clock.now()
+    address = client_address(request)
+    try:
+        user = signin.password_step(db, email=email, password=password, address=address, now=now)
+        if signin.needs_second_factor(user):
+            signin.second_factor(
+                db, user=user, code=code or "", address=address, now=now, allow_recovery=False
+            )
+    except HavenError:
+        db.commit()
+        raise
+    return user
+
+
+@router.post("/token", dependencies=PUBLIC, response_model=TokenOut)
+def issue_token(
+    body: TokenRequest, request: Request, db: DbSession, settings: AppSettings
+) -> TokenOut:
+    """A bearer token for e-mail, password and TOTP code (valid 8 hours by default)."""
+    user = check_factors(db, request, email=body.email, password=body.password, code=body.totp)
+    now = request.app.state.clock.now()
+    signin.succeeded(db, user=user, method="api_token")
+    issued = sessions.create(
+        db,
+        user=user,
+        kind=CredentialKind.BEARER,
+        stage=SessionStage.FULL,
+        now=now,
+        settings=settings,
+    )
+    record(
+        db,
+        action=AuditAction.TOKEN_ISSUED,
+        actor_id=user.id,
+        actor_role=user.role,
+        object_type="session",
+        object_id=issued.session.id,
+    )
+    return TokenOut(access_token=issued.token, expires_at=issued.session.expires_at)
+
+
+@router.delete("/token", status_code=204)
+def revoke_token(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    actor: Actor = require(Permission.SELF_READ),
+) -> Response:
+    """End the credential this request was made with (bearer token or cookie session)."""
+    sessions.end(db, actor.session_id)
+    action = AuditAction.TOKEN_REVOKED if actor.auth is AuthMethod.BEARER else AuditAction.SIGN_OUT
+    record(
+        db,
+        action=action,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        object_type="session",
+        object_id=actor.session_id,
+    )
+    response = Response(status_code=204)
+    if actor.auth is AuthMethod.SESSION:
+        sessions.clear_cookie(response, settings)
+    return response
+
+
+@router.post("/reauth", response_model=ReauthOut)
+def reauthenticate(
+    *,
+    body: ReauthRequest,
+    request: Request,
+    response: Response,
+    db: DbSession,
+    settings: AppSettings,
+    actor: Actor = require(Permission.SELF_READ),
+) -> ReauthOut:
+    """Prove password and TOTP again; dangerous acts are allowed for the next five minutes.
+    A cookie session gets a new token (set in the reply); a bearer token keeps its value."""
+    user = db.get(User, actor.id)
+    assert user is not None  # noqa: S101 - the session's user exists (foreign key)
+    check_factors(db, request, email=user.email, password=body.password, code=body.totp)
+    now = request.app.state.clock.now()
+    row = db.get(AuthSession, actor.session_id)
+    assert row is not None  # noqa: S101 - resolved by require() in this request
+    if actor.auth is AuthMethod.SESSION:
+        issued = sessions.rotate(db, old=row, user=user, now=now, settings=settings)
+        row = issued.session
+        sessions.set_cookie(response, issued.token, settings)
+    row.reauth_at = now
+    record(
+        db,
+        action=AuditAction.REAUTH,
+        actor_id=user.id,
+        actor_role=user.role,
+        object_type="session",
+        object_id=row.id,
+    )
+    return ReauthOut(reauth_until=now + sessions.REAUTH_WINDOW)

@@ -1,0 +1,65 @@
+"""Accounts, teams, team membership and recovery codes."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, IdMixin, utcnow
+
+
+class Team(IdMixin, Base):
+    """A group of staff; a coordinator sees their teams' cases."""
+
+    __tablename__ = "teams"
+
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(IdMixin, Base):
+    """A staff account. Never a client: clients are cases."""
+
+    __tablename__ = "users"
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The TOTP secret sits in this one column so the encryption work can switch its type to
+    # an encrypted one without touching the callers (see SECURITY.md, "Access control").
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enrolled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None]
+    recovery_codes_issued_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class TeamMembership(Base):
+    """A user belongs to a team."""
+
+    __tablename__ = "team_memberships"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class RecoveryCode(IdMixin, Base):
+    """A one-time TOTP recovery code, stored as a SHA-256 hash (it carries 80 random bits)."""
+
+    __tablename__ = "recovery_codes"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    used_at: Mapped[datetime | None]

@@ -1,0 +1,295 @@
+"""Sign-in pages: password, TOTP code, first-time TOTP enrolment, recovery codes, sign-out.
+
+Server-rendered, no JavaScript. A pending session (password checked, code not yet) only
+reaches the next step's page; every completed sign-in gets a brand-new token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.orm import Session
+from starlette.responses import Response
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.config import Settings
+from app.deps import AppSettings, DbSession
+from app.errors import HavenError
+from app.policy.deps import PUBLIC, Actor, require
+from app.policy.permissions import Permission
+from app.security import csrf, sessions, totp
+from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.users import signin
+from app.users.auth_api import client_address
+from app.users.models import User
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+_LOGIN_CSRF = "haven_login"
+FormStr = Annotated[str, Form(max_length=1024)]
+
+
+def _login_csrf_name(settings: Settings) -> str:
+    return ("__Host-" if settings.secure_cookies else "") + _LOGIN_CSRF
+
+
+def _render(request: Request, name: str, context: dict[str, object], status: int = 200) -> Response:
+    context.setdefault("errors", {})
+    response: Response = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status
+    )
+    return response
+
+
+def _redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _pending(request: Request, db: Session, stage: SessionStage) -> tuple[AuthSession, User] | None:
+    settings = request.app.state.settings
+    token = request.cookies.get(sessions.cookie_name(settings))
+    if not token:
+        return None
+    found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+    if found is None or found[0].kind != CredentialKind.COOKIE.value:
+        return None
+    return found if found[0].stage == stage.value else None
+
+
+def _login_form(
+    request: Request,
+    settings: Settings,
+    *,
+    status: int = 200,
+    email: str = "",
+    errors: dict[str, str] | None = None,
+) -> Response:
+    token = request.cookies.get(_login_csrf_name(settings)) or secrets.token_urlsafe(32)
+    context: dict[str, object] = {"email": email, "csrf_token": token, "errors": errors or {}}
+    response = _render(request, "auth/login.html", context, status)
+    response.set_cookie(
+        _login_csrf_name(settings),
+        token,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+    return response
+
+
+@router.get("/login", dependencies=PUBLIC)
+def login_page(request: Request, settings: AppSettings) -> Response:
+    """The sign-in form."""
+    return _login_form(request, settings)
+
+
+@router.post("/login", dependencies=PUBLIC)
+def login_submit(
+    *,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    email: FormStr,
+    password: FormStr,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Check the password, then send the browser to the code or enrolment step."""
+    expected = request.cookies.get(_login_csrf_name(settings), "")
+    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+        return _login_form(
+            request,
+            settings,
+            status=403,
+            email=email,
+            errors={"email": "The form expired. Please try again."},
+        )
+    now = request.app.state.clock.now()
+    try:
+        user = signin.password_step(
+            db, email=email, password=password, address=client_address(request), now=now
+        )
+    except HavenError as exc:
+        db.commit()
+        return _login_form(
+            request, settings, status=exc.status, email=email, errors={"password": exc.message}
+        )
+    _end_presented_session(request, db, settings)
+    if signin.needs_enrolment(user):
+        stage, target = SessionStage.ENROL, "/login/enrol"
+    elif signin.needs_second_factor(user):
+        stage, target = SessionStage.TOTP, "/login/totp"
+    else:
+        signin.succeeded(db, user=user, method="password")
+        stage, target = SessionStage.FULL, "/"
+    issued = sessions.create(
+        db, user=user, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
+    )
+    response = _redirect(target)
+    sessions.set_cookie(response, issued.token, settings)
+    return response
+
+
+def _end_presented_session(request: Request, db: Session, settings: Settings) -> None:
+    # Whatever session the browser held before is ended, never upgraded (fixation defence).
+    token = request.cookies.get(sessions.cookie_name(settings))
+    if token:
+        found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+        if found is not None:
+            sessions.end(db, found[0].id)
+
+
+@router.get("/login/totp", dependencies=PUBLIC)
+def totp_page(request: Request, db: DbSession) -> Response:
+    """The code step."""
+    pending = _pending(request, db, SessionStage.TOTP)
+    if pending is None:
+        return _redirect("/login")
+    return _render(request, "auth/totp.html", {"csrf_token": pending[0].csrf_token})
+
+
+def _second_step(
+    request: Request,
+    db: Session,
+    *,
+    settings: Settings,
+    stage: SessionStage,
+    code: str,
+    submitted_csrf: str,
+) -> Response:
+    pending = _pending(request, db, stage)
+    if pending is None:
+        return _redirect("/login")
+    row, user = pending
+    csrf.verify(row.csrf_token, submitted_csrf)
+    now = request.app.state.clock.now()
+    try:
+        signin.second_factor(
+            db,
+            user=user,
+            code=code,
+            address=client_address(request),
+            now=now,
+            allow_recovery=stage is SessionStage.TOTP,
+        )
+    except HavenError as exc:
+        db.commit()
+        page = "auth/totp.html" if stage is SessionStage.TOTP else "auth/enrol.html"
+        context = {"csrf_token": row.csrf_token, "errors": {"code": exc.message}}
+        return _render(request, page, context | _enrol_context(user), exc.status)
+    signin.succeeded(db, user=user, method="totp")
+    issued = sessions.rotate(db, old=row, user=user, now=now, settings=settings)
+    if user.recovery_codes_issued_at is None:
+        codes = signin.issue_recovery_codes(db, user=user, now=now)
+        response = _render(request, "auth/recovery_codes.html", {"codes": codes})
+    else:
+        response = _redirect("/")
+    sessions.set_cookie(response, issued.token, settings)
+    return response
+
+
+@router.post("/login/totp", dependencies=PUBLIC)
+def totp_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    code: FormStr,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Check the code (or a recovery code) and finish signing in."""
+    return _second_step(
+        request,
+        db,
+        settings=settings,
+        stage=SessionStage.TOTP,
+        code=code,
+        submitted_csrf=csrf_token,
+    )
+
+
+def _enrol_context(user: User) -> dict[str, object]:
+    if user.totp_secret is None:
+        return {}
+    uri = totp.provisioning_uri(user.totp_secret, user.email)
+    grouped = " ".join(user.totp_secret[i : i + 4] for i in range(0, len(user.totp_secret), 4))
+    return {"qr_data_uri": totp.qr_svg_data_uri(uri), "secret_grouped": grouped}
+
+
+@router.get("/login/enrol", dependencies=PUBLIC)
+def enrol_page(request: Request, db: DbSession) -> Response:
+    """First sign-in: the TOTP key as text and as a QR code."""
+    pending = _pending(request, db, SessionStage.ENROL)
+    if pending is None:
+        return _redirect("/login")
+    row, user = pending
+    if user.totp_secret is None:
+        user.totp_secret = totp.new_secret()
+    context: dict[str, object] = {"csrf_token": row.csrf_token}
+    return _render(request, "auth/enrol.html", context | _enrol_context(user))
+
+
+@router.post("/login/enrol", dependencies=PUBLIC)
+def enrol_submit(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    code: FormStr,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Confirm enrolment with a first code; the recovery codes are shown once."""
+    return _second_step(
+        request,
+        db,
+        settings=settings,
+        stage=SessionStage.ENROL,
+        code=code,
+        submitted_csrf=csrf_token,
+    )
+
+
+@router.post("/logout", dependencies=PUBLIC)
+def logout(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """End the session (CSRF-checked) and forget the cookie."""
+    token = request.cookies.get(sessions.cookie_name(settings))
+    if token:
+        found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+        if found is not None:
+            row, user = found
+            csrf.verify(row.csrf_token, csrf_token)
+            sessions.end(db, row.id)
+            record(
+                db,
+                action=AuditAction.SIGN_OUT,
+                actor_id=user.id,
+                actor_role=user.role,
+                object_type="session",
+                object_id=row.id,
+            )
+    response = _redirect("/login")
+    sessions.clear_cookie(response, settings)
+    return response
+
+
+@router.get("/")
+def home(request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)) -> Response:
+    """The start page (the full interface comes with the casework)."""
+    user = db.get(User, actor.id)
+    row = db.get(AuthSession, actor.session_id)
+    assert user is not None  # noqa: S101 - resolved by require()
+    assert row is not None  # noqa: S101 - resolved by require()
+    context: dict[str, object] = {
+        "email": user.email,
+        "role": user.role,
+        "csrf_token": row.csrf_token,
+    }
+    return _render(request, "auth/signed_in.html", context)

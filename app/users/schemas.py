@@ -1,0 +1,121 @@
+"""Request and response shapes of the account and sign-in API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.policy.permissions import Role
+
+
+class TokenRequest(BaseModel):
+    """Credentials for a bearer token."""
+
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=1024)
+    totp: str | None = Field(default=None, max_length=64)
+
+
+class TokenOut(BaseModel):
+    """A new bearer token; shown once, stored only as a hash."""
+
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime
+
+
+class ReauthRequest(BaseModel):
+    """Password and TOTP code again, before a dangerous act."""
+
+    password: str = Field(max_length=1024)
+    totp: str | None = Field(default=None, max_length=64)
+
+
+class ReauthOut(BaseModel):
+    """Until when the re-authentication counts."""
+
+    reauth_until: datetime
+
+
+class TeamOut(BaseModel):
+    """A team."""
+
+    id: uuid.UUID
+    name: str
+
+
+class TeamIn(BaseModel):
+    """A new team."""
+
+    name: str = Field(min_length=1, max_length=120)
+
+
+class MeOut(BaseModel):
+    """The signed-in account; csrf_token is set for cookie sessions (send it as X-CSRF-Token)."""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    teams: list[TeamOut]
+    auth: str
+    csrf_token: str | None = None
+
+
+class UserOut(BaseModel):
+    """An account as the admin sees it."""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    teams: list[TeamOut]
+    disabled: bool
+    totp_enrolled: bool
+    created_at: datetime
+
+
+class UserCreate(BaseModel):
+    """A new account; without a password, Haven makes a one-time one and returns it once."""
+
+    email: str = Field(max_length=254)
+    role: Role
+    teams: list[str] = Field(default_factory=list, max_length=50)
+    password: str | None = Field(default=None, max_length=1024)
+
+
+class UserCreated(BaseModel):
+    """The new account, with the one-time password (when generated) and the TOTP link."""
+
+    id: uuid.UUID
+    email: str
+    role: Role
+    password: str | None = None
+    totp_uri: str
+
+
+class UserPatch(BaseModel):
+    """Changes to an account; a role change needs a fresh re-authentication."""
+
+    role: Role | None = None
+    disabled: bool | None = None
+    team_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
+
+
+class PasswordChange(BaseModel):
+    """Change one's own password."""
+
+    current_password: str = Field(max_length=1024)
+    new_password: str = Field(max_length=1024)
+
+
+class UnlockOut(BaseModel):
+    """Whether the account was locked."""
+
+    was_locked: bool
+
+
+class SessionsEnded(BaseModel):
+    """How many sessions and tokens were ended."""
+
+    ended: int

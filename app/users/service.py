@@ -1,0 +1,243 @@
+"""Account rules: create, change role, disable, teams, passwords, unlock, end sessions.
+
+Services flush, never commit; each change writes its audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.errors import Conflict, InvalidInput
+from app.policy.deps import Actor
+from app.policy.permissions import Role
+from app.security import passwords, sessions, throttle, totp
+from app.security.errors import InvalidCredentials, WeakPassword
+from app.users.models import Team, TeamMembership, User
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+def normalise_email(email: str) -> str:
+    """The canonical form of an e-mail address (trimmed, lower-case)."""
+    return email.strip().lower()
+
+
+def _audit(
+    db: Session,
+    action: AuditAction,
+    actor: Actor | None,
+    *,
+    object_type: str,
+    object_id: uuid.UUID,
+    fields: Iterable[str] = (),
+    outcome: str = "ok",
+) -> None:
+    record(
+        db,
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role.value if actor else None,
+        object_type=object_type,
+        object_id=object_id,
+        fields=list(fields),
+        outcome=outcome,
+    )
+
+
+def generate_password() -> str:
+    """A one-time password of 120 random bits, readable aloud."""
+    return "-".join(secrets.token_urlsafe(6) for _ in range(4))
+
+
+def team_ids_of(db: Session, user_id: uuid.UUID) -> list[uuid.UUID]:
+    """The ids of the teams a user belongs to."""
+    return list(db.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == user_id)))
+
+
+def teams_of(db: Session, user_id: uuid.UUID) -> list[Team]:
+    """The teams a user belongs to, by name."""
+    return list(
+        db.scalars(
+            select(Team)
+            .join(TeamMembership, TeamMembership.team_id == Team.id)
+            .where(TeamMembership.user_id == user_id)
+            .order_by(Team.name)
+        )
+    )
+
+
+def get_or_create_team(db: Session, name: str, *, actor: Actor | None = None) -> Team:
+    """The team of that name, created (and audited) when new."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise InvalidInput("team", "must be 1 to 120 characters")
+    team = db.scalars(select(Team).where(Team.name == name)).first()
+    if team is None:
+        team = Team(name=name)
+        db.add(team)
+        db.flush()
+        _audit(
+            db,
+            AuditAction.TEAM_CREATED,
+            actor,
+            object_type="team",
+            object_id=team.id,
+            fields=["name"],
+        )
+    return team
+
+
+@dataclass(frozen=True)
+class NewAccount:
+    """A created account, with the one-time password when Haven chose it."""
+
+    user: User
+    password: str | None
+    totp_uri: str
+
+
+def create_user(
+    db: Session,
+    *,
+    email: str,
+    role: Role | str,
+    teams: Iterable[str] = (),
+    password: str | None = None,
+    actor: Actor | None = None,
+) -> NewAccount:
+    """Create an account (and any new team), with a TOTP secret ready for enrolment."""
+    email = normalise_email(email)
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidInput("email", "is not an e-mail address")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise InvalidInput("role", f"must be one of {', '.join(r.value for r in Role)}") from None
+    if db.scalars(select(User.id).where(User.email == email)).first() is not None:
+        raise Conflict("An account with that e-mail already exists.")
+    generated = None
+    if password is None:
+        password = generated = generate_password()
+    problem = passwords.weakness(password, email=email)
+    if problem:
+        raise WeakPassword("password", problem)
+    user = User(
+        email=email,
+        role=role.value,
+        password_hash=passwords.hash_password(password),
+        totp_secret=totp.new_secret(),
+    )
+    db.add(user)
+    db.flush()
+    for name in teams:
+        db.add(
+            TeamMembership(user_id=user.id, team_id=get_or_create_team(db, name, actor=actor).id)
+        )
+    db.flush()
+    _audit(
+        db,
+        AuditAction.USER_CREATED,
+        actor,
+        object_type="user",
+        object_id=user.id,
+        fields=["email", "role", "teams"],
+    )
+    assert user.totp_secret is not None  # noqa: S101 - set just above
+    return NewAccount(user, generated, totp.provisioning_uri(user.totp_secret, email))
+
+
+def set_role(db: Session, *, actor: Actor, user: User, role: Role) -> None:
+    """Change a role: ends every session and token of the account."""
+    if user.role == role.value:
+        return
+    user.role = role.value
+    sessions.end_for_user(db, user.id)
+    _audit(
+        db,
+        AuditAction.USER_ROLE_CHANGED,
+        actor,
+        object_type="user",
+        object_id=user.id,
+        fields=["role"],
+    )
+
+
+def set_disabled(db: Session, *, actor: Actor, user: User, disabled: bool, now: datetime) -> None:
+    """Disable (ending every session at once) or enable an account."""
+    if disabled == (user.disabled_at is not None):
+        return
+    if disabled and user.id == actor.id:
+        raise InvalidInput("disabled", "you cannot disable your own account")
+    user.disabled_at = now if disabled else None
+    if disabled:
+        sessions.end_for_user(db, user.id)
+    action = AuditAction.USER_DISABLED if disabled else AuditAction.USER_ENABLED
+    _audit(db, action, actor, object_type="user", object_id=user.id, fields=["disabled"])
+
+
+def set_teams(db: Session, *, actor: Actor, user: User, team_ids: Iterable[uuid.UUID]) -> None:
+    """Replace a user's team memberships."""
+    wanted = set(team_ids)
+    known = set(db.scalars(select(Team.id).where(Team.id.in_(wanted)))) if wanted else set()
+    if known != wanted:
+        raise InvalidInput("teams", "names a team that does not exist")
+    if wanted == set(team_ids_of(db, user.id)):
+        return
+    db.execute(delete(TeamMembership).where(TeamMembership.user_id == user.id))
+    db.add_all(TeamMembership(user_id=user.id, team_id=t) for t in wanted)
+    db.flush()
+    _audit(
+        db, AuditAction.USER_UPDATED, actor, object_type="user", object_id=user.id, fields=["teams"]
+    )
+
+
+def change_password(db: Session, *, user: User, current: str, new: str, now: datetime) -> None:
+    """Change one's own password: ends every session and token of the account."""
+    ok, _ = passwords.verify_password(user.password_hash, current)
+    if not ok:
+        raise InvalidCredentials()
+    problem = passwords.weakness(new, email=user.email)
+    if problem:
+        raise WeakPassword("new_password", problem)
+    user.password_hash = passwords.hash_password(new)
+    user.password_changed_at = now
+    sessions.end_for_user(db, user.id)
+    record(
+        db,
+        action=AuditAction.PASSWORD_CHANGED,
+        actor_id=user.id,
+        actor_role=user.role,
+        object_type="user",
+        object_id=user.id,
+    )
+
+
+def unlock(db: Session, *, actor: Actor, user: User) -> bool:
+    """Lift a sign-in lockout; True when the account was locked."""
+    was_locked = throttle.unlock(db, email=user.email)
+    _audit(
+        db,
+        AuditAction.ACCOUNT_UNLOCKED,
+        actor,
+        object_type="user",
+        object_id=user.id,
+        outcome="ok" if was_locked else "noop",
+    )
+    return was_locked
+
+
+def end_sessions(db: Session, *, actor: Actor, user: User) -> int:
+    """End every session and token of an account."""
+    count = sessions.end_for_user(db, user.id)
+    _audit(db, AuditAction.USER_SESSIONS_ENDED, actor, object_type="user", object_id=user.id)
+    return count

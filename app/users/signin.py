@@ -1,0 +1,161 @@
+"""Sign-in: password, then TOTP (or a recovery code), throttled and audited.
+
+Every failure answers the same way (InvalidCredentials) whether the account is unknown,
+disabled, or the password or code is wrong, and costs one Argon2 verification either way.
+Failures are flushed here; the caller commits them before it raises, so a refused attempt
+still counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.errors import Locked
+from app.policy.permissions import TOTP_REQUIRED, Role
+from app.security import passwords, throttle, totp
+from app.security.errors import InvalidCredentials
+from app.users.models import RecoveryCode, User
+from app.users.service import normalise_email
+
+
+def _fail(
+    db: Session, *, email: str, address: str, now: datetime, user: User | None, factor: str
+) -> None:
+    locked = throttle.record_failure(db, email=email, address=address, now=now)
+    record(
+        db,
+        action=AuditAction.SIGN_IN_FAILED,
+        actor_id=user.id if user else None,
+        actor_role=user.role if user else None,
+        outcome="denied",
+        reason_code=f"{factor}" if user else "unknown_account",
+    )
+    if locked:
+        record(
+            db,
+            action=AuditAction.ACCOUNT_LOCKED,
+            actor_id=user.id if user else None,
+            actor_role=user.role if user else None,
+            outcome="denied",
+            reason_code=None if user else "unknown_account",
+        )
+        raise Locked()
+    raise InvalidCredentials()
+
+
+def password_step(db: Session, *, email: str, password: str, address: str, now: datetime) -> User:
+    """The account for email and password; raises InvalidCredentials, Locked or Throttled."""
+    email = normalise_email(email)
+    throttle.check(db, email=email, address=address, now=now)
+    user = db.scalars(select(User).where(User.email == email)).first()
+    ok, new_hash = passwords.verify_password(user.password_hash if user else None, password)
+    if user is None or not ok or user.disabled_at is not None:
+        _fail(
+            db,
+            email=email,
+            address=address,
+            now=now,
+            user=user,
+            factor="disabled" if user is not None and ok else "password",
+        )
+    assert user is not None  # noqa: S101 - _fail raised otherwise
+    if new_hash is not None:  # the parameters changed since this hash was made
+        user.password_hash = new_hash
+    return user
+
+
+def needs_second_factor(user: User) -> bool:
+    """True when sign-in must also check TOTP: mandatory roles, or a volunteer who enrolled."""
+    return Role(user.role) in TOTP_REQUIRED or user.totp_enrolled_at is not None
+
+
+def needs_enrolment(user: User) -> bool:
+    """True when the user must enrol TOTP before anything else."""
+    return Role(user.role) in TOTP_REQUIRED and user.totp_enrolled_at is None
+
+
+def _use_recovery_code(db: Session, *, user: User, code: str, now: datetime) -> bool:
+    row = db.scalars(
+        select(RecoveryCode).where(
+            RecoveryCode.user_id == user.id,
+            RecoveryCode.code_hash == totp.hash_recovery_code(code),
+            RecoveryCode.used_at.is_(None),
+        )
+    ).first()
+    if row is None:
+        return False
+    row.used_at = now
+    record(
+        db,
+        action=AuditAction.RECOVERY_CODE_USED,
+        actor_id=user.id,
+        actor_role=user.role,
+        object_type="user",
+        object_id=user.id,
+    )
+    return True
+
+
+def second_factor(
+    db: Session,
+    *,
+    user: User,
+    code: str,
+    address: str,
+    now: datetime,
+    allow_recovery: bool = True,
+) -> None:
+    """Check a TOTP code (each accepted once) or a recovery code; raises like password_step."""
+    throttle.check(db, email=user.email, address=address, now=now)
+    if allow_recovery and totp.looks_like_recovery_code(code):
+        if _use_recovery_code(db, user=user, code=code, now=now):
+            return
+        _fail(db, email=user.email, address=address, now=now, user=user, factor="recovery")
+    step = None
+    if user.totp_secret is not None:
+        step = totp.match_step(user.totp_secret, code, now=now, last_used_step=user.totp_last_step)
+    if step is None:
+        _fail(db, email=user.email, address=address, now=now, user=user, factor="totp")
+    user.totp_last_step = step
+    if user.totp_enrolled_at is None:
+        # A valid code from the provisioned secret proves the authenticator holds it.
+        user.totp_enrolled_at = now
+        record(
+            db,
+            action=AuditAction.TOTP_ENROLLED,
+            actor_id=user.id,
+            actor_role=user.role,
+            object_type="user",
+            object_id=user.id,
+        )
+    db.flush()
+
+
+def issue_recovery_codes(db: Session, *, user: User, now: datetime) -> list[str]:
+    """Replace the user's recovery codes by ten new ones; the plaintext exists only here."""
+    for old in db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        db.delete(old)
+    codes = totp.new_recovery_codes()
+    db.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    user.recovery_codes_issued_at = now
+    db.flush()
+    return codes
+
+
+def succeeded(db: Session, *, user: User, method: str) -> None:
+    """Clear the account's failures and audit the sign-in."""
+    throttle.record_success(db, email=user.email)
+    record(
+        db,
+        action=AuditAction.SIGN_IN,
+        actor_id=user.id,
+        actor_role=user.role,
+        object_type="user",
+        object_id=user.id,
+        reason_code=method,
+    )
