@@ -90,8 +90,105 @@ def serve(
 @cli.command()
 def demo() -> None:
     """Load synthetic demo data (invented people only). Safe to run twice."""
-    _settings()
-    out.print("Demo data: nothing to load yet.")
+    from app.db import make_engine, make_sessionmaker, transaction
+    from app.users.demo import ensure_demo_accounts
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with transaction(make_sessionmaker(engine)) as db:
+        accounts = ensure_demo_accounts(db)
+    engine.dispose()
+    out.print("Demo sign-ins (invented accounts; passwords and TOTP keys are shown only once):")
+    for acc in accounts:
+        if acc.created:
+            out.print(
+                f"  {acc.role.value:<12} {acc.email}  password: {acc.password}  "
+                f"TOTP key: {acc.totp_secret}",
+                highlight=False,
+            )
+        else:
+            out.print(f"  {acc.role.value:<12} {acc.email}  already present", highlight=False)
+
+
+user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
+cli.add_typer(user_cli, name="user")
+
+
+@user_cli.command("add")
+def user_add(
+    email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
+    role: Annotated[str, typer.Option(help="admin, coordinator, caseworker, volunteer, auditor.")],
+    team: Annotated[
+        list[str] | None, typer.Option(help="A team (created if new); repeat for several.")
+    ] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Create an account; prints a one-time password (unless given on stdin) and the TOTP link."""
+    import json
+
+    from app.db import make_engine, make_sessionmaker, transaction
+    from app.errors import HavenError
+    from app.users.service import create_user
+
+    settings = _settings()
+    password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
+    engine = make_engine(settings.database_url)
+    try:
+        with transaction(make_sessionmaker(engine)) as db:
+            made = create_user(db, email=email, role=role, teams=team or [], password=password)
+    except HavenError as exc:
+        err.print(f"[red]{exc.message}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    result: dict[str, str] = {"id": str(made.user.id), "email": made.user.email, "role": role}
+    if made.password is not None:
+        result["password"] = made.password
+    result["totp_uri"] = made.totp_uri
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    out.print(f"Created {made.user.email} ({role}).", highlight=False)
+    if made.password is not None:
+        out.print(f"One-time password (shown once): {made.password}", highlight=False)
+    out.print(f"Authenticator link (shown at first sign-in too): {made.totp_uri}", highlight=False)
+
+
+@cli.command()
+def seal(
+    url: Annotated[str, typer.Option(help="The service's base URL.")] = "http://127.0.0.1:8000",
+    token: Annotated[
+        str | None,
+        typer.Option(envvar="HAVEN_TOKEN", help="A coordinator's or admin's bearer token."),
+    ] = None,
+) -> None:
+    """Seal the service at once: the key leaves memory and every session ends."""
+    import httpx
+
+    if not token:
+        err.print("[red]A bearer token is needed: --token or HAVEN_TOKEN.[/]")
+        raise typer.Exit(2)
+    try:
+        reply = httpx.post(
+            url.rstrip("/") + "/api/v1/sys/seal",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=15,
+        )
+    except httpx.HTTPError as exc:
+        err.print(f"[red]Could not reach {url}: {type(exc).__name__}[/]", highlight=False)
+        raise typer.Exit(1) from None
+    if reply.status_code != 200:
+        detail = (
+            reply.json().get("detail", "")
+            if reply.headers.get("content-type", "").startswith("application/json")
+            else ""
+        )
+        err.print(f"[red]Sealing refused ({reply.status_code}): {detail}[/]", highlight=False)
+        raise typer.Exit(1)
+    out.print("Sealed. Every session has ended; unseal to resume.")
 
 
 def main() -> None:

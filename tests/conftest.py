@@ -24,6 +24,8 @@ from app.crypto.keyring import Keyring
 from app.db import make_engine
 from app.main import create_app
 from app.migrate import upgrade
+from app.security import passwords
+from app.security.clock import FrozenClock
 
 POSTGRES_URL = os.environ.get("HAVEN_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"]
@@ -156,12 +158,32 @@ def keyring() -> Keyring:
     return ring
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashing() -> Iterator[None]:
+    """Tests hash hundreds of passwords: use the cheapest Argon2id (never in production)."""
+    passwords.use_params(passwords.HashParams(time_cost=1, memory_cost_kib=8, parallelism=1))
+    yield
+    passwords.use_params(passwords.DEFAULT_PARAMS)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """A clock that moves only when the test says so."""
+    return FrozenClock()
+
+
 @pytest.fixture
 def app(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], keyring: Keyring
+    settings: Settings,
+    engine: Engine,
+    session_factory: sessionmaker[Session],
+    keyring: Keyring,
+    clock: FrozenClock,
 ) -> FastAPI:
-    """The application wired to the test transaction."""
-    return create_app(settings, engine=engine, session_factory=session_factory, keyring=keyring)
+    """The application wired to the test transaction and the test's clock."""
+    return create_app(
+        settings, engine=engine, session_factory=session_factory, keyring=keyring, clock=clock
+    )
 
 
 @pytest.fixture

@@ -59,4 +59,4 @@ def reviewable_grants(db: Session, *, actor: Actor) -> list[tuple[BreakGlassGran
         .where(break_glass_review_scope(actor))
         .order_by(BreakGlassGrant.created_at.desc())
     )
-    return [(g, c) for g, c in db.execute(stmt).tuples()]
+    return [(g, c) for g, c in db.execute(stmt)]

@@ -99,7 +99,7 @@ def resolve(
     ).one_or_none()
     if found is None:
         return None
-    row, user = found.tuple()
+    row, user = found
     if user.disabled_at is not None or not is_live(row, now=now, settings=settings):
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:

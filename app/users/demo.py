@@ -1,0 +1,50 @@
+"""Demo accounts, one per role, for `haven demo` (invented addresses on a reserved domain)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.policy.permissions import Role
+from app.users import service
+from app.users.models import User
+
+DEMO_DOMAIN = "demo.haven.invalid"  # .invalid is reserved (RFC 2606): no mail can ever go there
+DEMO_TEAM = "Demo team"
+_IN_TEAM = {Role.COORDINATOR, Role.CASEWORKER, Role.VOLUNTEER}
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A demo account; password and TOTP secret are set only when it was just created."""
+
+    email: str
+    role: Role
+    created: bool
+    password: str | None = None
+    totp_secret: str | None = None
+
+
+def ensure_demo_accounts(db: Session) -> list[DemoAccount]:
+    """Create any missing demo account (idempotent); flushes, never commits."""
+    accounts = []
+    for role in Role:
+        email = f"{role.value}@{DEMO_DOMAIN}"
+        if db.scalars(select(User.id).where(User.email == email)).first() is not None:
+            accounts.append(DemoAccount(email=email, role=role, created=False))
+            continue
+        made = service.create_user(
+            db, email=email, role=role, teams=[DEMO_TEAM] if role in _IN_TEAM else []
+        )
+        accounts.append(
+            DemoAccount(
+                email=email,
+                role=role,
+                created=True,
+                password=made.password,
+                totp_secret=made.user.totp_secret,
+            )
+        )
+    return accounts

@@ -1,0 +1,87 @@
+"""Factories for synthetic accounts, teams, cases and credentials (invented data only)."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from app.cases.models import Case
+from app.config import Settings
+from app.policy.permissions import Role
+from app.security import sessions, totp
+from app.security.clock import FrozenClock
+from app.security.models import CredentialKind, SessionStage
+from app.users import service
+from app.users.models import Team, User
+
+PASSWORD = "violet-harbour-quietly-7"
+
+
+def make_team(db: Session, name: str | None = None) -> Team:
+    """A team with an invented name."""
+    return service.get_or_create_team(db, name or f"Team {secrets.token_hex(3)}")
+
+
+def make_user(
+    db: Session,
+    role: Role,
+    *,
+    teams: list[Team] | None = None,
+    email: str | None = None,
+    password: str = PASSWORD,
+    enrolled: bool = True,
+    now: datetime | None = None,
+) -> User:
+    """An account; TOTP enrolled (for roles that need it) unless told otherwise."""
+    email = email or f"{role.value}-{secrets.token_hex(4)}@example.invalid"
+    made = service.create_user(
+        db, email=email, role=role, teams=[t.name for t in teams or []], password=password
+    )
+    if enrolled:
+        made.user.totp_enrolled_at = now or datetime.now().astimezone()
+        made.user.recovery_codes_issued_at = made.user.totp_enrolled_at
+    db.flush()
+    return made.user
+
+
+def make_case(db: Session, *, team: Team, assigned_to: User | None = None) -> Case:
+    """A case with only its plaintext columns."""
+    case = Case(
+        case_code=f"HV-2026-{secrets.randbelow(10**6):06d}",
+        team_id=team.id,
+        assigned_to=assigned_to.id if assigned_to else None,
+    )
+    db.add(case)
+    db.flush()
+    return case
+
+
+def bearer(
+    db: Session, user: User, *, clock: FrozenClock, settings: Settings, reauth: bool = True
+) -> str:
+    """A bearer token for user, made directly (no password work)."""
+    issued = sessions.create(
+        db,
+        user=user,
+        kind=CredentialKind.BEARER,
+        stage=SessionStage.FULL,
+        now=clock.now(),
+        settings=settings,
+    )
+    if not reauth:
+        issued.session.reauth_at = None
+    db.flush()
+    return issued.token
+
+
+def auth(token: str) -> dict[str, str]:
+    """The Authorization header for a bearer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
+def code_for(user: User, clock: FrozenClock, *, offset: int = 0) -> str:
+    """The TOTP code of user at the clock's time (plus offset steps)."""
+    assert user.totp_secret is not None
+    return totp.code_at(user.totp_secret, totp.current_step(clock.now()) + offset)
