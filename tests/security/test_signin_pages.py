@@ -16,6 +16,11 @@ from tests.factories import PASSWORD, code_for, make_team, make_user
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
+def plant(client: TestClient, value: str) -> None:
+    """Put a session cookie in the client's jar as the server would have set it."""
+    client.cookies.set(SECURE_COOKIE_NAME, value, domain="testserver.local", path="/")
+
+
 def csrf_of(html: str) -> str:
     match = CSRF.search(html)
     assert match, "no CSRF field in the form"
@@ -145,6 +150,6 @@ def test_sign_out_needs_csrf_and_ends_the_session(
     home = client.get("/")
     r = client.post("/logout", data={"csrf_token": csrf_of(home.text)}, follow_redirects=False)
     assert r.status_code == 303
-    client.cookies.set(SECURE_COOKIE_NAME, token or "")
+    plant(client, token or "")
     assert client.get("/api/v1/me").status_code == 401
     assert db.scalar(select(func.count()).select_from(RecoveryCode)) is not None

@@ -1,0 +1,184 @@
+"""Scope: forged and swapped ids answer 404; break-glass opens one case for one hour."""
+
+import logging
+import uuid
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEntry
+from app.config import Settings
+from app.policy.deps import Actor, AuthMethod
+from app.policy.permissions import Role
+from app.policy.scope import readable_cases
+from app.security.clock import FrozenClock
+from tests.factories import auth, bearer, make_case, make_team, make_user
+
+REASON = "Client called at night from the border crossing, needs the lawyer contact"
+
+
+@pytest.fixture
+def world(db: Session):  # type: ignore[no-untyped-def]
+    team_a, team_b = make_team(db), make_team(db)
+    w = {
+        "coord_a": make_user(db, Role.COORDINATOR, teams=[team_a]),
+        "coord_b": make_user(db, Role.COORDINATOR, teams=[team_b]),
+        "worker_a": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker_a2": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b]),
+    }
+    w["case_a"] = make_case(db, team=team_a, assigned_to=w["worker_a"])
+    w["case_a2"] = make_case(db, team=team_a, assigned_to=w["worker_a2"])
+    w["case_b"] = make_case(db, team=team_b, assigned_to=w["worker_b"])
+    return w
+
+
+def _actor(user, teams=frozenset()) -> Actor:  # type: ignore[no-untyped-def]
+    return Actor(user.id, Role(user.role), frozenset(teams), AuthMethod.BEARER, uuid.uuid4(), None)
+
+
+def test_readable_cases_by_role(db: Session, world) -> None:  # type: ignore[no-untyped-def]
+    def ids(actor: Actor) -> set[uuid.UUID]:
+        return set(
+            db.scalars(
+                readable_cases(actor).with_only_columns(
+                    readable_cases(actor).selected_columns[0].table.c.id
+                )
+            )
+        )
+
+    coord = _actor(world["coord_a"], {world["case_a"].team_id})
+    assert ids(coord) >= {world["case_a"].id, world["case_a2"].id}
+    assert world["case_b"].id not in ids(coord)
+    worker = _actor(world["worker_a"])
+    assert world["case_a"].id in ids(worker)
+    assert world["case_a2"].id not in ids(worker)  # same team, not assigned
+    for role in (Role.ADMIN, Role.AUDITOR, Role.VOLUNTEER):
+        user = make_user(db, role)
+        assert ids(_actor(user, {world["case_a"].team_id})) == set()
+
+
+def test_forged_and_swapped_ids_answer_404(
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    headers = auth(bearer(db, world["worker_a"], clock=clock, settings=settings))
+    assert client.get(f"/api/v1/cases/{world['case_a'].id}", headers=headers).status_code == 200
+    for forged in (world["case_a2"].id, world["case_b"].id, uuid.uuid4()):
+        r = client.get(f"/api/v1/cases/{forged}", headers=headers)
+        assert r.status_code == 404
+        assert r.json() == {"detail": "Not found.", "code": "not_found"}
+    assert client.get("/api/v1/cases/not-a-uuid", headers=headers).status_code == 422
+    coord = auth(bearer(db, world["coord_b"], clock=clock, settings=settings))
+    assert client.get(f"/api/v1/cases/{world['case_a'].id}", headers=coord).status_code == 404
+    denied = db.scalars(select(AuditEntry).where(AuditEntry.action == "access.denied")).all()
+    assert any(e.reason_code == "out_of_scope" for e in denied)
+
+
+def test_case_read_shows_only_plaintext_fields(
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    headers = auth(bearer(db, world["coord_a"], clock=clock, settings=settings))
+    body = client.get(f"/api/v1/cases/{world['case_a'].id}", headers=headers).json()
+    assert body["case_code"] == world["case_a"].case_code
+    assert set(body) == {
+        "id",
+        "case_code",
+        "stage",
+        "risk_level",
+        "team",
+        "assigned_to",
+        "created_at",
+        "updated_at",
+        "version",
+    }
+
+
+def test_break_glass_opens_one_case_for_one_hour(
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    headers = auth(bearer(db, world["worker_b"], clock=clock, settings=settings))
+    url = f"/api/v1/cases/{world['case_a'].id}"
+    assert client.get(url, headers=headers).status_code == 404
+    assert client.post(url + "/break-glass", json={}, headers=headers).status_code == 422
+    assert (
+        client.post(url + "/break-glass", json={"reason": "short"}, headers=headers).status_code
+        == 422
+    )
+    with caplog.at_level(logging.DEBUG):
+        r = client.post(url + "/break-glass", json={"reason": REASON}, headers=headers)
+    assert r.status_code == 201
+    assert REASON not in caplog.text
+    assert client.get(url, headers=headers).status_code == 200
+    assert client.get(f"/api/v1/cases/{world['case_a2'].id}", headers=headers).status_code == 404
+    clock.advance(timedelta(minutes=59))
+    assert client.get(url, headers=headers).status_code == 200
+    clock.advance(timedelta(minutes=1))
+    assert client.get(url, headers=headers).status_code == 404
+    entries = db.scalars(select(AuditEntry).where(AuditEntry.action == "access.break_glass")).all()
+    assert len(entries) == 1
+    assert entries[0].actor_id == world["worker_b"].id
+    assert entries[0].object_id == str(world["case_a"].id)
+    assert REASON not in str(vars(entries[0]))
+
+
+def test_break_glass_needs_fresh_reauthentication(
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    stale = auth(bearer(db, world["worker_b"], clock=clock, settings=settings, reauth=False))
+    r = client.post(
+        f"/api/v1/cases/{world['case_a'].id}/break-glass", json={"reason": REASON}, headers=stale
+    )
+    assert r.status_code == 403
+    assert r.json()["code"] == "reauth_required"
+    r = client.post(
+        f"/api/v1/cases/{uuid.uuid4()}/break-glass",
+        json={"reason": REASON},
+        headers=auth(bearer(db, world["worker_b"], clock=clock, settings=settings)),
+    )
+    assert r.status_code == 404
+
+
+def test_break_glass_is_shown_to_auditors_and_the_teams_coordinators(
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    worker = auth(bearer(db, world["worker_b"], clock=clock, settings=settings))
+    client.post(
+        f"/api/v1/cases/{world['case_a'].id}/break-glass", json={"reason": REASON}, headers=worker
+    )
+    coord_a = auth(bearer(db, world["coord_a"], clock=clock, settings=settings))
+    listed = client.get("/api/v1/break-glass", headers=coord_a).json()
+    assert [g["case_id"] for g in listed] == [str(world["case_a"].id)]
+    assert listed[0]["reason"] == REASON
+    assert listed[0]["active"] is True
+    coord_b = auth(bearer(db, world["coord_b"], clock=clock, settings=settings))
+    assert client.get("/api/v1/break-glass", headers=coord_b).json() == []
+    auditor = auth(bearer(db, make_user(db, Role.AUDITOR), clock=clock, settings=settings))
+    seen = client.get("/api/v1/break-glass", headers=auditor).json()
+    assert str(world["case_a"].id) in {g["case_id"] for g in seen}
+    assert all("reason" not in g for g in seen)
+    assert world["case_a"].case_code not in str(seen)
+    assert client.get("/api/v1/break-glass", headers=worker).status_code == 403

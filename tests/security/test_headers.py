@@ -1,0 +1,36 @@
+"""Security headers on every response: API, pages, errors."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from app.security.headers import CSP
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/sys/health", "/login", "/api/v1/nothing", "/nothing", "/api/v1/me", "/"]
+)
+def test_headers_on_every_response(client: TestClient, path: str) -> None:
+    r = client.get(path)
+    assert r.headers["content-security-policy"] == CSP
+    assert "'unsafe-inline'" not in CSP
+    assert "frame-ancestors 'none'" in CSP
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "camera=()" in r.headers["permissions-policy"]
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_no_hsts_over_plain_http(app: FastAPI) -> None:
+    with TestClient(app, base_url="http://testserver") as plain:
+        r = plain.get("/api/v1/sys/health")
+    assert "strict-transport-security" not in r.headers
+    assert r.headers["cache-control"] == "no-store"
+
+
+def test_pages_carry_no_inline_script_or_style(client: TestClient) -> None:
+    html = client.get("/login").text
+    assert "<script" not in html
+    assert "<style" not in html
+    assert " style=" not in html

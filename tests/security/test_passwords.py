@@ -1,0 +1,79 @@
+"""Passwords: Argon2id, rehash when parameters change, length and common-password rules."""
+
+import pytest
+
+from app.security import passwords
+from app.security.passwords import HashParams, verify_password, weakness
+
+
+def test_hash_is_argon2id_and_salted() -> None:
+    a, b = (
+        passwords.hash_password("orchid-lantern-9-ferry"),
+        passwords.hash_password("orchid-lantern-9-ferry"),
+    )
+    assert a.startswith("$argon2id$")
+    assert a != b
+    assert verify_password(a, "orchid-lantern-9-ferry") == (True, None)
+    assert verify_password(a, "orchid-lantern-9-ferrY") == (False, None)
+
+
+def test_unknown_account_still_costs_a_verification(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    real = passwords.PasswordHasher.verify
+
+    def counting(self: passwords.PasswordHasher, hash: str, password: str) -> bool:
+        calls.append(hash)
+        return real(self, hash, password)
+
+    monkeypatch.setattr(passwords.PasswordHasher, "verify", counting)
+    assert verify_password(None, "anything-at-all-here") == (False, None)
+    assert len(calls) == 1
+
+
+def test_changed_parameters_ask_for_a_rehash() -> None:
+    old = passwords.hash_password("orchid-lantern-9-ferry")
+    cheap = HashParams(time_cost=1, memory_cost_kib=8, parallelism=1)
+    passwords.use_params(HashParams(time_cost=2, memory_cost_kib=16, parallelism=1))
+    try:
+        ok, new = verify_password(old, "orchid-lantern-9-ferry")
+        assert ok
+        assert new is not None
+        assert "t=2" in new
+        assert verify_password(new, "orchid-lantern-9-ferry") == (True, None)
+    finally:
+        passwords.use_params(cheap)
+
+
+def test_the_common_list_ships_with_the_package() -> None:
+    common = passwords.common_passwords()
+    assert len(common) > 20000
+    assert "password" in common
+    assert "qwertyuiop123" in common
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        "short-one",
+        "password1234",
+        "Password2024!",
+        "qwertyuiopasdfghjkl",
+        "123456789012",
+        "aaaaaaaaaaaaaaaa",
+        "abababababab",
+        "monkeymonkey",
+        "ЙЦУКЕНГШЩЗХ1",
+        "iloveyou2025",
+    ],
+)
+def test_weak_passwords_are_refused(candidate: str) -> None:
+    assert weakness(candidate) is not None
+
+
+def test_password_containing_the_account_name_is_refused() -> None:
+    assert weakness("marta.kovalenko-is-great", email="marta.kovalenko@example.invalid")
+
+
+@pytest.mark.parametrize("candidate", ["violet-harbour-quietly-7", "тихий вечер над рекой 42"])
+def test_good_passphrases_pass(candidate: str) -> None:
+    assert weakness(candidate, email="someone@example.invalid") is None

@@ -1,0 +1,127 @@
+"""`haven user add`, `haven demo` and `haven seal` as CONTRACT.md describes them."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from app.cli import cli
+from app.config import Settings
+from app.db import make_engine
+from app.migrate import upgrade
+from app.policy.permissions import Role
+from app.security.clock import FrozenClock
+from app.users.models import Team, User
+from tests.factories import bearer, make_user
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/haven.db"
+    upgrade(url)
+    monkeypatch.setenv("HAVEN_DATABASE_URL", url)
+    return url
+
+
+def test_user_add_json(db_url: str) -> None:
+    r = runner.invoke(
+        cli,
+        [
+            "user",
+            "add",
+            "worker@example.invalid",
+            "--role",
+            "caseworker",
+            "--team",
+            "Vilnius",
+            "--json",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert set(body) == {"id", "email", "role", "password", "totp_uri"}
+    assert body["role"] == "caseworker"
+    engine = make_engine(db_url)
+    with Session(engine) as db:
+        user = db.scalars(select(User).where(User.email == "worker@example.invalid")).one()
+        assert user.password_hash.startswith("$argon2id$")
+        assert body["password"] not in user.password_hash
+        assert db.scalars(select(Team.name)).all() == ["Vilnius"]
+    engine.dispose()
+
+
+def test_user_add_password_stdin(db_url: str) -> None:
+    r = runner.invoke(
+        cli,
+        [
+            "user",
+            "add",
+            "coord@example.invalid",
+            "--role",
+            "coordinator",
+            "--password-stdin",
+            "--json",
+        ],
+        input="copper-meadow-sings-11\n",
+    )
+    assert r.exit_code == 0, r.output
+    body = json.loads(r.stdout)
+    assert "password" not in body
+    weak = runner.invoke(
+        cli,
+        ["user", "add", "x@example.invalid", "--role", "volunteer", "--password-stdin"],
+        input="password\n",
+    )
+    assert weak.exit_code == 1
+    dup = runner.invoke(cli, ["user", "add", "coord@example.invalid", "--role", "volunteer"])
+    assert dup.exit_code == 1
+
+
+def test_demo_is_idempotent(db_url: str) -> None:
+    first = runner.invoke(cli, ["demo"])
+    assert first.exit_code == 0, first.output
+    for role in Role:
+        assert f"{role.value}@demo.haven.invalid" in first.output
+    assert first.output.count("password:") == 5
+    second = runner.invoke(cli, ["demo"])
+    assert second.exit_code == 0
+    assert second.output.count("already present") == 5
+    assert "password:" not in second.output
+
+
+def test_seal_cli_calls_the_endpoint(
+    app: FastAPI,
+    client: TestClient,
+    db: Session,
+    clock: FrozenClock,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    token = bearer(db, make_user(db, Role.COORDINATOR), clock=clock, settings=settings)
+
+    def post(url: str, headers: dict[str, str], timeout: float) -> httpx.Response:
+        assert url == "https://haven.example.invalid/api/v1/sys/seal"
+        return client.post("/api/v1/sys/seal", headers=headers)
+
+    monkeypatch.setattr(httpx, "post", post)
+    monkeypatch.setenv("HAVEN_TOKEN", token)
+    r = runner.invoke(cli, ["seal", "--url", "https://haven.example.invalid/"])
+    assert r.exit_code == 0, r.output
+    assert app.state.keyring.sealed
+    again = runner.invoke(cli, ["seal", "--url", "https://haven.example.invalid"])
+    assert again.exit_code == 1  # the token died with the seal
+    monkeypatch.delenv("HAVEN_TOKEN")
+    assert runner.invoke(cli, ["seal"]).exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["user", "add"], ["seal"]])
+def test_help(command: list[str]) -> None:
+    assert runner.invoke(cli, [*command, "--help"]).exit_code == 0
