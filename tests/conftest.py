@@ -196,3 +196,17 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 def synthetic_id() -> uuid.UUID:
     """A random id that exists nowhere (for forged-id tests)."""
     return uuid.uuid4()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Print how many (route, role, scope) cells the route matrix checked (also under xdist:
+    the count travels in the reports' user properties)."""
+    cells = 0
+    for report in terminalreporter.stats.get("passed", []):
+        for name, value in getattr(report, "user_properties", []):
+            if name == "route_matrix_cells":
+                cells += int(value)
+    if cells:
+        terminalreporter.write_line(
+            f"route matrix: {cells} (route, role, scope) cells checked across backends"
+        )

@@ -149,7 +149,7 @@ def _fill(path: str, role: Role, scope: str, world: World) -> tuple[str, bool]:
     table = world.out_of_scope if scope == "out_of_scope" else world.in_scope
     while "{" in path:
         start, end = path.index("{"), path.index("}")
-        name = path[start + 1 : end].split(":")[0]
+        name = path[start + 1 : end].split(":", maxsplit=1)[0]
         resource = SCOPED_PARAMS.get(name)
         if resource is not None:
             value = str(table[(role, resource)])

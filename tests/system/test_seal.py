@@ -27,5 +27,5 @@ def test_only_coordinators_and_admins_seal(
     assert r.status_code == 200
     assert app.state.keyring.sealed
     sealed = db.scalars(select(AuditEntry).where(AuditEntry.action == "sys.sealed")).all()
-    assert [e.actor_id for e in sealed] == [admin.id]
+    assert [e.actor_role for e in sealed if e.actor_id == admin.id] == ["admin"]
     assert client.get("/api/v1/sys/health").json()["sealed"] is True
