@@ -99,15 +99,15 @@ def demo() -> None:
         accounts = ensure_demo_accounts(db)
     engine.dispose()
     out.print("Demo sign-ins (invented accounts; passwords and TOTP keys are shown only once):")
+    # Plain echo, not rich: a wrapped line would break a password in two.
     for acc in accounts:
         if acc.created:
-            out.print(
+            typer.echo(
                 f"  {acc.role.value:<12} {acc.email}  password: {acc.password}  "
-                f"TOTP key: {acc.totp_secret}",
-                highlight=False,
+                f"TOTP key: {acc.totp_secret}"
             )
         else:
-            out.print(f"  {acc.role.value:<12} {acc.email}  already present", highlight=False)
+            typer.echo(f"  {acc.role.value:<12} {acc.email}  already present")
 
 
 user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
@@ -151,10 +151,10 @@ def user_add(
     if as_json:
         typer.echo(json.dumps(result))
         return
-    out.print(f"Created {made.user.email} ({role}).", highlight=False)
+    typer.echo(f"Created {made.user.email} ({role}).")
     if made.password is not None:
-        out.print(f"One-time password (shown once): {made.password}", highlight=False)
-    out.print(f"Authenticator link (shown at first sign-in too): {made.totp_uri}", highlight=False)
+        typer.echo(f"One-time password (shown once): {made.password}")
+    typer.echo(f"Authenticator link (shown at first sign-in too): {made.totp_uri}")
 
 
 @cli.command()

@@ -54,9 +54,13 @@ def _audit(
     )
 
 
+_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"  # no look-alikes
+
+
 def generate_password() -> str:
-    """A one-time password of 120 random bits, readable aloud."""
-    return "-".join(secrets.token_urlsafe(6) for _ in range(4))
+    """A one-time password of about 135 random bits, in groups easy to read and type."""
+    groups = ("".join(secrets.choice(_PASSWORD_ALPHABET) for _ in range(6)) for _ in range(4))
+    return "-".join(groups)
 
 
 def team_ids_of(db: Session, user_id: uuid.UUID) -> list[uuid.UUID]:

@@ -128,3 +128,20 @@ def test_api_sign_in_confirms_a_pending_enrolment(
     assert r.status_code == 200
     db.expire_all()
     assert user.totp_enrolled_at is not None
+
+
+def test_creating_an_account_needs_fresh_reauthentication(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    from datetime import timedelta
+
+    admin = make_user(db, Role.ADMIN)
+    token = bearer(db, admin, clock=clock, settings=settings)
+    clock.advance(timedelta(minutes=5, seconds=1))
+    r = client.post(
+        "/api/v1/users",
+        json={"email": "late@example.invalid", "role": "admin"},
+        headers=auth(token),
+    )
+    assert r.status_code == 403
+    assert r.json()["code"] == "reauth_required"
