@@ -246,3 +246,24 @@ class StreamingTree:
     def root(self) -> bytes:
         """The root of everything added so far."""
         return self.root_at(self.size)
+
+
+def frontier_append(frontier: list[bytes], size: int, leaf: bytes) -> None:
+    """Append a leaf to a compact range (perfect subtrees of [0, size), largest first)."""
+    h = leaf
+    while size & 1:
+        h = node_hash(frontier.pop(), h)
+        size >>= 1
+    frontier.append(h)
+
+
+def pack_frontier(frontier: Sequence[bytes]) -> bytes:
+    """Store a compact range as concatenated hashes."""
+    return b"".join(frontier)
+
+
+def unpack_frontier(blob: bytes, size: int) -> list[bytes]:
+    """Read a stored compact range, checking it has one hash per set bit of size."""
+    if len(blob) != HASH_SIZE * size.bit_count():
+        raise ValueError("stored frontier does not match the tree size")
+    return [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
