@@ -99,7 +99,9 @@ class CheckpointScheduler:
         interval = self._settings.audit_checkpoint_poll_seconds
         while not self._stop.wait(interval):
             try:
-                cp = checkpoint_if_due(self._factory, keyring=self._keyring, settings=self._settings)
+                cp = checkpoint_if_due(
+                    self._factory, keyring=self._keyring, settings=self._settings
+                )
             except OperationalError:
                 log.warning("audit checkpoint skipped: database busy; will retry")
                 continue

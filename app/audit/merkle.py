@@ -68,6 +68,10 @@ class MerkleTree:
         self.size = len(leaf_hashes)
         self._levels = build_levels(leaf_hashes)
 
+    def leaf(self, index: int) -> bytes:
+        """The leaf hash at index."""
+        return self._levels[0][index]
+
     def _mth(self, lo: int, hi: int) -> bytes:
         return fold_right(decompose(self._levels, lo, hi))
 
@@ -118,9 +122,7 @@ def _check_hash(value: bytes, what: str) -> None:
         raise ProofError(f"{what} is {len(value)} bytes, not {HASH_SIZE}")
 
 
-def root_from_inclusion_proof(
-    leaf: bytes, index: int, size: int, proof: Sequence[bytes]
-) -> bytes:
+def root_from_inclusion_proof(leaf: bytes, index: int, size: int, proof: Sequence[bytes]) -> bytes:
     """The root implied by an inclusion proof (RFC 9162 2.1.3.2); raises ProofError."""
     if index < 0 or index >= size:
         raise ProofError(f"index {index} outside a tree of size {size}")

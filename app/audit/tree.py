@@ -87,9 +87,7 @@ def _track_new_entry(_mapper: Any, _connection: Any, target: AuditEntry) -> None
 
 @event.listens_for(Session, "before_commit")
 def _integrate_before_commit(session: Session) -> None:
-    if not session.info.get(_PENDING) and not any(
-        isinstance(o, AuditEntry) for o in session.new
-    ):
+    if not session.info.get(_PENDING) and not any(isinstance(o, AuditEntry) for o in session.new):
         return
     session.flush()  # entries added without record() are inserted (and tracked) now
     pending: list[AuditEntry] = session.info.pop(_PENDING, [])

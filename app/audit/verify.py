@@ -122,9 +122,26 @@ def _chunk_leaves(rows: list[Any], lo: int, hi: int, scan: _Scan) -> list[bytes]
             scan.bad(seq, f"entry {seq}: its entry row is missing (deleted)")
         leaf = sha(b"\x00" + encode_row_safely(row)).digest()
         if leaf != row[12]:
-            scan.bad(seq, f"entry {seq}: content does not match its leaf hash (edited or moved)")
+            _diagnose(row, scan)
         leaves.append(leaf)
     return leaves
+
+
+def _diagnose(row: Any, scan: _Scan) -> None:
+    """Name a mismatching entry; one shifted by an insertion or deletion names the gap."""
+    seq = row[0]
+
+    def leaf_at(position: int) -> bytes:
+        return hashlib.sha256(b"\x00" + encode_row_safely((position, *row[1:]))).digest()
+
+    if seq > 0 and leaf_at(seq - 1) == row[12]:
+        scan.bad(
+            seq - 1, f"entry {seq - 1}: inserted (the entry now at {seq} belongs at {seq - 1})"
+        )
+    elif leaf_at(seq + 1) == row[12]:
+        scan.bad(seq, f"entry {seq}: deleted (the entry now at {seq} belongs at {seq + 1})")
+    else:
+        scan.bad(seq, f"entry {seq}: content does not match its leaf hash (edited or moved)")
 
 
 def _load_targets(
