@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
-from app.audit.events import AuditAction
 from app.audit import tree as _tree  # noqa: F401 - the commit hook that sequences entries
+from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.logs import request_id_var
 

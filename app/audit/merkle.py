@@ -36,7 +36,9 @@ def build_levels(leaves: Sequence[bytes]) -> list[list[bytes]]:
     levels = [list(leaves)]
     while len(levels[-1]) > 1:
         prev = levels[-1]
-        levels.append([_sha256(b"\x01" + a + b).digest() for a, b in zip(prev[::2], prev[1::2])])
+        levels.append(
+            [_sha256(b"\x01" + a + b).digest() for a, b in zip(prev[::2], prev[1::2], strict=False)]
+        )
     return levels
 
 
@@ -178,6 +180,13 @@ def verify_consistency(
     path = list(proof)
     if size1 & (size1 - 1) == 0:  # a power of two: the old root is the first node
         path.insert(0, root1)
+    fr, sr = _consistency_roots(size1, size2, path)
+    if fr != root1 or sr != root2:
+        raise ProofError("consistency proof does not lead to both roots")
+
+
+def _consistency_roots(size1: int, size2: int, path: list[bytes]) -> tuple[bytes, bytes]:
+    """RFC 9162 2.1.4.2 steps 4-8: the old and new roots a consistency path implies."""
     fn, sn = size1 - 1, size2 - 1
     while fn & 1:
         fn >>= 1
@@ -198,8 +207,7 @@ def verify_consistency(
         sn >>= 1
     if sn != 0:
         raise ProofError("proof too short")
-    if fr != root1 or sr != root2:
-        raise ProofError("consistency proof does not lead to both roots")
+    return fr, sr
 
 
 class StreamingTree:

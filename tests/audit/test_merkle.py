@@ -107,8 +107,8 @@ def _leaves(n: int) -> list[bytes]:
 
 def test_known_roots_from_rfc6962_reference() -> None:
     # Roots of the 8-leaf tree used by certificate-transparency's merkle tests.
-    data = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43",
-            b"\x50\x51\x52\x53\x54\x55\x56\x57", b"\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"]  # fmt: skip
+    data = [bytes.fromhex(h) for h in ("", "00", "10", "2021", "3031", "40414243",
+            "5051525354555657", "606162636465666768696a6b6c6d6e6f")]  # fmt: skip
     tree = MerkleTree([leaf_hash(d) for d in data])
     assert tree.root().hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
     assert tree.root(1).hex() == "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d"

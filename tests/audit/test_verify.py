@@ -7,10 +7,10 @@ import pytest
 from sqlalchemy import select
 
 from app.audit.canonical import encode_entry
+from app.audit.checkpoints import verifier_key
 from app.audit.merkle import ProofError, leaf_hash, verify_consistency
 from app.audit.models import AuditEntry
 from app.audit.note import open_checkpoint
-from app.audit.checkpoints import verifier_key
 from app.audit.proofs import consistency_proof, inclusion_proof, tree_root
 from app.audit.tree import append_leaves
 from app.db import transaction
@@ -179,7 +179,8 @@ def test_proofs_for_stored_entries(audit_log: AuditLog) -> None:
     with transaction(audit_log.factory) as s:
         proof = inclusion_proof(s, 6)
         entry = s.scalars(select(AuditEntry).where(AuditEntry.id == entry_id)).one()
-        assert proof.size == 13 and proof.root == cp.root
+        assert proof.size == 13
+        assert proof.root == cp.root
         proof.verify(leaf_hash(encode_entry(entry, 6)))
         with pytest.raises(ProofError):
             proof.verify(leaf_hash(encode_entry(entry, 7)))
@@ -198,7 +199,8 @@ def test_forged_checkpoint_is_refused(audit_log: AuditLog) -> None:
 def test_unsequenced_entry_is_reported(audit_log: AuditLog) -> None:
     audit_log.write(2)
     audit_log.sql(
-        "INSERT INTO audit_entries (at, action, fields, outcome) VALUES (:at, 'case.read', '[]', 'ok')",
+        "INSERT INTO audit_entries (at, action, fields, outcome) "
+        "VALUES (:at, 'case.read', '[]', 'ok')",
         at="2026-01-01 00:00:00.000000",
     )
     report = audit_log.verify()
