@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -9,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.checkpoints import start_scheduler
 from app.config import Settings, get_settings
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker
@@ -19,6 +22,17 @@ from app.system.api import router as system_router
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work for the life of the process: audit checkpoints when due."""
+    scheduler = start_scheduler(app.state.settings, app.state.keyring)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
 
 
 def create_app(
@@ -37,6 +51,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=_lifespan,
     )
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings

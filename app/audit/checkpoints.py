@@ -6,9 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -17,7 +18,7 @@ from app.audit.note import Checkpoint, VerifierKey, public_verifier_key, sign_ch
 from app.audit.tree import read_head
 from app.config import Settings
 from app.crypto.keyring import Keyring
-from app.db import transaction, utcnow
+from app.db import make_engine, make_sessionmaker, transaction, utcnow
 
 log = logging.getLogger("haven.audit")
 
@@ -110,3 +111,22 @@ class CheckpointScheduler:
                 continue
             if cp is not None:
                 log.info("audit checkpoint taken at tree size %d", cp.tree_size)
+
+
+def start_scheduler(settings: Settings, keyring: Keyring) -> CheckpointScheduler | None:
+    """Start taking checkpoints in the background (off when the poll interval is 0).
+
+    It has its own engine; on SQLite it waits briefly for the write lock and retries on the
+    next tick rather than queueing behind requests."""
+    if settings.audit_checkpoint_poll_seconds <= 0:
+        return None
+    engine = make_engine(settings.database_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _short_busy_timeout)
+    scheduler = CheckpointScheduler(make_sessionmaker(engine), keyring=keyring, settings=settings)
+    scheduler.start()
+    return scheduler
+
+
+def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.execute("PRAGMA busy_timeout=250")
