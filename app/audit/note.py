@@ -57,7 +57,7 @@ class VerifierKey:
 def parse_verifier_key(text: str) -> VerifierKey:
     """Read "<name>+<hash>+<key>", checking the hash matches the key."""
     try:
-        name, khash, blob = text.strip().split("+")
+        name, khash, blob = text.strip().split("+", 2)  # base64 may itself hold "+"
         raw = base64.b64decode(blob, validate=True)
     except (ValueError, binascii.Error) as exc:
         raise NoteError("not a verifier key") from exc

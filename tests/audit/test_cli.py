@@ -75,7 +75,7 @@ def test_verify_with_another_key_fails(install: str, tmp_path: Path) -> None:
     other = tmp_path / "other.pub"
     other.write_text(public_verifier_key("haven.localhost/audit", stranger).encode() + "\n")
     result = runner.invoke(cli, ["audit", "verify", "--key", str(other)])
-    assert result.exit_code == 1
+    assert result.exit_code == 1, result.output
     assert "no signature by a trusted key" in result.output
     broken = tmp_path / "broken.pub"
     broken.write_text("haven.localhost/audit+00000000+AQ" + "A" * 42 + "=\n")
