@@ -21,7 +21,6 @@ import os
 import secrets
 import statistics
 import tempfile
-import sys
 import threading
 import time
 import uuid
@@ -33,8 +32,6 @@ from typing import Any
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from app.audit.canonical import encode_row
 from app.audit.checkpoints import take_checkpoint, verifier_key
