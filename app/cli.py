@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.audit.cli import audit_cli
 from app.config import SealMode, Settings, SettingsError, load_settings
 
 cli = typer.Typer(
@@ -17,6 +18,7 @@ cli = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+cli.add_typer(audit_cli, name="audit")
 out = Console()
 err = Console(stderr=True)
 

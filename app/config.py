@@ -46,6 +46,17 @@ class Settings(BaseSettings):
     api_token_hours: int = Field(default=8, gt=0, le=30 * 24)
     retention_months: int = Field(default=24, gt=0)
     report_min_cell: int = Field(default=5, ge=1)
+    # Audit log: the origin line of signed checkpoints (a schema-less URL naming this log,
+    # also the signing key's name), and when checkpoints are taken automatically.
+    audit_origin: str = Field(default="haven.localhost/audit", pattern=r"^[^\s+]+$")
+    audit_checkpoint_every: int = Field(default=1000, gt=0)
+    audit_checkpoint_minutes: int = Field(default=60, gt=0)
+    audit_checkpoint_poll_seconds: float = Field(default=5.0, ge=0)
+    # Audit alerts: one account reading many cases, and bursts of denied access.
+    audit_alert_reads: int = Field(default=40, gt=1)
+    audit_alert_reads_minutes: int = Field(default=10, gt=0)
+    audit_alert_denied: int = Field(default=5, gt=1)
+    audit_alert_denied_minutes: int = Field(default=5, gt=0)
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -10,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
 from app.config import Settings, get_settings
 from app.crypto.keyring import Keyring
@@ -29,6 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Background work for the life of the process: audit checkpoints when due."""
+    scheduler = start_scheduler(app.state.settings, app.state.keyring)
+    try:
+        yield
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -46,6 +59,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        lifespan=_lifespan,
     )
     engine = engine or make_engine(settings.database_url)
     app.state.settings = settings

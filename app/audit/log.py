@@ -1,4 +1,5 @@
-"""Append audit entries in the caller's transaction: a rolled-back change leaves no entry."""
+"""Append audit entries in the caller's transaction: a rolled-back change leaves no entry,
+a committed one always has its position in the Merkle tree (see app/audit/tree.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from app.audit import tree as _tree  # noqa: F401 - the commit hook that sequences entries
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.logs import request_id_var

@@ -1,0 +1,131 @@
+"""`haven audit ...`: verify the log, take and export checkpoints, print proofs and the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from app.config import SealMode, Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from app.audit.note import VerifierKey
+    from app.crypto.keyring import Keyring
+
+audit_cli = typer.Typer(
+    help="The tamper-evident audit log: verify, checkpoints, proofs.", no_args_is_help=True
+)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    typer.echo(message, err=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        raise _fail(f"Invalid settings:\n{exc}") from None
+
+
+def _keyring(settings: Settings) -> Keyring:
+    """An unsealed keyring for signing: in dev mode from the dev key file, as `serve` does."""
+    from app.crypto.keyring import Keyring, read_dev_key_file
+
+    if settings.seal_mode is not SealMode.DEV:
+        mode = settings.seal_mode.value
+        raise _fail(f"Seal mode {mode}: signing from the CLI needs the keyring work.")
+    try:
+        root = read_dev_key_file(settings.key_file)
+    except (OSError, ValueError) as exc:
+        raise _fail(f"Cannot read the dev root key: {exc}") from None
+    keyring = Keyring()
+    keyring.unseal_with_root(root)
+    return keyring
+
+
+def _trusted_keys(settings: Settings, key_file: Path | None) -> list[VerifierKey]:
+    from app.audit.checkpoints import verifier_key
+    from app.audit.note import NoteError, parse_verifier_key
+
+    if key_file is None:
+        return [verifier_key(_keyring(settings), settings.audit_origin)]
+    try:
+        return [parse_verifier_key(line) for line in key_file.read_text().splitlines() if line]
+    except (OSError, NoteError) as exc:
+        raise _fail(f"Cannot read the verifier key: {exc}") from None
+
+
+def _factory(settings: Settings) -> sessionmaker[Session]:
+    from app.db import make_engine, make_sessionmaker
+
+    return make_sessionmaker(make_engine(settings.database_url))
+
+
+@audit_cli.command("verify")
+def verify_cmd(
+    checkpoint: Annotated[
+        Path | None, typer.Option(help="A checkpoint kept outside the server to check against.")
+    ] = None,
+    key: Annotated[
+        Path | None,
+        typer.Option(help="Verifier key file (`haven audit pubkey`); default: the keyring's."),
+    ] = None,
+) -> None:
+    """Recompute the tree, check signatures and consistency; exit 1 naming the first bad entry."""
+    from app.audit.verify import verify_log
+    from app.db import transaction
+
+    settings = _settings()
+    keys = _trusted_keys(settings, key)
+    external = checkpoint.read_text() if checkpoint is not None else None
+    with transaction(_factory(settings)) as session:
+        report = verify_log(
+            session, keys=keys, origin=settings.audit_origin, external_checkpoint=external
+        )
+    typer.echo(report.summary())
+    raise typer.Exit(0 if report.ok else 1)
+
+
+@audit_cli.command("checkpoint")
+def checkpoint_cmd(
+    out: Annotated[Path, typer.Option("--out", help="Where to write the signed checkpoint.")],
+) -> None:
+    """Sign a checkpoint of the log now, store it and write it to a file."""
+    from app.audit.checkpoints import take_checkpoint
+    from app.db import transaction
+
+    settings = _settings()
+    keyring = _keyring(settings)
+    with transaction(_factory(settings)) as session:
+        row = take_checkpoint(session, keyring=keyring, origin=settings.audit_origin)
+    out.write_text(row.note)
+    typer.echo(f"Checkpoint of {row.tree_size} entries written to {out}.")
+
+
+@audit_cli.command("prove")
+def prove_cmd(seq: Annotated[int, typer.Argument(help="The entry's position (seq).")]) -> None:
+    """Print an inclusion proof for one entry against the current tree."""
+    from app.audit.proofs import inclusion_proof
+    from app.db import transaction
+
+    settings = _settings()
+    with transaction(_factory(settings)) as session:
+        try:
+            proof = inclusion_proof(session, seq)
+        except LookupError as exc:
+            raise _fail(str(exc), 1) from None
+    typer.echo(proof.text(), nl=False)
+
+
+@audit_cli.command("pubkey")
+def pubkey_cmd() -> None:
+    """Print the note verifier key that checks this log's checkpoints."""
+    from app.audit.checkpoints import verifier_key
+
+    settings = _settings()
+    typer.echo(verifier_key(_keyring(settings), settings.audit_origin).encode())

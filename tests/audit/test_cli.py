@@ -1,0 +1,82 @@
+"""`haven audit ...` end to end on a dev-mode SQLite install."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typer.testing import CliRunner
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.audit.note import public_verifier_key
+from app.cli import cli
+from app.db import make_engine, make_sessionmaker, transaction
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path}/var/haven.db"
+    monkeypatch.setenv("HAVEN_DATABASE_URL", url)
+    monkeypatch.setenv("HAVEN_KEY_FILE", str(tmp_path / "var" / "dev-root.key"))
+    monkeypatch.setenv("HAVEN_SEAL_MODE", "dev")
+    assert runner.invoke(cli, ["init", "--seal-mode", "dev"]).exit_code == 0
+    engine = make_engine(url)
+    for _ in range(5):
+        with transaction(make_sessionmaker(engine)) as s:
+            record(s, action=AuditAction.CASE_READ, object_type="case", object_id="HV-1")
+    engine.dispose()
+    return url
+
+
+@pytest.mark.parametrize("command", ["verify", "checkpoint", "prove", "pubkey"])
+def test_help(command: str) -> None:
+    assert runner.invoke(cli, ["audit", command, "--help"]).exit_code == 0
+
+
+def test_checkpoint_verify_prove_and_tamper(install: str, tmp_path: Path) -> None:
+    cp = tmp_path / "checkpoint.txt"
+    result = runner.invoke(cli, ["audit", "checkpoint", "--out", str(cp)])
+    assert result.exit_code == 0, result.output
+    assert cp.read_text().split("\n")[1] == "5"
+
+    key = tmp_path / "audit.pub"
+    result = runner.invoke(cli, ["audit", "pubkey"])
+    assert result.exit_code == 0
+    key.write_text(result.output)
+    assert result.output.startswith("haven.localhost/audit+")
+
+    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(cp), "--key", str(key)])
+    assert result.exit_code == 0, result.output
+    assert "intact: 5 entries" in result.output
+
+    result = runner.invoke(cli, ["audit", "prove", "3"])
+    assert result.exit_code == 0
+    assert result.output.startswith("seq 3\ntree size 5\n")
+    assert runner.invoke(cli, ["audit", "prove", "9"]).exit_code == 1
+
+    engine = make_engine(install)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
+        conn.exec_driver_sql("UPDATE audit_entries SET object_id = 'HV-2' WHERE id = 3")
+    engine.dispose()
+    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(cp)])
+    assert result.exit_code == 1
+    assert "first bad entry: 2" in result.output
+
+
+def test_verify_with_another_key_fails(install: str, tmp_path: Path) -> None:
+    cp = tmp_path / "checkpoint.txt"
+    assert runner.invoke(cli, ["audit", "checkpoint", "--out", str(cp)]).exit_code == 0
+    stranger = Ed25519PrivateKey.generate()
+    other = tmp_path / "other.pub"
+    other.write_text(public_verifier_key("haven.localhost/audit", stranger).encode() + "\n")
+    result = runner.invoke(cli, ["audit", "verify", "--key", str(other)])
+    assert result.exit_code == 1, result.output
+    assert "no signature by a trusted key" in result.output
+    broken = tmp_path / "broken.pub"
+    broken.write_text("haven.localhost/audit+00000000+AQ" + "A" * 42 + "=\n")
+    assert runner.invoke(cli, ["audit", "verify", "--key", str(broken)]).exit_code == 2

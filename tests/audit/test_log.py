@@ -1,0 +1,192 @@
+"""record(): the entry lives and dies with the caller's transaction, gets a position at
+commit, and the tables refuse UPDATE, DELETE and TRUNCATE."""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import threading
+import time
+import uuid
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from app.audit.canonical import encode_entry, encode_row
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.audit.merkle import leaf_hash
+from app.audit.models import AuditEntry, AuditLeaf
+from app.db import transaction
+from app.deps import DbSession
+from app.errors import Conflict
+from app.policy.deps import PUBLIC
+from tests.audit.conftest import AuditLog
+
+
+def _count(db: Session, model: type[AuditEntry] | type[AuditLeaf]) -> int:
+    return int(db.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_entry_is_visible_in_the_transaction_and_sequenced_at_commit(db: Session) -> None:
+    before = _count(db, AuditLeaf)
+    entry = record(db, action=AuditAction.CASE_READ, object_type="case", object_id=uuid.uuid4())
+    assert db.get(AuditEntry, entry.id) is entry
+    assert _count(db, AuditLeaf) == before  # positions are given at commit
+    db.commit()
+    leaf = db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
+    assert leaf.seq == before
+    assert leaf.leaf_hash == leaf_hash(encode_entry(entry, leaf.seq))
+
+
+def test_rolled_back_savepoint_leaves_no_entry_and_no_position(db: Session) -> None:
+    before = _count(db, AuditLeaf)
+    nested = db.begin_nested()
+    record(db, action=AuditAction.CASE_UPDATED, fields=["unit"])
+    nested.rollback()
+    kept = record(db, action=AuditAction.CASE_READ)
+    db.commit()
+    assert _count(db, AuditLeaf) == before + 1
+    assert db.scalars(select(AuditLeaf.entry_id).where(AuditLeaf.seq == before)).one() == kept.id
+
+
+def test_denied_access_leaves_an_entry(db: Session) -> None:
+    entry = record(
+        db,
+        action=AuditAction.ACCESS_DENIED,
+        actor_role="volunteer",
+        object_type="case",
+        object_id=uuid.uuid4(),
+        outcome="denied",
+        reason_code="out_of_scope",
+    )
+    db.commit()
+    assert db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
+
+
+def test_failed_request_leaves_no_entry_and_a_good_one_leaves_one(
+    app: object, client: TestClient, db: Session
+) -> None:
+    router = APIRouter(dependencies=PUBLIC)
+
+    @router.post("/api/v1/_test/audited")
+    def audited(session: DbSession, fail: bool = False) -> dict[str, bool]:
+        record(session, action=AuditAction.CASE_UPDATED, object_type="case", fields=["unit"])
+        if fail:
+            raise Conflict("refused")
+        return {"done": True}
+
+    app.include_router(router)  # type: ignore[attr-defined]
+    before = _count(db, AuditEntry)
+    assert client.post("/api/v1/_test/audited?fail=true").status_code == 409
+    assert _count(db, AuditEntry) == before
+    assert client.post("/api/v1/_test/audited").status_code == 200
+    assert _count(db, AuditEntry) == before + 1
+    assert _count(db, AuditLeaf) == _count(db, AuditEntry)
+
+
+def test_python_and_database_encodings_agree(audit_log: AuditLog) -> None:
+    """The writer encodes ORM objects, the verifier database text: they must be identical."""
+    with transaction(audit_log.factory) as s:
+        record(
+            s,
+            action=AuditAction.BREAK_GLASS,
+            actor_id=uuid.uuid4(),
+            actor_role="caseworker",
+            object_type="case",
+            object_id="HV-2026-0142",
+            fields=["zeta", "alpha", "Ünïcode\u2014field", 'quote"d'],
+            reason_code="night_emergency",
+        )
+    report = audit_log.verify()
+    assert report.ok, report.findings
+    assert encode_row((0, 1, "t", None, None, "a", None, None, "[]", "ok", None, None)) == (
+        b'["haven-audit/v1",0,1,"t",null,null,"a",null,null,[],"ok",null,null]'
+    )
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_entries SET outcome = 'ok'",
+        "DELETE FROM audit_entries",
+        "UPDATE audit_leaves SET leaf_hash = leaf_hash",
+        "DELETE FROM audit_leaves",
+        "DELETE FROM audit_checkpoints",
+        "UPDATE audit_checkpoints SET note = note",
+    ],
+)
+def test_append_only_tables_refuse_changes(audit_log: AuditLog, statement: str) -> None:
+    audit_log.write(1)
+    audit_log.checkpoint_note()
+    with pytest.raises(DBAPIError, match="append-only"):
+        audit_log.sql(statement)
+
+
+def test_truncate_refused_on_postgresql(audit_log: AuditLog) -> None:
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite has no TRUNCATE (DELETE is refused instead)")
+    audit_log.write(1)
+    for table in ("audit_entries", "audit_leaves", "audit_checkpoints"):
+        with pytest.raises(DBAPIError, match="append-only"):
+            audit_log.sql(f"TRUNCATE {table} CASCADE")
+
+
+class _RollBack(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+@pytest.mark.slow
+def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> None:
+    """Writers (8 on PostgreSQL) in their own connections, some rolling back."""
+    writers = 8 if audit_log.backend == "postgresql" else 4
+    committed: list[int] = []
+    errors: list[BaseException] = []
+    lock = threading.Lock()
+
+    def one_transaction(rng: random.Random, roll_back: bool) -> None:
+        with transaction(audit_log.factory) as s:
+            ids = [record(s, action=AuditAction.CASE_READ).id for _ in range(rng.randint(1, 3))]
+            time.sleep(rng.random() / 500)
+            if roll_back:
+                raise _RollBack
+        with lock:
+            committed.extend(ids)
+
+    def work(n: int) -> None:
+        rng = random.Random(n)
+        try:
+            for i in range(15):
+                with contextlib.suppress(_RollBack):
+                    one_transaction(rng, roll_back=i % 4 == 3)
+        except Exception as exc:  # noqa: BLE001 - any error fails the main thread's assertion
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    leaves = audit_log.sql("SELECT seq, entry_id FROM audit_leaves ORDER BY seq")
+    assert [r[0] for r in leaves] == list(range(len(committed)))  # no gap, no fork
+    assert sorted(int(r[1]) for r in leaves) == sorted(committed)  # type: ignore[call-overload]
+    assert audit_log.sql("SELECT count(*) FROM audit_entries")[0][0] == len(committed)
+    assert audit_log.verify(external=audit_log.checkpoint_note()).ok
+
+
+def test_head_is_locked_for_update_on_postgresql(audit_log: AuditLog) -> None:
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+    with audit_log.engine.connect() as conn, conn.begin():
+        conn.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
+        with audit_log.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '100ms'"))
+            with Session(bind=other) as s:
+                record(s, action=AuditAction.CASE_READ)
+                with pytest.raises(DBAPIError):
+                    s.commit()
