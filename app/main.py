@@ -10,12 +10,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Settings, get_settings
+from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import RequestIdMiddleware
 from app.system.api import router as system_router
+from app.system.unseal import router as unseal_router
 
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATE_DIR = ROOT / "templates"
@@ -47,5 +49,8 @@ def create_app(
 
     install_error_handlers(app)
     app.include_router(system_router)
+    app.include_router(unseal_router)
+    # Added before the request-id middleware so that one wraps it: a 503 still gets an id.
+    app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
     app.add_middleware(RequestIdMiddleware)
     return app
