@@ -7,13 +7,13 @@ import time
 from collections import defaultdict, deque
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.crypto.errors import UnsealRejected
 from app.crypto.keyring import Keyring
-from app.db import transaction
 from app.deps import AppSettings, DbSession
 from app.errors import Throttled
 from app.policy.deps import PUBLIC
@@ -95,8 +95,15 @@ def seal_status(request: Request, db: DbSession) -> SealStatusOut:
     return SealStatusOut(**keyring.status(db).__dict__)
 
 
-@router.post("/unseal", response_model=UnsealOut, dependencies=PUBLIC)
-def unseal(request: Request, body: UnsealIn, db: DbSession, settings: AppSettings) -> UnsealOut:
+@router.post(
+    "/unseal",
+    response_model=UnsealOut,
+    dependencies=PUBLIC,
+    responses={400: {"description": "Key rejected"}, 429: {"description": "Throttled"}},
+)
+def unseal(
+    request: Request, body: UnsealIn, db: DbSession, settings: AppSettings
+) -> UnsealOut | JSONResponse:
     """Submit a passphrase or one share; the service unseals once enough are in."""
     keyring: Keyring = request.app.state.keyring
     throttle = _throttle(request)
@@ -108,10 +115,11 @@ def unseal(request: Request, body: UnsealIn, db: DbSession, settings: AppSetting
     try:
         was_sealed = keyring.sealed
         status = keyring.submit_unseal_key(db, body.key, key_file=settings.key_file)
-    except UnsealRejected:
-        with transaction(request.app.state.sessionmaker) as audit:
-            record(audit, action=AuditAction.UNSEAL_FAILED, outcome="denied")
-        raise
+    except UnsealRejected as exc:
+        # Answered, not raised, so the request's own transaction commits the audit entry (a
+        # second transaction would wait on SQLite's write lock held by this one).
+        record(db, action=AuditAction.UNSEAL_FAILED, outcome="denied")
+        return JSONResponse(exc.body(), status_code=exc.status)
     finally:
         throttle.running.release()
     if was_sealed and not status.sealed:
