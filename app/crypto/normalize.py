@@ -5,7 +5,7 @@ bidirectional controls, soft hyphen) removed, apostrophes dropped, split on anyt
 not a letter or digit, Russian/Ukrainian/Belarusian Cyrillic transliterated to Latin, Latin
 diacritics and foreign conventions (Polish sz/cz, German sch/tsch/w) mapped, then the usual
 spelling variants folded: y/i/j, yu/iu, ya/ia, ye/ie/e, yo/io/e (ё), kh/h and g/h
-(Олег = Oleg = Oleh), ts/tz, x/ks, -iy/-ii/-y endings, doubled letters. So "Иван Петров",
+(Олег = Oleg = Oleh), ts/tz/c (Łacinka), x/ks, -iy/-ii/-y endings, doubled letters. So "Иван Петров",
 "Ivan Petrov" and "Іван Петров" all become "ivan petrov". Folding is deliberately generous:
 a blind index is truncated anyway, and a leak guard should rather over-match."""
 
@@ -34,7 +34,7 @@ _APOSTROPHES = dict.fromkeys(map(ord, "'’ʼ`´ʹ′‘"), None)
 # Ordered folds; applied until nothing changes.
 _FOLDS = [
     ("shch", "sh"), ("tsch", "ch"), ("sch", "sh"), ("sz", "sh"), ("cz", "ch"),
-    ("kh", "h"), ("g", "h"), ("tz", "ts"), ("x", "ks"), ("w", "v"), ("ph", "f"),
+    ("kh", "h"), ("g", "h"), ("tz", "c"), ("ts", "c"), ("x", "ks"), ("w", "v"), ("ph", "f"),
     ("j", "i"), ("y", "i"), ("ie", "e"), ("io", "e"),
 ]  # fmt: skip
 _DOUBLES = re.compile(r"([a-z])\1+")
