@@ -5,9 +5,10 @@ bidirectional controls, soft hyphen) removed, apostrophes dropped, split on anyt
 not a letter or digit, Russian/Ukrainian/Belarusian Cyrillic transliterated to Latin, Latin
 diacritics and foreign conventions (Polish sz/cz, German sch/tsch/w) mapped, then the usual
 spelling variants folded: y/i/j, yu/iu, ya/ia, ye/ie/e, yo/io/e (ё), kh/h and g/h
-(Олег = Oleg = Oleh), ts/tz/c (Łacinka), x/ks, -iy/-ii/-y endings, doubled letters. So "Иван Петров",
-"Ivan Petrov" and "Іван Петров" all become "ivan petrov". Folding is deliberately generous:
-a blind index is truncated anyway, and a leak guard should rather over-match."""
+(Олег = Oleg = Oleh), ts/tz/c (Łacinka), x/ks, -iy/-ii/-y endings, doubled letters.
+So "Иван Петров", "Ivan Petrov" and "Іван Петров" all become "ivan petrov". Folding is
+deliberately generous: a blind index is truncated anyway, and a leak guard should rather
+over-match."""
 
 from __future__ import annotations
 

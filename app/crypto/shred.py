@@ -22,6 +22,7 @@ from app.documents.blobs import BlobStore
 log = logging.getLogger("haven.shred")
 
 _PENDING = "haven_pending_shred"
+_LISTENING = "haven_shred_listening"
 
 
 @dataclass
@@ -47,23 +48,21 @@ def shred(
 
 
 def _pending(session: Session) -> _Pending:
-    pending = session.info.get(_PENDING)
-    if pending is None:
-        pending = session.info[_PENDING] = _Pending()
+    if not session.info.get(_LISTENING):
+        session.info[_LISTENING] = True
         event.listen(session, "after_commit", _after_commit)
         event.listen(session, "after_soft_rollback", _after_rollback)
+    pending = session.info.setdefault(_PENDING, _Pending())
     assert isinstance(pending, _Pending)  # noqa: S101 - only this module writes the key
     return pending
 
 
 def _after_rollback(session: Session, _previous: object) -> None:
     session.info.pop(_PENDING, None)
-    _unlisten(session)
 
 
 def _after_commit(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    _unlisten(session)
     if not isinstance(pending, _Pending):
         return
     for store, blob_id in pending.blobs:
@@ -72,20 +71,21 @@ def _after_commit(session: Session) -> None:
     checkpoint_sqlite(bind.engine if isinstance(bind, Connection) else bind)
 
 
-def _unlisten(session: Session) -> None:
-    for name, fn in (("after_commit", _after_commit), ("after_soft_rollback", _after_rollback)):
-        if event.contains(session, name, fn):
-            event.remove(session, name, fn)
-
-
 def checkpoint_sqlite(engine: Engine) -> None:
     """Copy the WAL into the database and truncate it, so erased bytes (zeroed by
     secure_delete) no longer linger in the -wal file. A no-op on PostgreSQL."""
     if engine.dialect.name != "sqlite":
         return
-    with engine.connect() as conn:
-        busy, frames, done = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
-        conn.commit()
+    # On the raw connection (autocommit): a checkpoint cannot run inside the BEGIN IMMEDIATE
+    # that SQLAlchemy would open first.
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, frames, done = cursor.fetchone() or (0, 0, 0)
+        cursor.close()
+    finally:
+        raw.close()
     if busy:
         log.warning("WAL checkpoint incomplete (%s of %s frames; readers busy)", done, frames)
 
