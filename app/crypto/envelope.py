@@ -59,15 +59,13 @@ class OpenDataKey:
         return f"OpenDataKey(id={self.key_id}, key=<hidden>)"
 
 
+_FORMAT_BYTE = bytes([DEK_FORMAT])
+_DEK_AAD_PREFIX = b"haven/dek/v1" + _FORMAT_BYTE
+
+
 def dek_aad(*, key_id: uuid.UUID, owner_id: uuid.UUID, kek_version: int) -> bytes:
     """Associated data binding a wrapped DEK to its id, owner and KEK version."""
-    return (
-        b"haven/dek/v1"
-        + bytes([DEK_FORMAT])
-        + struct.pack(">I", kek_version)
-        + key_id.bytes
-        + owner_id.bytes
-    )
+    return _DEK_AAD_PREFIX + struct.pack(">I", kek_version) + key_id.bytes + owner_id.bytes
 
 
 def wrap_dek(
@@ -90,6 +88,26 @@ def unwrap_dek(kek: AESGCM, row: DataKey) -> bytes:
         raise aead.DecryptionFailed("data key")
     aad = dek_aad(key_id=row.id, owner_id=row.owner_id, kek_version=version)
     return aead.unseal(kek, wrapped[5:], aad, what="data key")
+
+
+def rewrap_dek(
+    old: AESGCM,
+    new: AESGCM,
+    *,
+    wrapped: bytes,
+    ids: bytes,
+    from_version: int,
+    to_version: int,
+) -> bytes:
+    """A wrapped DEK moved from one KEK version to another (`ids` = dek id || owner id bytes).
+
+    Rotation's inner loop: pure bytes in and out, one unwrap and one wrap."""
+    old_header = struct.pack(">I", from_version)
+    if len(wrapped) < 5 or wrapped[0] != DEK_FORMAT or wrapped[1:5] != old_header:
+        raise aead.DecryptionFailed("data key")
+    dek = aead.unseal(old, wrapped[5:], _DEK_AAD_PREFIX + old_header + ids, what="data key")
+    header = struct.pack(">I", to_version)
+    return _FORMAT_BYTE + header + aead.seal(new, dek, _DEK_AAD_PREFIX + header + ids)
 
 
 def create_data_key(session: Session, *, keyring: Keyring, owner_id: uuid.UUID) -> DataKey:

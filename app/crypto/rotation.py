@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, and_, func, select
+from sqlalchemy import ColumnElement, and_, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.crypto.envelope import unwrap_dek, wrap_dek
+from app.crypto.envelope import rewrap_dek
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import create_kek_version, current_kek_version
 from app.crypto.models import DataKey, KekState, KeyEncryptionKey
@@ -67,22 +67,34 @@ def pending_count(session: Session, *, current: int) -> int:
 
 def rewrap_batch(session: Session, *, keyring: Keyring, current: int, batch_size: int) -> int:
     """Rewrap up to batch_size DEKs under `current`; rows locked by others are skipped."""
-    rows = session.scalars(
-        select(DataKey)
+    rows = session.execute(
+        select(DataKey.id, DataKey.owner_id, DataKey.kek_version, DataKey.wrapped)
         .where(_stale(current))
         .order_by(DataKey.id)
         .limit(batch_size)
         .with_for_update(skip_locked=True)
     ).all()
     new_kek = keyring.kek(session, current)
-    for row in rows:
-        dek = unwrap_dek(keyring.kek(session, row.kek_version), row)
-        row.wrapped = wrap_dek(
-            new_kek, dek=dek, key_id=row.id, owner_id=row.owner_id, version=current
-        )
-        row.kek_version = current
-    session.flush()
-    return len(rows)
+    updates = [
+        {
+            "id": key_id,
+            "kek_version": current,
+            "wrapped": rewrap_dek(
+                keyring.kek(session, version),
+                new_kek,
+                wrapped=wrapped,
+                ids=key_id.bytes + owner_id.bytes,
+                from_version=version,
+                to_version=current,
+            ),
+        }
+        for key_id, owner_id, version, wrapped in rows
+        if wrapped is not None  # the query excludes destroyed keys; this tells mypy
+    ]
+    if updates:
+        # Rows are locked (PostgreSQL) or the write lock is held (SQLite) since the SELECT.
+        session.execute(update(DataKey), updates)
+    return len(updates)
 
 
 def retire_drained(session: Session, *, keyring: Keyring) -> list[int]:
