@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -43,17 +42,18 @@ def init(
     seal_mode: Annotated[
         SealMode | None, typer.Option(help="How the root key is protected (default: setting).")
     ] = None,
+    shares: Annotated[int, typer.Option(help="shamir: how many shares to make.")] = 3,
+    threshold: Annotated[int, typer.Option(help="shamir: how many shares unseal.")] = 2,
 ) -> None:
-    """Create the schema (Alembic upgrade head) and the root key."""
+    """Create the schema (Alembic upgrade head) and the root key; print shares once."""
+    from app.cli_keys import ensure_sqlite_parent, init_keyring
     from app.crypto.keyring import create_dev_key_file
+    from app.db import make_engine, make_sessionmaker
     from app.migrate import upgrade
 
     settings = _settings()
     mode = seal_mode or settings.seal_mode
-    if settings.database_url.startswith("sqlite:///"):
-        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(
-            parents=True, exist_ok=True, mode=0o700
-        )
+    ensure_sqlite_parent(settings.database_url)
     upgrade(settings.database_url)
     out.print("Schema is at the latest migration.")
     if mode is SealMode.DEV:
@@ -63,9 +63,11 @@ def init(
             create_dev_key_file(settings.key_file)
             out.print(f"Dev root key written to {settings.key_file} (mode 0600).")
         _warn_dev_mode()
-    else:
-        err.print(f"[red]Seal mode {mode.value} needs the keyring work; not available yet.[/]")
-        raise typer.Exit(2)
+    engine = make_engine(settings.database_url)
+    try:
+        init_keyring(make_sessionmaker(engine), settings, mode, shares, threshold)
+    finally:
+        engine.dispose()
 
 
 @cli.command()
@@ -76,17 +78,82 @@ def serve(
     """Run the service (unsealed at start only in dev mode)."""
     import uvicorn
 
-    from app.crypto.keyring import Keyring, read_dev_key_file
+    from app.crypto.keyring import Keyring
+    from app.db import make_engine, make_sessionmaker, transaction
     from app.main import create_app
 
     settings = _settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
     keyring = Keyring()
     if settings.seal_mode is SealMode.DEV:
         _warn_dev_mode()
-        keyring.unseal_with_root(read_dev_key_file(settings.key_file))
-    app = create_app(settings, keyring=keyring)
+        with transaction(factory) as session:
+            keyring.unseal_from_key_file(session, settings.key_file)
+    else:
+        out.print("Starting sealed: unseal with `haven unseal`.")
+    app = create_app(settings, engine=engine, session_factory=factory, keyring=keyring)
     out.print(f"Haven on http://{host}:{port}/  (health: /api/v1/sys/health)")
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False)
+
+
+@cli.command()
+def unseal(
+    url: Annotated[str, typer.Option(help="The service to unseal.")] = "http://127.0.0.1:8000",
+) -> None:
+    """Read a passphrase or share from the terminal or stdin and send it to the service.
+
+    Piped input may hold several shares, one per line."""
+    from app.cli_keys import post_unseal, read_secret
+
+    lines = [line.strip() for line in sys.stdin] if not sys.stdin.isatty() else []
+    keys = [line for line in lines if line] or [read_secret("Passphrase or unseal share")]
+    body: dict[str, object] = {}
+    for key in keys:
+        body = post_unseal(url, key)
+        if not body.get("sealed"):
+            break
+    if body.get("sealed"):
+        out.print(f"Still sealed: {body.get('progress')} of {body.get('threshold')} entered.")
+    else:
+        out.print("Unsealed.")
+
+
+keys_cli = typer.Typer(help="Key management.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
+
+
+@keys_cli.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[int, typer.Option(help="Data keys rewrapped per transaction.")] = 500,
+) -> None:
+    """New KEK version; rewrap every data key under it (resumable; the service keeps running)."""
+    from app.cli_keys import rotation_progress, unseal_locally
+    from app.crypto.rotation import rotate
+    from app.db import make_engine, make_sessionmaker
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    try:
+        keyring = unseal_locally(factory, settings)
+        with rotation_progress() as progress:
+            task = progress.add_task("rewrap", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            report = rotate(factory, keyring=keyring, batch_size=batch_size, on_progress=update)
+        keyring.seal()
+    finally:
+        engine.dispose()
+    verb = "Resumed rotation to" if report.resumed else "Rotated to"
+    out.print(f"{verb} KEK version {report.current_version}: {report.rewrapped} rewrapped.")
+    if report.retired:
+        out.print(f"Retired versions: {', '.join(map(str, report.retired))}.")
+    if report.remaining:
+        out.print(f"[yellow]{report.remaining} data keys were busy; run it again to finish.[/]")
+        raise typer.Exit(1)
 
 
 @cli.command()

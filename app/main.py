@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
 from app.config import Settings, get_settings
+from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import install_error_handlers
@@ -23,6 +24,7 @@ from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.system.api import router as system_router
+from app.system.unseal import router as unseal_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
@@ -71,8 +73,19 @@ def create_app(
     app.state.keyring.on_seal(_end_every_session(app.state.sessionmaker))
 
     install_error_handlers(app)
-    for router in (system_router, auth_router, users_router, cases_router, auth_pages_router):
+    routers = (
+        system_router,
+        unseal_router,
+        auth_router,
+        users_router,
+        cases_router,
+        auth_pages_router,
+    )
+    for router in routers:
         app.include_router(router)
+    # The last added runs first: request id, then security headers, then the sealed gate,
+    # so a sealed 503 still carries an id and every header.
+    app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(RequestIdMiddleware)
     return app

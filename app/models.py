@@ -3,7 +3,15 @@
 from app.audit import models as audit_models
 from app.audit import tree as audit_tree  # registers the commit hook that sequences entries
 from app.cases import models as case_models
+from app.crypto import models as crypto_models
 from app.security import models as security_models
 from app.users import models as user_models
 
-__all__ = ["audit_models", "audit_tree", "case_models", "security_models", "user_models"]
+__all__ = [
+    "audit_models",
+    "audit_tree",
+    "case_models",
+    "crypto_models",
+    "security_models",
+    "user_models",
+]

@@ -1,22 +1,66 @@
-"""The keyring: the root key lives only in memory, and only while the service is unsealed."""
+"""The keyring: the root key lives only in memory, and only while the service is unsealed.
+
+Root key -> (HKDF) purpose keys: the KEK-wrapping key, blind-index keys, the check value.
+Root key -> KEK versions (random, stored wrapped) -> per-case DEKs (see envelope.py).
+Seal modes decide how an operator brings the root key back: a key file (dev), a passphrase
+(Argon2id) or K of N SLIP-39 shares (shamir). See SECURITY.md, "Encryption at rest"."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
 import secrets
+import struct
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy.orm import Session
 
+from app.config import SealMode
+from app.crypto import aead, passphrase, shamir
+from app.crypto.errors import KeyringNotInitialised, KeyUnavailable, UnsealRejected
+from app.crypto.models import KeyEncryptionKey, KeyringState
 from app.errors import Sealed
 
 log = logging.getLogger("haven.keyring")
 
 ROOT_KEY_BYTES = 32
+_CHECK_MESSAGE = b"haven/v1/root-key-check"
+
+
+def _hkdf(root: bytes, purpose: str, length: int) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=length, salt=None, info=f"haven/v1/{purpose}".encode()
+    ).derive(root)
+
+
+def check_value_for(root: bytes) -> bytes:
+    """A one-way value that tells the right root key from a wrong one (stored in the DB)."""
+    return hmac.new(_hkdf(root, "key-check", 32), _CHECK_MESSAGE, hashlib.sha256).digest()
+
+
+def kek_aad(version: int) -> bytes:
+    """Associated data binding a wrapped KEK to its version."""
+    return b"haven/kek/v1" + struct.pack(">I", version)
+
+
+@dataclass(frozen=True)
+class SealStatus:
+    """What anyone may know about the seal: state, mode and unseal progress."""
+
+    sealed: bool
+    initialised: bool
+    mode: str | None
+    progress: int
+    threshold: int
+    shares: int | None
 
 
 class Keyring:
@@ -26,11 +70,19 @@ class Keyring:
         self._root: bytes | None = None
         self._lock = threading.RLock()
         self._on_seal: list[Callable[[], None]] = []
+        self._keks: dict[int, AESGCM] = {}
+        self._epoch = 0
+        self._collector: shamir.ShareCollector | None = None
 
     @property
     def sealed(self) -> bool:
         """True while no root key is in memory."""
         return self._root is None
+
+    @property
+    def epoch(self) -> int:
+        """Changes at every seal: keys opened in an earlier epoch stop working."""
+        return self._epoch
 
     def unseal_with_root(self, root: bytes) -> None:
         """Put the root key in memory."""
@@ -43,6 +95,11 @@ class Keyring:
         """Drop the root key from memory and run every seal hook (e.g. end all sessions)."""
         with self._lock:
             self._root = None
+            self._keks.clear()
+            self._epoch += 1
+            if self._collector is not None:
+                self._collector.clear()
+            self._collector = None
             hooks = list(self._on_seal)
         for hook in hooks:
             hook()
@@ -57,12 +114,115 @@ class Keyring:
         with self._lock:
             if self._root is None:
                 raise Sealed()
-            return HKDF(
-                algorithm=hashes.SHA256(),
-                length=length,
-                salt=None,
-                info=f"haven/v1/{purpose}".encode(),
-            ).derive(self._root)
+            return _hkdf(self._root, purpose, length)
+
+    # --- KEK versions -------------------------------------------------------------------
+
+    def wrap_kek(self, version: int, kek: bytes) -> bytes:
+        """A KEK wrapped under the root-derived wrapping key, bound to its version."""
+        cipher = aead.aesgcm(self.derive("kek-wrap"))
+        return bytes([aead.FORMAT_AES256GCM_V1]) + aead.seal(cipher, kek, kek_aad(version))
+
+    def kek(self, session: Session, version: int) -> AESGCM:
+        """The cipher of one KEK version (unwrapped once, cached until sealing)."""
+        with self._lock:
+            if self._root is None:
+                raise Sealed()
+            cached = self._keks.get(version)
+            if cached is not None:
+                return cached
+            epoch = self._epoch
+        row = session.get(KeyEncryptionKey, version)
+        if row is None or row.wrapped is None:
+            raise KeyUnavailable(f"KEK version {version} is retired or unknown")
+        if row.wrapped[0] != aead.FORMAT_AES256GCM_V1:
+            raise KeyUnavailable(f"KEK version {version} has an unknown format")
+        wrapping = aead.aesgcm(self.derive("kek-wrap"))
+        kek = aead.unseal(wrapping, row.wrapped[1:], kek_aad(version), what="KEK")
+        cipher = aead.aesgcm(kek)
+        with self._lock:
+            if self._epoch == epoch and self._root is not None:
+                self._keks[version] = cipher
+        return cipher
+
+    def forget_kek(self, version: int) -> None:
+        """Drop one cached KEK (after it is retired)."""
+        with self._lock:
+            self._keks.pop(version, None)
+
+    # --- unsealing ----------------------------------------------------------------------
+
+    def status(self, session: Session) -> SealStatus:
+        """Seal state and progress (safe to show anyone)."""
+        state = session.get(KeyringState, 1)
+        if state is None:
+            return SealStatus(self.sealed, False, None, 0, 1, None)
+        with self._lock:
+            progress = self._collector.progress if self._collector else 0
+        threshold = state.shamir_threshold or 1
+        return SealStatus(self.sealed, True, state.mode, progress, threshold, state.shamir_shares)
+
+    def unseal_verified(self, session: Session, root: bytes) -> None:
+        """Unseal with a root key after checking it against the stored check value."""
+        state = session.get(KeyringState, 1)
+        if state is not None and not hmac.compare_digest(check_value_for(root), state.check_value):
+            raise UnsealRejected("This key does not belong to this installation.")
+        self.unseal_with_root(root)
+        log.info("keyring unsealed")
+
+    def unseal_from_key_file(self, session: Session, path: Path) -> None:
+        """Dev mode: unseal from the 0600 key file beside the data."""
+        self.unseal_verified(session, read_dev_key_file(path))
+
+    def submit_unseal_key(
+        self, session: Session, key: str, *, key_file: Path | None = None
+    ) -> SealStatus:
+        """Take one passphrase or share; unseal once enough has been given."""
+        state = session.get(KeyringState, 1)
+        if state is None:
+            raise KeyringNotInitialised()
+        if not self.sealed:
+            return self.status(session)
+        if state.mode == SealMode.DEV:
+            if key_file is None:
+                raise UnsealRejected("Dev mode unseals from its key file; none is configured.")
+            self.unseal_from_key_file(session, key_file)
+        elif state.mode == SealMode.PASSPHRASE:
+            self.unseal_verified(session, _unwrap_passphrase(state, key))
+        else:
+            root = self._add_share(state, key)
+            if root is not None:
+                self.unseal_verified(session, root)
+        return self.status(session)
+
+    def _add_share(self, state: KeyringState, key: str) -> bytes | None:
+        with self._lock:
+            if self._collector is None:
+                self._collector = shamir.ShareCollector(
+                    threshold=state.shamir_threshold or 2, identifier=state.shamir_identifier
+                )
+            try:
+                return self._collector.add(key)
+            except shamir.ShareRejected as exc:
+                raise UnsealRejected(str(exc)) from None
+
+
+def _unwrap_passphrase(state: KeyringState, key: str) -> bytes:
+    if (
+        state.wrapped_root is None
+        or state.kdf_salt is None
+        or state.kdf_memory_kib is None
+        or state.kdf_time_cost is None
+        or state.kdf_parallelism is None
+    ):
+        raise KeyUnavailable("the keyring state has no wrapped root key")
+    params = passphrase.Argon2Params(
+        state.kdf_memory_kib, state.kdf_time_cost, state.kdf_parallelism
+    )
+    try:
+        return passphrase.unwrap_root(state.wrapped_root, key, state.kdf_salt, params)
+    except aead.DecryptionFailed:
+        raise UnsealRejected("The passphrase is wrong.") from None
 
 
 def create_dev_key_file(path: Path) -> None:

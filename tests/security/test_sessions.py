@@ -1,5 +1,6 @@
 """Sessions: fixation, idle and absolute expiry (moved clock), and every way a session ends."""
 
+import secrets
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -180,6 +181,10 @@ def test_seal_ends_every_session_and_token(
     assert r.json() == {"sealed": True}
     assert app.state.keyring.sealed
     assert db.scalar(select(func.count()).select_from(AuthSession)) == 0
+    # While sealed, nothing is served at all.
+    assert client.get("/api/v1/me", headers=auth(token)).status_code == 503
+    # Unsealed again, none of the old sessions or tokens comes back to life.
+    app.state.keyring.unseal_with_root(secrets.token_bytes(32))
     for t in [token, *others]:
         assert client.get("/api/v1/me", headers=auth(t)).status_code == 401
     plant(client, cookie)

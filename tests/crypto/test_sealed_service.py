@@ -1,0 +1,132 @@
+"""A sealed service serves nothing but health, seal status and unseal; unsealing over HTTP."""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.audit.models import AuditEntry
+from app.config import SealMode
+from app.crypto.keyring import Keyring
+from app.crypto.keystore import initialise_keyring
+from app.policy.deps import PUBLIC
+from tests.crypto.conftest import CHEAP_ARGON2
+
+OPEN = {"/api/v1/sys/health", "/api/v1/sys/seal-status"}
+
+
+@pytest.fixture
+def probe_app(app: FastAPI) -> FastAPI:
+    """The real app plus a route that would leak if the gate let it run."""
+
+    @app.get("/api/v1/_probe/secret", dependencies=PUBLIC)
+    def secret() -> dict[str, str]:
+        return {"leak": "yes"}
+
+    @app.post("/api/v1/_probe/secret", dependencies=PUBLIC)
+    def secret_post() -> dict[str, str]:
+        return {"leak": "yes"}
+
+    @app.get("/_probe/page", dependencies=PUBLIC)
+    def page() -> dict[str, str]:
+        return {"leak": "yes"}
+
+    return app
+
+
+def _init(db: Session, keyring: Keyring, mode: SealMode, **kwargs: object) -> list[str]:
+    keyring.seal()
+    result = initialise_keyring(
+        db,
+        keyring=keyring,
+        mode=mode,
+        root=secrets.token_bytes(32),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    db.flush()
+    keyring.seal()
+    return result.shares
+
+
+def test_sealed_service_refuses_every_route_but_three(
+    probe_app: FastAPI, client: TestClient
+) -> None:
+    probe_app.state.keyring.seal()
+    paths = {getattr(r, "path", "") for r in probe_app.routes} | {"/", "/nothing", "/api/v1/x"}
+    for path in sorted(paths - OPEN - {"/api/v1/sys/unseal"}):
+        for method in ("GET", "POST", "DELETE"):
+            r = client.request(method, path)
+            assert r.status_code == 503, (method, path)
+            assert "leak" not in r.text
+            if path.startswith("/api/"):
+                assert r.json() == {
+                    "detail": "The service is sealed; it must be unsealed first.",
+                    "code": "sealed",
+                }
+            assert r.headers["cache-control"] == "no-store"
+            assert "x-request-id" in r.headers
+    for path in OPEN:
+        assert client.get(path).status_code == 200
+
+
+def test_unsealed_service_serves_routes(probe_app: FastAPI, client: TestClient) -> None:
+    assert client.get("/api/v1/_probe/secret").json() == {"leak": "yes"}
+
+
+def test_shamir_unseal_over_http(app: FastAPI, client: TestClient, db: Session) -> None:
+    shares = _init(db, app.state.keyring, SealMode.SHAMIR, shares=3, threshold=2)
+    status = client.get("/api/v1/sys/seal-status").json()
+    assert status == {
+        "sealed": True, "initialised": True, "mode": "shamir",
+        "progress": 0, "threshold": 2, "shares": 3,
+    }  # fmt: skip
+    assert client.get("/api/v1/_probe/nothing").status_code == 503
+    r = client.post("/api/v1/sys/unseal", json={"key": shares[2]})
+    assert r.json() == {"sealed": True, "progress": 1, "threshold": 2}
+    r = client.post("/api/v1/sys/unseal", json={"key": "zebra " * 20})
+    assert r.status_code == 400
+    assert r.json()["code"] == "unseal_rejected"
+    r = client.post("/api/v1/sys/unseal", json={"key": shares[0]})
+    assert r.json() == {"sealed": False, "progress": 0, "threshold": 2}
+    assert client.get("/api/v1/sys/health").json()["sealed"] is False
+    actions = db.scalars(select(AuditEntry.action)).all()
+    assert "sys.unsealed" in actions
+    assert "sys.unseal_failed" in actions
+
+
+def test_wrong_passphrase_over_http_is_400_and_audited(
+    app: FastAPI, client: TestClient, db: Session
+) -> None:
+    _init(db, app.state.keyring, SealMode.PASSPHRASE, passphrase_text="a long passphrase here",
+          argon2=CHEAP_ARGON2)  # fmt: skip
+    r = client.post("/api/v1/sys/unseal", json={"key": "a long passphrase herE"})
+    assert r.status_code == 400
+    assert r.json()["detail"] == "The passphrase is wrong."
+    assert "herE" not in r.text
+    r = client.post("/api/v1/sys/unseal", json={"key": "a long passphrase here"})
+    assert r.json()["sealed"] is False
+
+
+def test_unseal_attempts_are_throttled(app: FastAPI, client: TestClient, db: Session) -> None:
+    _init(db, app.state.keyring, SealMode.PASSPHRASE, passphrase_text="a long passphrase here",
+          argon2=CHEAP_ARGON2)  # fmt: skip
+    codes = [
+        client.post("/api/v1/sys/unseal", json={"key": f"guess number {i}"}).status_code
+        for i in range(12)
+    ]
+    assert codes[:10] == [400] * 10
+    assert codes[10:] == [429, 429]
+
+
+def test_seal_status_before_init(client: TestClient, app: FastAPI) -> None:
+    app.state.keyring.seal()
+    body = client.get("/api/v1/sys/seal-status").json()
+    assert body["initialised"] is False
+    r = client.post("/api/v1/sys/unseal", json={"key": "x"})
+    assert r.status_code == 409
+    assert r.json()["code"] == "not_initialised"
