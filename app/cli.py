@@ -10,6 +10,7 @@ from rich.console import Console
 
 from app.audit.cli import audit_cli
 from app.config import SealMode, Settings, SettingsError, load_settings
+from app.referrals.cli import partner_cli, referral_cli
 
 cli = typer.Typer(
     name="haven",
@@ -18,6 +19,8 @@ cli = typer.Typer(
     add_completion=False,
 )
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(partner_cli, name="partner")
+cli.add_typer(referral_cli, name="referral")
 out = Console()
 err = Console(stderr=True)
 
