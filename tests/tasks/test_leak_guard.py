@@ -1,0 +1,125 @@
+"""The leak guard catches the person's identifiers however they are disguised, and lets
+ordinary volunteer instructions through. All people here are invented."""
+
+from datetime import date
+
+import pytest
+
+from app.tasks.leak_guard import Finding, PersonMarkers, find_leaks
+
+PERSON = PersonMarkers(
+    legal_name="Тимофей Андреевич Колосовский",
+    aliases=("Тимоха", "Tim Kolos"),
+    handles=("@kolos_tim77", "timkolos@example.org"),
+    date_of_birth=date(1994, 3, 14),
+)
+
+CLEAN = [
+    "Meet at the railway station on Thursday 14:00, bring a SIM card; ask for 'Misha'.",
+    "Встретить на вокзале в четверг в 14:00, купить сим-карту.",
+    "Зустріти на вокзалі у четвер о 14:00.",
+    "Buy a train ticket to Tbilisi for 2026-12-03 and hand it over at the café.",
+    "Accompany to the lawyer's office, room 12, 3rd floor, at 10:30.",
+    "Bring 2 blankets and 3 packs of food for a family of 4.",
+]
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_ordinary_instructions_pass(text: str) -> None:
+    assert find_leaks(text, PERSON) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ask for Колосовский at the gate",
+        "Ask for Kolosovsky at the gate",
+        "Ask for Kolosovskiy at the gate",
+        "Ask for Kolosovskij at the gate",
+        "Ask for KOLOSOVSKII at the gate",
+        "Ask for Kolosowski",
+        "Ask for Timofei",
+        "Ask for Тимофій (Ukrainian spelling)",
+        "Ask for Цімафей? no — Timofey",
+        "Ask for K o l o s o v s k y",
+        "Ask for K.o.l.o.s.o.v.s.k.y",
+        "Ask for Kolo\u200bsovsky",
+        "Ask for Kolo\u200dsov\u2060sky",
+        "Ask for \u202eKolosovsky\u202c",
+        "Ask for Коlosovsky",  # Cyrillic К and о inside a Latin word
+        "Ask for Kолосовский",  # Latin K inside a Cyrillic word
+        "Ask for Kolos ovsky",
+        "Ask for ＫＯＬＯＳＯＶＳＫＹ",  # full-width letters
+    ],
+)
+def test_name_is_found_through_disguises(text: str) -> None:
+    assert Finding.NAME in find_leaks(text, PERSON)
+
+
+@pytest.mark.parametrize("text", ["Ask for Тимоха", "Ask for Timokha", "Ask for Kolos"])
+def test_alias_is_found(text: str) -> None:
+    assert Finding.ALIAS in find_leaks(text, PERSON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Call +7 916 123-45-67",
+        "call 8(916)1234567",
+        "call +375 29 123 45 67",
+        "звонить +380 (67) 123 45 67",
+        "call 9 1 6 1 2 3 4 5 6 7",
+    ],
+)
+def test_phone_numbers_are_found(text: str) -> None:
+    assert Finding.PHONE in find_leaks(text, PERSON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write to @kolos_tim77",
+        "write to kolos_tim77 on Telegram",
+        "write to t.me/someone_else",
+        "mail timkolos@example.org",
+        "mail anyone@example.net",
+    ],
+)
+def test_handles_and_emails_are_found(text: str) -> None:
+    assert Finding.HANDLE in find_leaks(text, PERSON)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "born 1994-03-14",
+        "born 14.03.1994",
+        "born 14/03/1994",
+        "born 03/14/1994",
+        "born 14.03.94",
+        "born 14 March 1994",
+        "born March 14, 1994",
+        "родился 14 марта 1994 г.",
+        "народився 14 березня 1994",
+        "born 14 - 03 - 1994",
+    ],
+)
+def test_birth_date_is_found(text: str) -> None:
+    assert Finding.BIRTH_DATE in find_leaks(text, PERSON)
+
+
+def test_other_dates_are_not_the_birth_date() -> None:
+    assert find_leaks("due 15.03.1994 and 14.04.1994", PERSON) == []
+
+
+def test_findings_never_contain_the_data() -> None:
+    findings = find_leaks("Колосовский +7 916 123-45-67 @kolos_tim77 14.03.1994", PERSON)
+    assert findings == [Finding.NAME, Finding.PHONE, Finding.HANDLE, Finding.BIRTH_DATE]
+    for f in findings:
+        assert "Колос" not in f.value
+        assert "916" not in f.value
+
+
+def test_short_name_parts_do_not_flag_ordinary_words() -> None:
+    person = PersonMarkers(legal_name="Ян Ли")
+    assert find_leaks("Bring a jacket and a lid", person) == []
