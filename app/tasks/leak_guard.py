@@ -10,16 +10,18 @@ data, never the data itself.
 from __future__ import annotations
 
 import enum
+import itertools
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.crypto.normalize import normalize_name
+from app.crypto.normalize import fold_token
 
 MIN_NAME_PART = 3
 MIN_PHONE_DIGITS = 7
+FUZZY_MIN = 5  # words this long also match at one edit's distance
 
 
 class Finding(enum.StrEnum):
@@ -53,6 +55,10 @@ _CYR_TO_LAT = dict(
 _GREEK_TO_LAT = dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοριν", "ABEZHIKMNOPTYXaopiv", strict=True))
 _LAT_TO_CYR = {v: k for k, v in _CYR_TO_LAT.items() if k.isupper() or v in "aeopcxy"}
 _INVISIBLE = {"Cf", "Cc", "Mn", "Me"}
+
+
+def _fold(word: str) -> str:
+    return fold_token(word.casefold())
 
 
 def _script(ch: str) -> str | None:
@@ -93,7 +99,7 @@ def _words(text: str) -> list[str]:
 def _candidates(words: list[str]) -> set[str]:
     """Each word, each pair run together, and runs of spaced single letters joined."""
     out = set(words)
-    out.update(a + b for a, b in zip(words, words[1:], strict=False))
+    out.update(a + b for a, b in itertools.pairwise(words))
     run: list[str] = []
     for w in [*words, ""]:
         if len(w) == 1:
@@ -109,7 +115,7 @@ def _name_parts(names: Iterable[str]) -> set[str]:
     parts = set()
     for name in names:
         for word in _words(clean(name)):
-            norm = normalize_name(word)
+            norm = _fold(word)
             if len(norm) >= MIN_NAME_PART:
                 parts.add(norm)
     return parts
@@ -169,7 +175,10 @@ def _year(text: str, dob: date) -> set[int]:
 
 
 def _numeric_dates(text: str, dob: date) -> bool:
-    for m in re.finditer(r"(\d{1,4})\s*[./\-\s]\s*(\d{1,2})\s*[./\-\s]\s*(\d{2,4})", text):
+    # A lookahead so that overlapping candidates ("77 14.03.1994") are all tried.
+    sep = r"\s*[./\-\s]\s*"
+    pattern = rf"(?=(?<!\d)(\d{{1,4}}){sep}(\d{{1,2}}){sep}(\d{{2,4}})(?!\d))"
+    for m in re.finditer(pattern, text):
         a, b, c = m.groups()
         options = []
         if len(a) == 4:
@@ -193,27 +202,47 @@ def _worded_dates(text: str, dob: date) -> bool:
     return False
 
 
+def _near(a: str, b: str) -> bool:
+    """Equal, or (for longer words) one edit apart: Тимофій/Тимофей, Kolosovski/Kolosovskai."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < FUZZY_MIN or abs(len(a) - len(b)) > 1:
+        return False
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1] <= 1
+
+
+def _matches(parts: set[str], candidates: set[str]) -> bool:
+    return any(_near(p, c) for p in parts for c in candidates)
+
+
 def find_leaks(text: str, person: PersonMarkers) -> list[Finding]:
     """Every kind of identifying data found in text, in a stable order (empty when clean)."""
     cleaned = clean(text)
     found: list[Finding] = []
-    candidates = {normalize_name(w) for w in _candidates(_words(cleaned))}
-    if person.legal_name and _name_parts([person.legal_name]) & candidates:
+    candidates = {_fold(w) for w in _candidates(_words(cleaned))}
+    if person.legal_name and _matches(_name_parts([person.legal_name]), candidates):
         found.append(Finding.NAME)
-    if person.aliases and _name_parts(person.aliases) & candidates:
+    if person.aliases and _matches(_name_parts(person.aliases), candidates):
         found.append(Finding.ALIAS)
     if _has_phone(cleaned):
         found.append(Finding.PHONE)
-    handles = {normalize_name(h.lstrip("@")) for h in person.handles if len(h.lstrip("@")) >= 3}
+    squashed = _fold(re.sub(r"[\W_]+", "", cleaned))
+    handles = {_fold(re.sub(r"[\W_]+", "", h)) for h in person.handles}
     if (
         _HANDLE_RE.search(cleaned)
         or _EMAIL_RE.search(cleaned)
-        or handles & candidates
-        or any(h in normalize_name(cleaned) for h in handles if len(h) >= 5)
+        or any(len(h) >= 5 and h in squashed for h in handles)
     ):
         found.append(Finding.HANDLE)
     if person.date_of_birth and (
-        _numeric_dates(cleaned, person.date_of_birth) or _worded_dates(cleaned, person.date_of_birth)
+        _numeric_dates(cleaned, person.date_of_birth)
+        or _worded_dates(cleaned, person.date_of_birth)
     ):
         found.append(Finding.BIRTH_DATE)
     return found
