@@ -4,7 +4,10 @@ from app.audit import models as audit_models
 from app.audit import tree as audit_tree  # registers the commit hook that sequences entries
 from app.cases import models as case_models
 from app.crypto import models as crypto_models
+from app.documents import models as document_models
+from app.referrals import models as referral_models
 from app.security import models as security_models
+from app.tasks import models as task_models
 from app.users import models as user_models
 
 __all__ = [
@@ -12,6 +15,9 @@ __all__ = [
     "audit_tree",
     "case_models",
     "crypto_models",
+    "document_models",
+    "referral_models",
     "security_models",
+    "task_models",
     "user_models",
 ]

@@ -151,10 +151,16 @@ def settings(tmp_path: Path, migrated_db: ScratchDatabase) -> Settings:
 
 
 @pytest.fixture
-def keyring() -> Keyring:
+def root_key() -> bytes:
+    """The random root key of this test's keyring (to unseal again after a seal)."""
+    return secrets.token_bytes(32)
+
+
+@pytest.fixture
+def keyring(root_key: bytes) -> Keyring:
     """An unsealed keyring with a fresh random root key."""
     ring = Keyring()
-    ring.unseal_with_root(secrets.token_bytes(32))
+    ring.unseal_with_root(root_key)
     return ring
 
 

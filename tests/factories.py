@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.cases import service as case_service
 from app.cases.models import Case
 from app.config import Settings
+from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
 from app.security import sessions, totp
 from app.security.clock import FrozenClock
@@ -46,14 +49,25 @@ def make_user(
     return made.user
 
 
-def make_case(db: Session, *, team: Team, assigned_to: User | None = None) -> Case:
-    """A case with only its plaintext columns."""
-    case = Case(
-        case_code=f"HV-2026-{secrets.randbelow(10**6):06d}",
+def make_case(
+    db: Session,
+    *,
+    keyring: Keyring,
+    team: Team,
+    assigned_to: User | None = None,
+    values: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Case:
+    """A case made through the case service (synthetic values only)."""
+    case = case_service.create_case(
+        db,
+        keyring=keyring,
+        actor=None,
         team_id=team.id,
-        assigned_to=assigned_to.id if assigned_to else None,
+        values=case_service.validate_fields(values or {}),
+        now=now or datetime.now(UTC),
     )
-    db.add(case)
+    case.assigned_to = assigned_to.id if assigned_to else None
     db.flush()
     return case
 

@@ -8,15 +8,26 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.cases import break_glass
+from app.cases import break_glass, search, service, transitions
 from app.cases.models import Case
+from app.cases.schemas import (
+    AssignIn,
+    CaseCreate,
+    CaseUpdate,
+    DuplicatesIn,
+    ListQuery,
+    SearchIn,
+    Transition,
+)
+from app.crypto.keyring import Keyring
 from app.deps import DbSession
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, redact
@@ -25,37 +36,161 @@ from app.policy.scope import CaseAccess, any_case, readable_case
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
 
-def plain_fields(case: Case) -> dict[str, object]:
-    """The case's plaintext fields under their API names."""
-    return {
-        "id": str(case.id),
-        "case_code": case.case_code,
-        "stage": case.stage,
-        "risk_level": case.risk_level,
-        "team": str(case.team_id),
-        "assigned_to": str(case.assigned_to) if case.assigned_to else None,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-        "version": case.version,
-    }
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+def _audit_search(db: Session, actor: Actor, terms: list[str]) -> None:
+    record(
+        db,
+        action=AuditAction.CASE_SEARCHED,
+        actor_id=actor.id,
+        actor_role=actor.role.value,
+        object_type="case",
+        fields=terms,
+    )
+
+
+@router.get("/cases")
+def list_cases(
+    q: Annotated[ListQuery, Query()],
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.CASE_LIST),
+) -> dict[str, Any]:
+    """Cases in scope, in the list shape (no identifying field); plain filters only. Unknown
+    parameters are refused, so a name or phone typed into a URL is an error, not a search."""
+    found = search.in_scope(
+        db, keyring=_keyring(request), actor=actor, f=q.filters(), now=_now(request)
+    )
+    return search.page_of(found, q.page)
+
+
+@router.post("/cases/search")
+def search_cases(
+    body: SearchIn,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.CASE_SEARCH),
+) -> dict[str, Any]:
+    """Search by personal terms, which travel in this body and never in a URL."""
+    f = body.filters()
+    found = search.in_scope(db, keyring=_keyring(request), actor=actor, f=f, now=_now(request))
+    _audit_search(db, actor, sorted(body.model_dump(exclude_none=True, exclude={"page"})))
+    return search.page_of(found, body.page)
+
+
+@router.post("/cases/duplicates")
+def find_duplicates(
+    body: DuplicatesIn,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.CASE_SEARCH),
+) -> dict[str, Any]:
+    """Whether the person may already be known: same name and birth date, phone or handle."""
+    result = search.duplicates(
+        db, keyring=_keyring(request), actor=actor, probes=body.probes(), now=_now(request)
+    )
+    _audit_search(db, actor, ["duplicates", *sorted(body.model_dump(exclude_none=True))])
+    return result
+
+
+@router.post("/cases", status_code=201)
+def create_case(
+    body: CaseCreate,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.CASE_CREATE),
+) -> dict[str, Any]:
+    """A new intake; 201 with the case as the caller may see it."""
+    values = service.validate_fields(body.model_dump(exclude_unset=True, exclude={"team_id"}))
+    case = service.create_case(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        team_id=service.resolve_team(actor, body.team_id),
+        values=values,
+        now=_now(request),
+    )
+    return service.view(db, keyring=_keyring(request), actor=actor, case=case)
 
 
 @router.get("/cases/{case_id}")
 def read_case(
-    db: DbSession, access: CaseAccess = readable_case(Permission.CASE_READ)
+    request: Request, db: DbSession, access: CaseAccess = readable_case(Permission.CASE_READ)
 ) -> dict[str, Any]:
     """One case in scope, each field as the policy lets the caller see it."""
-    shown = redact(access.actor.role, plain_fields(access.case))
-    record(
+    return service.view(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+
+
+@router.patch("/cases/{case_id}")
+def update_case(
+    body: CaseUpdate,
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_UPDATE),
+) -> dict[str, Any]:
+    """A partial update; `version` must be current (409 names the fields changed since)."""
+    changes = service.validate_fields(body.changes())
+    service.update_case(
         db,
-        action=AuditAction.CASE_READ,
-        actor_id=access.actor.id,
-        actor_role=access.actor.role.value,
-        object_type="case",
-        object_id=access.case.id,
-        fields=list(shown),
+        keyring=_keyring(request),
+        actor=access.actor,
+        case=access.case,
+        version=body.version,
+        changes=changes,
+        now=_now(request),
     )
-    return shown
+    return service.view(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+
+
+@router.get("/cases/{case_id}/history")
+def case_history(
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_HISTORY),
+) -> list[dict[str, Any]]:
+    """Revisions, newest first: who, when, which fields, old and new values."""
+    return service.history(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+
+
+@router.post("/cases/{case_id}/transition")
+def transition_case(
+    body: Transition,
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_TRANSITION),
+) -> dict[str, Any]:
+    """Move to another stage; 409 with `missing` when the gate refuses."""
+    transitions.transition(
+        db,
+        keyring=_keyring(request),
+        actor=access.actor,
+        case=access.case,
+        to=body.to,
+        now=_now(request),
+    )
+    return search.list_item(access.case)
+
+
+@router.post("/cases/{case_id}/assign")
+def assign_case(
+    body: AssignIn,
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_ASSIGN),
+) -> dict[str, Any]:
+    """Assign the case to a caseworker of its team (null unassigns)."""
+    service.assign(
+        db, actor=access.actor, case=access.case, user_id=body.user_id, now=_now(request)
+    )
+    return search.list_item(access.case)
 
 
 class BreakGlassIn(BaseModel):

@@ -1,15 +1,46 @@
-"""The case record's plaintext columns (the encrypted person fields come with the casework
-and crypto work), and break-glass grants."""
+"""The case record: a few plaintext columns the service must query without keys, every
+personal field encrypted under the case's own data key, blind-index rows, encrypted
+revisions, stage history, and break-glass grants."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.db import Base, IdMixin, utcnow
+
+# Personal fields, encrypted one column each under the case DEK (AAD: case id + field name).
+ENCRYPTED_COLUMNS: tuple[str, ...] = (
+    "legal_name",
+    "aliases",
+    "date_of_birth",
+    "languages",
+    "current_city",
+    "contacts",
+    "service_status",
+    "unit",
+    "left_service_on",
+    "criminal_case",
+    "wanted",
+    "documents_held",
+    "family",
+    "risk_flags",
+    "vetting",
+    "consents",
+    "protection",
+    "movement",
+    "intake_notes",
+    "outcome",
+    "closing_note",
+)
+
+
+def _ct() -> Mapped[Ciphertext | None]:
+    return mapped_column(Encrypted)
 
 
 class Case(IdMixin, Base):
@@ -25,6 +56,97 @@ class Case(IdMixin, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    dek_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"), unique=True)
+    # Where the case came from: "staff" (an intake) or "self_referral" (the public form).
+    source: Mapped[str] = mapped_column(String(16), default="staff")
+    # The reportable dimensions (named in SECURITY.md): plaintext so reports need no keys.
+    citizenship: Mapped[str | None] = mapped_column(String(2), index=True)
+    current_country: Mapped[str | None] = mapped_column(String(2), index=True)
+    situation: Mapped[str | None] = mapped_column(String(32), index=True)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # When the movement plan must be destroyed (the plan itself is encrypted).
+    movement_destroy_after: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Store consent withdrawn: a coordinator must decide on erasure.
+    erasure_decision_due: Mapped[bool] = mapped_column(Boolean, default=False)
+    erasure_requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    erasure_requested_at: Mapped[datetime | None]
+
+    legal_name: Mapped[Ciphertext | None] = _ct()
+    aliases: Mapped[Ciphertext | None] = _ct()
+    date_of_birth: Mapped[Ciphertext | None] = _ct()
+    languages: Mapped[Ciphertext | None] = _ct()
+    current_city: Mapped[Ciphertext | None] = _ct()
+    contacts: Mapped[Ciphertext | None] = _ct()
+    service_status: Mapped[Ciphertext | None] = _ct()
+    unit: Mapped[Ciphertext | None] = _ct()
+    left_service_on: Mapped[Ciphertext | None] = _ct()
+    criminal_case: Mapped[Ciphertext | None] = _ct()
+    wanted: Mapped[Ciphertext | None] = _ct()
+    documents_held: Mapped[Ciphertext | None] = _ct()
+    family: Mapped[Ciphertext | None] = _ct()
+    risk_flags: Mapped[Ciphertext | None] = _ct()
+    vetting: Mapped[Ciphertext | None] = _ct()
+    consents: Mapped[Ciphertext | None] = _ct()
+    protection: Mapped[Ciphertext | None] = _ct()
+    movement: Mapped[Ciphertext | None] = _ct()
+    intake_notes: Mapped[Ciphertext | None] = _ct()
+    outcome: Mapped[Ciphertext | None] = _ct()
+    closing_note: Mapped[Ciphertext | None] = _ct()
+
+    # Optimistic locking: every UPDATE says WHERE version = <read version>, so a concurrent
+    # writer's change is never silently overwritten (StaleDataError -> 409).
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+
+
+class CaseIndex(Base):
+    """One blind-index value of a case (name tokens, aliases, birth date, phones, handles).
+
+    Truncated HMACs: many cases share a value by design, so a hit is only a candidate that
+    the service confirms by decrypting."""
+
+    __tablename__ = "case_indexes"
+    __table_args__ = (Index("ix_case_indexes_lookup", "field", "value"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    field: Mapped[str] = mapped_column(String(16))
+    value: Mapped[int] = mapped_column(Integer)
+
+
+class CaseRevision(IdMixin, Base):
+    """One change to a case: who, when, which fields; old and new values encrypted under the
+    case key, so history is readable by the case team and dies with the case."""
+
+    __tablename__ = "case_revisions"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    version: Mapped[int]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
+    changes: Mapped[Ciphertext] = mapped_column(Encrypted)
+
+
+class StageChange(IdMixin, Base):
+    """A stage transition: who, when, from, to (for time-in-stage reports)."""
+
+    __tablename__ = "case_stage_changes"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    from_stage: Mapped[str | None] = mapped_column(String(16))
+    to_stage: Mapped[str] = mapped_column(String(16))
 
 
 class BreakGlassGrant(IdMixin, Base):

@@ -17,6 +17,7 @@ from pydantic import (
     model_validator,
 )
 
+from app.cases.search import Filters
 from app.cases.vocab import (
     ConsentPurpose,
     ContactChannel,
@@ -251,3 +252,85 @@ class Transition(Strict):
     """A request to move a case to another stage."""
 
     to: Stage
+
+
+ASSIGNEE_PATTERN = r"^(none|[0-9a-fA-F-]{36})$"
+
+
+class AssignIn(Strict):
+    """Who the case goes to (null: back to the unassigned queue)."""
+
+    user_id: uuid.UUID | None
+
+
+class ListQuery(Strict):
+    """Plain filters for GET /cases: nothing personal, so they may sit in a URL."""
+
+    code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    stage: Stage | None = None
+    risk: RiskLevel | None = None
+    assigned_to: Annotated[str, StringConstraints(pattern=ASSIGNEE_PATTERN)] | None = None
+    country: Country | None = None
+    need: Need | None = None
+    page: int = Field(default=1, ge=1, le=10_000)
+
+    def filters(self) -> Filters:
+        """The plain filters."""
+        return Filters(
+            code=self.code,
+            stage=self.stage.value if self.stage else None,
+            risk=self.risk.value if self.risk else None,
+            assigned_to=self.assigned_to,
+            country=self.country,
+            need=self.need.value if self.need else None,
+        )
+
+
+class SearchIn(ListQuery):
+    """Search terms; personal ones only ever travel in a POST body."""
+
+    name: Annotated[str, StringConstraints(min_length=2, max_length=200)] | None = None
+    phone: Annotated[str, StringConstraints(min_length=5, max_length=40)] | None = None
+    handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
+    date_of_birth: BirthDate | None = None
+
+    def filters(self) -> Filters:
+        """The search filters these terms make."""
+        return Filters(
+            code=self.code,
+            stage=self.stage.value if self.stage else None,
+            risk=self.risk.value if self.risk else None,
+            assigned_to=self.assigned_to,
+            country=self.country,
+            need=self.need.value if self.need else None,
+            name=self.name,
+            phone=self.phone,
+            handle=self.handle,
+            date_of_birth=self.date_of_birth,
+        )
+
+
+class DuplicatesIn(Strict):
+    """What may identify an already known person."""
+
+    legal_name: Short | None = None
+    date_of_birth: BirthDate | None = None
+    phone: Annotated[str, StringConstraints(min_length=5, max_length=40)] | None = None
+    handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> DuplicatesIn:
+        if not (self.legal_name and self.date_of_birth) and not (self.phone or self.handle):
+            raise ValueError("give legal_name with date_of_birth, or a phone, or a handle")
+        return self
+
+    def probes(self) -> list[Filters]:
+        """One probe per way a person may match: name and birth date, phone, handle."""
+        out = []
+        if self.legal_name and self.date_of_birth:
+            out.append(Filters(name=self.legal_name, date_of_birth=self.date_of_birth))
+        if self.phone:
+            out.append(Filters(phone=self.phone))
+        if self.handle:
+            out.append(Filters(handle=self.handle))
+        return out

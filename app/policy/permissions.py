@@ -46,6 +46,7 @@ class Permission(enum.StrEnum):
     CASE_UPDATE = "case:update"
     CASE_TRANSITION = "case:transition"
     CASE_ASSIGN = "case:assign"
+    CASE_REOPEN = "case:reopen"
     CASE_SEARCH = "case:search"
     CASE_HISTORY = "case:history"
     CASE_EXPORT = "case:export"
@@ -100,6 +101,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         | _CASEWORK
         | {
             P.CASE_ASSIGN,
+            P.CASE_REOPEN,
             P.CASE_ERASE,
             P.BREAK_GLASS_REVIEW,
             P.BREAK_GLASS_READ_REASON,
@@ -159,6 +161,7 @@ PLAIN_CASE_FIELDS: tuple[str, ...] = (
     "current_country",
     "situation",
     "needs",
+    "source",
 )
 ENCRYPTED_CASE_FIELDS: tuple[str, ...] = (
     "legal_name",

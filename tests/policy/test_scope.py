@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.config import Settings
+from app.crypto.keyring import Keyring
 from app.policy.deps import Actor, AuthMethod
-from app.policy.permissions import Role
+from app.policy.permissions import CASE_FIELDS, Role
 from app.policy.scope import readable_cases
 from app.security.clock import FrozenClock
 from tests.factories import auth, bearer, make_case, make_team, make_user
@@ -21,7 +22,7 @@ REASON = "Client called at night from the border crossing, needs the lawyer cont
 
 
 @pytest.fixture
-def world(db: Session):  # type: ignore[no-untyped-def]
+def world(db: Session, keyring: Keyring):  # type: ignore[no-untyped-def]
     team_a, team_b = make_team(db), make_team(db)
     w = {
         "coord_a": make_user(db, Role.COORDINATOR, teams=[team_a]),
@@ -30,9 +31,9 @@ def world(db: Session):  # type: ignore[no-untyped-def]
         "worker_a2": make_user(db, Role.CASEWORKER, teams=[team_a]),
         "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b]),
     }
-    w["case_a"] = make_case(db, team=team_a, assigned_to=w["worker_a"])
-    w["case_a2"] = make_case(db, team=team_a, assigned_to=w["worker_a2"])
-    w["case_b"] = make_case(db, team=team_b, assigned_to=w["worker_b"])
+    w["case_a"] = make_case(db, keyring=keyring, team=team_a, assigned_to=w["worker_a"])
+    w["case_a2"] = make_case(db, keyring=keyring, team=team_a, assigned_to=w["worker_a2"])
+    w["case_b"] = make_case(db, keyring=keyring, team=team_b, assigned_to=w["worker_b"])
     return w
 
 
@@ -81,7 +82,7 @@ def test_forged_and_swapped_ids_answer_404(
     assert any(e.reason_code == "out_of_scope" for e in denied)
 
 
-def test_case_read_shows_only_plaintext_fields(
+def test_case_read_shows_every_field_to_the_case_team(
     client: TestClient,
     db: Session,
     clock: FrozenClock,
@@ -91,17 +92,7 @@ def test_case_read_shows_only_plaintext_fields(
     headers = auth(bearer(db, world["coord_a"], clock=clock, settings=settings))
     body = client.get(f"/api/v1/cases/{world['case_a'].id}", headers=headers).json()
     assert body["case_code"] == world["case_a"].case_code
-    assert set(body) == {
-        "id",
-        "case_code",
-        "stage",
-        "risk_level",
-        "team",
-        "assigned_to",
-        "created_at",
-        "updated_at",
-        "version",
-    }
+    assert set(body) == set(CASE_FIELDS)
 
 
 def test_break_glass_opens_one_case_for_one_hour(

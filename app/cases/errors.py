@@ -1,0 +1,26 @@
+"""Case errors, as values with a code (STYLE.md rule 9)."""
+
+from __future__ import annotations
+
+from app.errors import Conflict
+
+
+class StaleVersion(Conflict):
+    """409: the case changed since the caller read it; names the fields changed since."""
+
+    code = "stale_version"
+    message = "The case changed since you read it; reload and apply your change again."
+
+
+class StageGateFailed(Conflict):
+    """409: the stage gate refused; `missing` lists what must be recorded first."""
+
+    code = "stage_gate_failed"
+    message = "The case cannot move to that stage yet."
+
+
+class TransitionNotAllowed(Conflict):
+    """409: no such move from the current stage (or not for this role)."""
+
+    code = "transition_not_allowed"
+    message = "That stage cannot be reached from the current one."

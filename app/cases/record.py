@@ -1,0 +1,130 @@
+"""Reading and writing a case's encrypted fields and blind indexes under its own data key."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Mapping
+from datetime import date
+from typing import Any
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseIndex
+from app.crypto.blind_index import IndexedField, blind_index
+from app.crypto.envelope import (
+    OpenDataKey,
+    create_data_key,
+    decrypt_json,
+    encrypt_json,
+    open_data_key,
+)
+from app.crypto.keyring import Keyring
+from app.crypto.normalize import fold_token, tokenize
+
+PLAIN_COLUMNS: tuple[str, ...] = (
+    "risk_level",
+    "citizenship",
+    "current_country",
+    "situation",
+    "needs",
+)
+HANDLE_CHANNELS = frozenset({"telegram", "signal", "email", "other"})
+
+
+def new_case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
+    """Create the case's own data key (the case id must be set) and open it."""
+    row = create_data_key(db, keyring=keyring, owner_id=case.id)
+    case.dek_id = row.id
+    return open_data_key(db, keyring=keyring, key_id=row.id, owner_id=case.id)
+
+
+def case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
+    """Open the data key of an existing case."""
+    return open_data_key(db, keyring=keyring, key_id=case.dek_id, owner_id=case.id)
+
+
+def write(case: Case, dek: OpenDataKey, values: Mapping[str, Any]) -> None:
+    """Set plain and encrypted fields from JSON-ready values (None clears a field)."""
+    for name, value in values.items():
+        if name in PLAIN_COLUMNS:
+            setattr(case, name, [] if name == "needs" and value is None else value)
+        elif name in ENCRYPTED_COLUMNS:
+            ct = None if value is None else encrypt_json(dek, field=name, value=value)
+            setattr(case, name, ct)
+        else:
+            raise KeyError(name)
+
+
+def read(case: Case, dek: OpenDataKey, names: Iterable[str] = ENCRYPTED_COLUMNS) -> dict[str, Any]:
+    """Decrypt the named encrypted fields (absent ones read as None)."""
+    out: dict[str, Any] = {}
+    for name in names:
+        ct = getattr(case, name)
+        out[name] = None if ct is None else decrypt_json(dek, field=name, ciphertext=ct)
+    return out
+
+
+def plain(case: Case) -> dict[str, Any]:
+    """The plaintext fields under their API names."""
+    return {
+        "id": str(case.id),
+        "case_code": case.case_code,
+        "stage": case.stage,
+        "risk_level": case.risk_level,
+        "team": str(case.team_id),
+        "assigned_to": str(case.assigned_to) if case.assigned_to else None,
+        "created_at": case.created_at.isoformat(),
+        "updated_at": case.updated_at.isoformat(),
+        "version": case.version,
+        "citizenship": case.citizenship,
+        "current_country": case.current_country,
+        "situation": case.situation,
+        "needs": list(case.needs or []),
+    }
+
+
+def name_terms(names: Iterable[str]) -> set[str]:
+    """What a name is indexed under: each word's skeleton (so a surname alone finds it)."""
+    return {t for name in names for t in (fold_token(w) for w in tokenize(name)) if len(t) >= 2}
+
+
+def index_values(keyring: Keyring, fields: Mapping[str, Any]) -> set[tuple[str, int]]:
+    """Every (field, truncated HMAC) pair a case with these decrypted fields is indexed by."""
+    out: set[tuple[str, int]] = set()
+    names = [fields.get("legal_name") or "", *(fields.get("aliases") or [])]
+    for term in name_terms(n for n in names if n):
+        out.add((IndexedField.NAME.value, blind_index(keyring, IndexedField.NAME, term)))
+    dob = fields.get("date_of_birth")
+    if dob:
+        value = date.fromisoformat(dob)
+        out.add(
+            (
+                IndexedField.DATE_OF_BIRTH.value,
+                blind_index(keyring, IndexedField.DATE_OF_BIRTH, value),
+            )
+        )
+    for contact in fields.get("contacts") or []:
+        channel, text = contact["channel"], contact["value"]
+        kinds = [IndexedField.PHONE] if channel == "phone" else []
+        if channel in HANDLE_CHANNELS:
+            kinds.append(IndexedField.HANDLE)
+        if channel in {"signal", "telegram"} and any(ch.isdigit() for ch in text):
+            kinds.append(IndexedField.PHONE)
+        for kind in kinds:
+            try:
+                out.add((kind.value, blind_index(keyring, kind, text)))
+            except ValueError:  # nothing indexable in it (e.g. a phone with no digits)
+                continue
+    return out
+
+
+def reindex(
+    db: Session, *, keyring: Keyring, case_id: uuid.UUID, fields: Mapping[str, Any]
+) -> None:
+    """Replace the case's blind-index rows with those for its current fields."""
+    db.execute(delete(CaseIndex).where(CaseIndex.case_id == case_id))
+    db.add_all(
+        CaseIndex(case_id=case_id, field=f, value=v)
+        for f, v in sorted(index_values(keyring, fields))
+    )
