@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import Environment, Settings
 from app.crypto.keyring import Keyring
-from app.db import make_engine
+from app.db import make_engine, make_sessionmaker
 from app.main import create_app
 from app.migrate import upgrade
 from app.security import passwords
@@ -98,6 +98,15 @@ def fresh_db(backend: str, tmp_path: Path) -> Iterator[ScratchDatabase]:
     db = new_database(backend, tmp_path)
     yield db
     db.drop()
+
+
+@pytest.fixture
+def committed(fresh_db: ScratchDatabase) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
+    """A migrated database of its own whose transactions really commit."""
+    upgrade(fresh_db.url)
+    eng = make_engine(fresh_db.url)
+    yield eng, make_sessionmaker(eng)
+    eng.dispose()
 
 
 @pytest.fixture(scope="session")

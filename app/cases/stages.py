@@ -22,10 +22,13 @@ class GateFacts:
     closing_note: str | None = None
 
 
-def allowed_targets(current: Stage, *, can_reopen: bool) -> set[Stage]:
-    """Stages reachable from current: one step on, closure from anywhere, reopen if allowed."""
+def allowed_targets(
+    current: Stage, *, can_reopen: bool, closed_from: Stage | None = None
+) -> set[Stage]:
+    """Stages reachable from current: one step on, closure from anywhere, and from closed
+    (for a reopener) back to the stage the case was closed from."""
     if current is Stage.CLOSED:
-        return {Stage.FOLLOW_UP} if can_reopen else set()
+        return {closed_from or Stage.INTAKE} if can_reopen else set()
     nxt = ORDER[ORDER.index(current) + 1]
     return {nxt, Stage.CLOSED}
 

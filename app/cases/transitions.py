@@ -42,6 +42,16 @@ def gate_facts(db: Session, *, keyring: Keyring, case: Case) -> GateFacts:
     )
 
 
+def _closed_from(db: Session, case: Case) -> Stage | None:
+    last = db.scalars(
+        select(StageChange.from_stage)
+        .where(StageChange.case_id == case.id, StageChange.to_stage == Stage.CLOSED.value)
+        .order_by(StageChange.at.desc())
+        .limit(1)
+    ).first()
+    return Stage(last) if last else None
+
+
 def transition(
     db: Session, *, keyring: Keyring, actor: Actor, case: Case, to: Stage, now: datetime
 ) -> Case:

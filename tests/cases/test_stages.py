@@ -52,4 +52,5 @@ def test_moves_go_one_step_on_or_to_closure(current: Stage, expected: set[Stage]
 
 def test_only_a_reopener_may_leave_closed() -> None:
     assert allowed_targets(Stage.CLOSED, can_reopen=False) == set()
-    assert allowed_targets(Stage.CLOSED, can_reopen=True) == {Stage.FOLLOW_UP}
+    back = allowed_targets(Stage.CLOSED, can_reopen=True, closed_from=Stage.REFERRAL)
+    assert back == {Stage.REFERRAL}

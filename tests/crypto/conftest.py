@@ -3,18 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import pytest
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from app.crypto.envelope import OpenDataKey, create_data_key, open_data_key
 from app.crypto.keyring import Keyring
 from app.crypto.passphrase import Argon2Params
-from app.db import make_engine, make_sessionmaker
-from app.migrate import upgrade
-from tests.conftest import ScratchDatabase
 
 # Tests exercise the logic, not the cost: production parameters live in passphrase.py.
 CHEAP_ARGON2 = Argon2Params(memory_kib=1024, time_cost=1, parallelism=1)
@@ -31,12 +26,3 @@ def dek(db: Session, keyring: Keyring, owner_id: uuid.UUID) -> OpenDataKey:
     """An opened DEK for `owner_id`, in the test's rolled-back transaction."""
     row = create_data_key(db, keyring=keyring, owner_id=owner_id)
     return open_data_key(db, keyring=keyring, key_id=row.id, owner_id=owner_id)
-
-
-@pytest.fixture
-def committed(fresh_db: ScratchDatabase) -> Iterator[tuple[Engine, sessionmaker[Session]]]:
-    """A migrated database of its own whose transactions really commit."""
-    upgrade(fresh_db.url)
-    engine = make_engine(fresh_db.url)
-    yield engine, make_sessionmaker(engine)
-    engine.dispose()
