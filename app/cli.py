@@ -94,7 +94,8 @@ def serve(
         out.print("Starting sealed: unseal with `haven unseal`.")
     app = create_app(settings, engine=engine, session_factory=factory, keyring=keyring)
     base = f"http://{host}:{port}"
-    out.print(f"Haven is running. Sign in at {base}/login  (health: {base}/api/v1/sys/health)")
+    # Plain echo, not rich: a wrapped line would break the address in two.
+    typer.echo(f"Haven is running. Sign in at {base}/login  (health: {base}/api/v1/sys/health)")
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False)
 
 
