@@ -1,10 +1,13 @@
 # Haven: the two commands a new user needs are `make run` and `make test`.
 PY ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run demo-reset test lint typecheck pytest chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,10 +19,21 @@ $(STAMP): pyproject.toml
 var:
 	mkdir -p -m 0700 var
 
+# Idempotent: the schema and dev key are made once, the demo accounts once (their passwords
+# are printed only then), and every run ends serving on http://$(HOST):$(PORT)/.
 run: $(STAMP) var
 	@test -f var/haven.db || $(BIN)/haven init --seal-mode dev
-	$(BIN)/haven demo
-	$(BIN)/haven serve --host 127.0.0.1 --port 8000
+	@$(BIN)/haven demo
+	@echo "(Demo passwords are shown only by the run that creates the accounts;"
+	@echo " 'make demo-reset run' deletes ./var and starts the demo afresh.)"
+	@$(BIN)/haven serve --host $(HOST) --port $(PORT)
+
+# Deletes the local demo (./var) so the next `make run` makes and prints fresh accounts.
+# Refuses when ./var does not look like a dev-mode demo.
+demo-reset:
+	@test ! -d var || test -f var/dev-root.key \
+		|| { echo "var/ holds no dev-mode demo (no var/dev-root.key): not deleting it"; exit 1; }
+	rm -rf var
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests migrations bench
@@ -28,7 +42,17 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict app
 
-pytest: $(STAMP)
+# The browser tests drive Debian's Chromium (never a downloaded browser build).
+chromium:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "make: $(CHROMIUM) is missing and installing it needs root:"; \
+		echo "      sudo apt-get install chromium   (until then the browser tests are skipped)"; \
+	fi
+
+pytest: $(STAMP) chromium
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest

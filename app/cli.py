@@ -96,7 +96,9 @@ def serve(
     else:
         out.print("Starting sealed: unseal with `haven unseal`.")
     app = create_app(settings, engine=engine, session_factory=factory, keyring=keyring)
-    out.print(f"Haven on http://{host}:{port}/  (health: /api/v1/sys/health)")
+    base = f"http://{host}:{port}"
+    # Plain echo, not rich: a wrapped line would break the address in two.
+    typer.echo(f"Haven is running. Sign in at {base}/login  (health: {base}/api/v1/sys/health)")
     uvicorn.run(app, host=host, port=port, access_log=False, server_header=False)
 
 

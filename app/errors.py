@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("haven.errors")
@@ -116,7 +116,15 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
 
 async def _haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
+    if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
+        return RedirectResponse("/login", status_code=303)
     return _render(request, exc.status, exc.body())
+
+
+def _sends_to_sign_in(request: Request) -> bool:
+    """A browser opening a page without a session (or after it expired) goes to the sign-in
+    form; the API, and form posts whose data a redirect would drop, keep their 401."""
+    return not _wants_json(request) and request.method in ("GET", "HEAD")
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:

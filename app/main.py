@@ -23,6 +23,8 @@ from app.middleware import RequestIdMiddleware
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
+from app.static import router as static_router
+from app.static import static_url
 from app.system.api import router as system_router
 from app.system.unseal import router as unseal_router
 from app.users.api import router as users_router
@@ -70,6 +72,7 @@ def create_app(
     app.state.keyring = keyring or Keyring()
     app.state.clock = clock or SystemClock()
     app.state.templates = Jinja2Templates(directory=TEMPLATE_DIR)
+    app.state.templates.env.globals["static_url"] = static_url
     app.state.keyring.on_seal(_end_every_session(app.state.sessionmaker))
 
     install_error_handlers(app)
@@ -80,6 +83,7 @@ def create_app(
         users_router,
         cases_router,
         auth_pages_router,
+        static_router,
     )
     for router in routers:
         app.include_router(router)

@@ -23,7 +23,8 @@ from app.audit.merkle import (
     verify_inclusion,
 )
 
-VECTORS = Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "merkle"
+# A copy of shared/testdata/merkle, kept in the repository so a fresh clone tests them too.
+VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle"
 
 
 def _vectors(kind: str) -> list[tuple[str, dict[str, Any]]]:
