@@ -170,9 +170,7 @@ def make_partner(db: Session, name: str | None = None) -> tuple[Partner, X25519P
 
 def make_draft_referral(db: Session, *, case: Case, partner: Partner) -> Referral:
     """A draft referral row (no consent check: for scope tests, not for the rules)."""
-    ref = Referral(
-        id=uuid.uuid4(), case_id=case.id, partner_id=partner.id, fields=["legal_name"]
-    )
+    ref = Referral(id=uuid.uuid4(), case_id=case.id, partner_id=partner.id, fields=["legal_name"])
     db.add(ref)
     db.flush()
     return ref

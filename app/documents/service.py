@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ META_FIELD = "document_meta"
 # What the encrypted metadata holds (audited as field names, never values).
 META_NAMES = ("name", "content_type", "sha256")
 _PENDING_KEY = "haven_pending_blobs"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
 
 
 class DocumentDamaged(HavenError):
@@ -222,12 +224,21 @@ def record_damage(db: Session, *, actor: Actor, case: Case, doc: Document) -> No
     )
 
 
+def _ascii_fallback(name: str) -> str:
+    stem, dot, ext = name.rpartition(".")
+    if not dot:
+        stem, ext = name, ""
+    stem, ext = (_UNSAFE.sub("_", part).strip("_") for part in (stem, ext))
+    stem = stem or "document"
+    return f"{stem}.{ext}" if ext else stem
+
+
 def content_disposition(name: str) -> str:
     """`attachment` with an ASCII fallback name and the exact name in RFC 5987 form; nothing
     the client could read as a path, a header break or a second parameter."""
-    fallback = "".join(ch if ch.isascii() and (ch.isalnum() or ch in "._-") else "_" for ch in name)
-    fallback = fallback.strip("._") or "document"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return (
+        f"attachment; filename=\"{_ascii_fallback(name)}\"; filename*=UTF-8''{quote(name, safe='')}"
+    )
 
 
 def media_type(content_type: str) -> str:

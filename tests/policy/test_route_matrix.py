@@ -2,8 +2,8 @@
 (route, role, scope) cell answers what the policy predicts.
 
 Generic on purpose: it walks `app.routes`, so a route added later is covered without
-touching this file. Path parameters are filled by name (`case_id`, `user_id`, `doc_id`, `referral_id` with an
-object in and out of the actor's scope; any other with a random id).
+touching this file. Path parameters are filled by name (`case_id`, `user_id`, `doc_id`,
+`referral_id` with an object in and out of the actor's scope; any other with a random id).
 """
 
 from __future__ import annotations
