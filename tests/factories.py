@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -174,3 +175,39 @@ def make_draft_referral(db: Session, *, case: Case, partner: Partner) -> Referra
     db.add(ref)
     db.flush()
     return ref
+
+
+@dataclass
+class CaseWorld:
+    """Case A (team A, assigned to `worker`) and case B (team B, `worker_b`); a bearer header
+    per user; `worker2` is in team A but not assigned to case A."""
+
+    case_a: Case
+    case_b: Case
+    users: dict[str, User]
+    headers: dict[str, dict[str, str]]
+    store: BlobStore
+
+
+def case_world(
+    db: Session, *, keyring: Keyring, clock: FrozenClock, settings: Settings
+) -> CaseWorld:
+    """Two teams, every role, one case per team (synthetic people only)."""
+    team_a, team_b = make_team(db), make_team(db)
+    users = {
+        "coord": make_user(db, Role.COORDINATOR, teams=[team_a]),
+        "coord_b": make_user(db, Role.COORDINATOR, teams=[team_b]),
+        "worker": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker2": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b]),
+        "admin": make_user(db, Role.ADMIN),
+        "auditor": make_user(db, Role.AUDITOR),
+        "volunteer": make_user(db, Role.VOLUNTEER, teams=[team_a]),
+    }
+    case_a = make_case(db, keyring=keyring, team=team_a, assigned_to=users["worker"])
+    case_b = make_case(db, keyring=keyring, team=team_b, assigned_to=users["worker_b"])
+    headers = {
+        name: auth(bearer(db, user, clock=clock, settings=settings))
+        for name, user in users.items()
+    }
+    return CaseWorld(case_a, case_b, users, headers, BlobStore(settings.blob_dir))

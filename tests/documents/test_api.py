@@ -26,7 +26,7 @@ from app.documents.models import Document
 from app.security import sessions
 from app.security.clock import FrozenClock
 from app.security.models import CredentialKind, SessionStage
-from tests.documents.conftest import World
+from tests.factories import CaseWorld as World
 from tests.factories import make_document
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 300  # ~77 KiB: two stream chunks
