@@ -207,7 +207,6 @@ def case_world(
     case_a = make_case(db, keyring=keyring, team=team_a, assigned_to=users["worker"])
     case_b = make_case(db, keyring=keyring, team=team_b, assigned_to=users["worker_b"])
     headers = {
-        name: auth(bearer(db, user, clock=clock, settings=settings))
-        for name, user in users.items()
+        name: auth(bearer(db, user, clock=clock, settings=settings)) for name, user in users.items()
     }
     return CaseWorld(case_a, case_b, users, headers, BlobStore(settings.blob_dir))
