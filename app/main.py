@@ -17,9 +17,11 @@ from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
+from app.documents.api import router as documents_router
 from app.errors import install_error_handlers
 from app.logs import configure_logging
 from app.middleware import RequestIdMiddleware
+from app.referrals.api import router as referrals_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
@@ -82,6 +84,8 @@ def create_app(
         auth_router,
         users_router,
         cases_router,
+        documents_router,
+        referrals_router,
         auth_pages_router,
         static_router,
     )

@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy.orm import Session
 
 from app.cases import service as case_service
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.crypto.stream import StreamEncryptor
+from app.documents import service as document_service
+from app.documents.blobs import BlobStore
+from app.documents.models import Document
+from app.documents.upload import StoredUpload
+from app.policy.deps import Actor, AuthMethod
 from app.policy.permissions import Role
+from app.referrals.models import Partner, Referral
+from app.referrals.packet import encode_public_key
 from app.security import sessions, totp
 from app.security.clock import FrozenClock
 from app.security.models import CredentialKind, SessionStage
@@ -99,3 +111,102 @@ def code_for(user: User, clock: FrozenClock, *, offset: int = 0) -> str:
     """The TOTP code of user at the clock's time (plus offset steps)."""
     assert user.totp_secret is not None
     return totp.code_at(user.totp_secret, totp.current_step(clock.now()) + offset)
+
+
+def actor_of(db: Session, user: User) -> Actor:
+    """The policy's view of an account (as a bearer-token caller)."""
+    teams = frozenset(t.id for t in service.teams_of(db, user.id))
+    return Actor(user.id, Role(user.role), teams, AuthMethod.BEARER, uuid.uuid4(), None)
+
+
+def make_document(
+    db: Session,
+    *,
+    keyring: Keyring,
+    case: Case,
+    store: BlobStore,
+    by: User,
+    body: bytes = b"%PDF-1.4 synthetic summons\n",
+    name: str = "summons.pdf",
+) -> Document:
+    """A document stored encrypted through the documents service (a real blob in store)."""
+    dek = document_service.case_key(db, keyring=keyring, case=case)
+    with store.create() as writer:
+        enc = StreamEncryptor(dek, writer.blob_id)
+        writer.write(enc.update(body))
+        writer.write(enc.finish())
+        writer.commit()
+    stored = StoredUpload(
+        blob_id=writer.blob_id,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        content_type="application/pdf",
+        filename=name,
+    )
+    return document_service.record_upload(
+        db,
+        store=store,
+        dek=dek,
+        actor=actor_of(db, by),
+        case=case,
+        stored=stored,
+        now=datetime.now(UTC),
+    )
+
+
+def make_partner(db: Session, name: str | None = None) -> tuple[Partner, X25519PrivateKey]:
+    """A partner organisation with a fresh key pair (the private key stays with the test)."""
+    private = X25519PrivateKey.generate()
+    partner = Partner(
+        id=uuid.uuid4(),
+        name=name or f"Partner {secrets.token_hex(3)}",
+        services=["legal"],
+        countries=["DE"],
+        public_key=encode_public_key(private.public_key()),
+    )
+    db.add(partner)
+    db.flush()
+    return partner, private
+
+
+def make_draft_referral(db: Session, *, case: Case, partner: Partner) -> Referral:
+    """A draft referral row (no consent check: for scope tests, not for the rules)."""
+    ref = Referral(id=uuid.uuid4(), case_id=case.id, partner_id=partner.id, fields=["legal_name"])
+    db.add(ref)
+    db.flush()
+    return ref
+
+
+@dataclass
+class CaseWorld:
+    """Case A (team A, assigned to `worker`) and case B (team B, `worker_b`); a bearer header
+    per user; `worker2` is in team A but not assigned to case A."""
+
+    case_a: Case
+    case_b: Case
+    users: dict[str, User]
+    headers: dict[str, dict[str, str]]
+    store: BlobStore
+
+
+def case_world(
+    db: Session, *, keyring: Keyring, clock: FrozenClock, settings: Settings
+) -> CaseWorld:
+    """Two teams, every role, one case per team (synthetic people only)."""
+    team_a, team_b = make_team(db), make_team(db)
+    users = {
+        "coord": make_user(db, Role.COORDINATOR, teams=[team_a]),
+        "coord_b": make_user(db, Role.COORDINATOR, teams=[team_b]),
+        "worker": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker2": make_user(db, Role.CASEWORKER, teams=[team_a]),
+        "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b]),
+        "admin": make_user(db, Role.ADMIN),
+        "auditor": make_user(db, Role.AUDITOR),
+        "volunteer": make_user(db, Role.VOLUNTEER, teams=[team_a]),
+    }
+    case_a = make_case(db, keyring=keyring, team=team_a, assigned_to=users["worker"])
+    case_b = make_case(db, keyring=keyring, team=team_b, assigned_to=users["worker_b"])
+    headers = {
+        name: auth(bearer(db, user, clock=clock, settings=settings)) for name, user in users.items()
+    }
+    return CaseWorld(case_a, case_b, users, headers, BlobStore(settings.blob_dir))

@@ -18,9 +18,11 @@ from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, 
 from app.cases.models import BreakGlassGrant, Case
 from app.db import utcnow
 from app.deps import DbSession
+from app.documents.models import Document
 from app.errors import NotFound
 from app.policy.deps import Actor, Requirement, deny
 from app.policy.permissions import Permission, Role
+from app.referrals.models import Referral
 from app.users.models import TeamMembership, User
 
 
@@ -90,6 +92,24 @@ class CaseAccess:
 
 
 @dataclass(frozen=True)
+class DocumentAccess:
+    """A document of a case the actor may act on."""
+
+    actor: Actor
+    case: Case
+    document: Document
+
+
+@dataclass(frozen=True)
+class ReferralAccess:
+    """A referral of a case the actor may act on."""
+
+    actor: Actor
+    case: Case
+    referral: Referral
+
+
+@dataclass(frozen=True)
 class UserAccess:
     """An account the actor may manage, with the actor."""
 
@@ -116,6 +136,54 @@ def readable_case(permission: Permission, *, reauth: bool = False) -> Any:
         return CaseAccess(actor=actor, case=case)
 
     dependency.__haven_scope__ = ScopeMarker("case", "case_id", enforced=True)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def readable_document(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `access: DocumentAccess = readable_document(Permission.X)`; the
+    case must be readable and the document must belong to that very case (404 otherwise, even
+    for the right id of another case's document)."""
+    case_dependency = readable_case(permission, reauth=reauth)
+
+    def dependency(
+        db: DbSession, doc_id: uuid.UUID, access: CaseAccess = case_dependency
+    ) -> DocumentAccess:
+        doc = db.scalars(
+            select(Document).where(Document.id == doc_id, Document.case_id == access.case.id)
+        ).first()
+        if doc is None:
+            deny(db, access.actor, reason="out_of_scope", object_type="document", object_id=doc_id)
+            raise NotFound()
+        return DocumentAccess(actor=access.actor, case=access.case, document=doc)
+
+    dependency.__haven_scope__ = ScopeMarker("document", "doc_id", enforced=True)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def readable_referral(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `access: ReferralAccess = readable_referral(Permission.X)`; a
+    referral is reachable only through a case the actor may read (404 otherwise)."""
+    requirement = Requirement(permission, reauth=reauth)
+
+    def dependency(
+        request: Request,
+        db: DbSession,
+        referral_id: uuid.UUID,
+        actor: Actor = Depends(requirement),
+    ) -> ReferralAccess:
+        now = request.app.state.clock.now()
+        found = db.execute(
+            select(Referral, Case)
+            .join(Case, Case.id == Referral.case_id)
+            .where(Referral.id == referral_id, case_scope(actor, now=now))
+        ).first()
+        if found is None:
+            deny(db, actor, reason="out_of_scope", object_type="referral", object_id=referral_id)
+            raise NotFound()
+        referral, case = found
+        return ReferralAccess(actor=actor, case=case, referral=referral)
+
+    dependency.__haven_scope__ = ScopeMarker("referral", "referral_id", enforced=True)  # type: ignore[attr-defined]
     return Depends(dependency)
 
 

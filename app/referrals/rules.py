@@ -39,6 +39,35 @@ WAS_SENT = frozenset(
 )
 
 
+# Case fields a referral may carry (CONTRACT.md names). Left out on purpose: internal
+# bookkeeping (ids, team, assignee, stage, version, timestamps, source), the organisation's
+# own judgements and records (vetting, consents, intake_notes, outcome,
+# closing_note: what the partner needs goes in the referral's note), and `movement`, which
+# must not outlive its destroy-after date and so never leaves Haven.
+SHAREABLE_FIELDS: tuple[str, ...] = (
+    "legal_name",
+    "aliases",
+    "date_of_birth",
+    "languages",
+    "citizenship",
+    "current_country",
+    "current_city",
+    "contacts",
+    "situation",
+    "service_status",
+    "unit",
+    "left_service_on",
+    "criminal_case",
+    "wanted",
+    "documents_held",
+    "family",
+    "needs",
+    "risk_level",
+    "risk_flags",
+    "protection",
+)
+
+
 def can_move(current: ReferralStatus, target: ReferralStatus) -> bool:
     """Whether a referral may go from current to target."""
     return target in NEXT[current]

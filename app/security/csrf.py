@@ -1,7 +1,8 @@
 """CSRF: a per-session token, required on every state-changing request made with the cookie.
 
 Bearer-token calls are exempt (a browser never attaches a bearer header by itself). The token
-travels in the `X-CSRF-Token` header (API) or the `csrf_token` form field (pages).
+travels in the `X-CSRF-Token` header (API, and any multipart upload) or the `csrf_token` field of
+an urlencoded form (pages).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from app.security.errors import CsrfFailed
 HEADER = "x-csrf-token"
 FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Only urlencoded forms are read for the token. A multipart body is never parsed here:
+# Starlette's parser spools uploaded files to a plaintext temporary file (and consumes the
+# body the encrypting upload reader needs), so multipart requests carry the token in the header.
+_FORM_TYPES = ("application/x-www-form-urlencoded",)
 
 
 async def submitted_token(request: Request) -> str | None:

@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 import base64
+import shutil
+import subprocess
 from collections.abc import Iterable
 from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+
+from tests.conftest import ScratchDatabase
 
 # Unique strings that appear nowhere else: one ASCII, one Cyrillic (two-byte UTF-8).
 CANARIES = ("HAVENCANARYqx7zW3", "КанарейкаЖЪЮ7Щ")
@@ -36,3 +44,26 @@ def scan_files(paths: Iterable[Path], canaries: Iterable[str] = CANARIES) -> lis
             if file.exists():
                 found += [f"{file.name}: {h}" for h in hits(file.read_bytes(), canaries)]
     return found
+
+
+def postgres_contents(db: ScratchDatabase, engine: Engine) -> bytes:
+    """Every table's rows as JSON text plus a data-only pg_dump of the database: what a
+    thief with the PostgreSQL files or a dump would hold."""
+    with engine.connect() as conn:
+        tables = conn.execute(
+            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        ).scalars()
+        rows = b"".join(
+            str(conn.execute(text(f'SELECT row_to_json(t)::text FROM "{name}" t')).all()).encode()  # noqa: S608 - names come from pg_tables
+            for name in tables
+        )
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:  # pragma: no cover - the CI image has it
+        pytest.fail("pg_dump is not installed")
+    url = make_url(db.url)
+    dump = subprocess.run(
+        [pg_dump, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U",
+         url.username or "postgres", "--data-only", url.database or ""],
+        check=True, capture_output=True, timeout=60,
+    ).stdout  # fmt: skip
+    return rows + dump

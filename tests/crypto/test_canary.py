@@ -6,15 +6,13 @@ PostgreSQL table contents and a pg_dump, the blob folder, the temp folder or the
 from __future__ import annotations
 
 import logging
-import shutil
-import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Column, MetaData, Table, Uuid, insert, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import SealMode
@@ -26,7 +24,7 @@ from app.crypto.stream import StreamEncryptor
 from app.db import transaction
 from app.documents.blobs import BlobStore
 from tests.conftest import ScratchDatabase
-from tests.crypto.canary import CANARIES, hits, needles, scan_files
+from tests.crypto.canary import CANARIES, hits, needles, postgres_contents, scan_files
 
 probe_metadata = MetaData()
 case_probe = Table(
@@ -79,27 +77,6 @@ def _fill(factory: sessionmaker[Session], store: BlobStore) -> None:
         )
 
 
-def _postgres_dump(db: ScratchDatabase, engine: Engine) -> bytes:
-    with engine.connect() as conn:
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-        ).scalars()
-        rows = b"".join(
-            str(conn.execute(text(f'SELECT row_to_json(t)::text FROM "{name}" t')).all()).encode()  # noqa: S608 - names come from pg_tables
-            for name in tables
-        )
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:  # pragma: no cover - the CI image has it
-        pytest.fail("pg_dump is not installed")
-    url = make_url(db.url)
-    dump = subprocess.run(
-        [pg_dump, "-h", url.host or "127.0.0.1", "-p", str(url.port or 5432), "-U",
-         url.username or "postgres", "--data-only", url.database or ""],
-        check=True, capture_output=True, timeout=60,
-    ).stdout  # fmt: skip
-    return rows + dump
-
-
 def test_canaries_appear_nowhere_at_rest(
     committed: tuple[Engine, sessionmaker[Session]],
     fresh_db: ScratchDatabase,
@@ -119,7 +96,7 @@ def test_canaries_appear_nowhere_at_rest(
         assert Path(f"{db_file}-wal").exists()  # the WAL holds the rows: scanned before checkpoint
         found += scan_files(files)
     else:
-        found += hits(_postgres_dump(fresh_db, engine))
+        found += hits(postgres_contents(fresh_db, engine))
     new_tmp = set(Path(tempfile.gettempdir()).iterdir()) - before_tmp
     found += scan_files(p for p in new_tmp if p.is_file())
     found += hits("\n".join(r.getMessage() for r in caplog.records).encode())
@@ -137,4 +114,4 @@ def test_scanner_is_not_blind(
     if fresh_db.path is not None:
         assert scan_files([fresh_db.path, Path(f"{fresh_db.path}-wal")])
     else:
-        assert hits(_postgres_dump(fresh_db, engine))
+        assert hits(postgres_contents(fresh_db, engine))

@@ -2,8 +2,8 @@
 (route, role, scope) cell answers what the policy predicts.
 
 Generic on purpose: it walks `app.routes`, so a route added later is covered without
-touching this file. Path parameters are filled by name (`case_id`, `user_id` with an object
-in and out of the actor's scope; any other with a random id).
+touching this file. Path parameters are filled by name (`case_id`, `user_id`, `doc_id`,
+`referral_id` with an object in and out of the actor's scope; any other with a random id).
 """
 
 from __future__ import annotations
@@ -21,16 +21,31 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.documents.blobs import BlobStore
 from app.policy.deps import Requirement, public, require
 from app.policy.permissions import Permission, Role, allows
 from app.policy.scope import ScopeMarker
 from app.security.clock import FrozenClock
-from tests.factories import auth, bearer, make_case, make_team, make_user
+from tests.factories import (
+    auth,
+    bearer,
+    make_case,
+    make_document,
+    make_draft_referral,
+    make_partner,
+    make_team,
+    make_user,
+)
 
 SCOPES = ("in_scope", "out_of_scope", "anonymous")
 # Framework routes that are not Haven endpoints (the OpenAPI schema is public by design).
 FRAMEWORK_ROUTES = {"/api/v1/openapi.json"}
-SCOPED_PARAMS = {"case_id": "case", "user_id": "user"}
+SCOPED_PARAMS = {
+    "case_id": "case",
+    "user_id": "user",
+    "doc_id": "document",
+    "referral_id": "referral",
+}
 # Written from DESIGN.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user")}
@@ -125,7 +140,7 @@ class World:
     out_of_scope: dict[tuple[Role, str], uuid.UUID]
 
 
-def build_world(db: Session, keyring: Keyring) -> World:
+def build_world(db: Session, keyring: Keyring, store: BlobStore) -> World:
     team_a, team_b = make_team(db), make_team(db)
     actors: dict[Role, object] = {}
     for role in Role:
@@ -136,10 +151,22 @@ def build_world(db: Session, keyring: Keyring) -> World:
     case_out = make_case(db, keyring=keyring, team=team_b, assigned_to=other_worker)
     user_in = make_user(db, Role.VOLUNTEER, teams=[team_a])
     user_out = make_user(db, Role.VOLUNTEER, teams=[team_b])
+    worker = actors[Role.CASEWORKER]
+    doc_in = make_document(db, keyring=keyring, case=case_in, store=store, by=worker)  # type: ignore[arg-type]
+    doc_out = make_document(db, keyring=keyring, case=case_out, store=store, by=other_worker)
+    partner, _key = make_partner(db)
+    ref_in = make_draft_referral(db, case=case_in, partner=partner)
+    ref_out = make_draft_referral(db, case=case_out, partner=partner)
+    pairs = {
+        "case": (case_in.id, case_out.id),
+        "user": (user_in.id, user_out.id),
+        "document": (doc_in.id, doc_out.id),
+        "referral": (ref_in.id, ref_out.id),
+    }
     in_scope, out_of_scope = {}, {}
     for role in Role:
-        in_scope[(role, "case")], out_of_scope[(role, "case")] = case_in.id, case_out.id
-        in_scope[(role, "user")], out_of_scope[(role, "user")] = user_in.id, user_out.id
+        for resource, (inside, outside) in pairs.items():
+            in_scope[(role, resource)], out_of_scope[(role, resource)] = inside, outside
     return World(actors, in_scope, out_of_scope)
 
 
@@ -185,7 +212,7 @@ def test_route_matrix(
     root_key: bytes,
     record_property: pytest.RecordProperty,
 ) -> None:
-    world = build_world(db, keyring)
+    world = build_world(db, keyring, BlobStore(settings.blob_dir))
     root = root_key  # re-unseal with the same root after the seal route
     guarded = [p for p in route_policies(app) if p.requirements]
     failures, cells, weak = [], 0, 0

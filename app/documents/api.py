@@ -1,0 +1,128 @@
+"""Document routes: encrypted upload (streamed, never spooled), list, verified download."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+
+from app.crypto.keyring import Keyring
+from app.deps import AppSettings, DbSession
+from app.documents import service
+from app.documents.blobs import BlobStore
+from app.documents.upload import receive_encrypted_upload
+from app.policy.permissions import Permission
+from app.policy.scope import CaseAccess, DocumentAccess, readable_case, readable_document
+
+router = APIRouter(prefix="/api/v1", tags=["documents"])
+
+_MULTIPART = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {"file": {"type": "string", "format": "binary"}},
+                }
+            }
+        },
+    }
+}
+
+
+def _keyring(request: Request) -> Keyring:
+    keyring: Keyring = request.app.state.keyring
+    return keyring
+
+
+def _now(request: Request) -> datetime:
+    now: datetime = request.app.state.clock.now()
+    return now
+
+
+@router.post("/cases/{case_id}/documents", status_code=201, openapi_extra=_MULTIPART)
+async def upload_document(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    access: CaseAccess = readable_case(Permission.DOCUMENT_UPLOAD),
+) -> dict[str, Any]:
+    """Upload one file (multipart field `file`): encrypted under the case key as it arrives,
+    its type sniffed from its bytes (the declared type is ignored); 413 past the size limit.
+    With a session cookie, the CSRF token must travel in the `X-CSRF-Token` header."""
+    store = BlobStore(settings.blob_dir)
+    dek = await run_in_threadpool(service.case_key, db, keyring=_keyring(request), case=access.case)
+    stored = await receive_encrypted_upload(
+        request, dek=dek, store=store, max_bytes=settings.max_upload_bytes
+    )
+
+    def save(session: Session) -> dict[str, Any]:
+        doc = service.record_upload(
+            session,
+            store=store,
+            dek=dek,
+            actor=access.actor,
+            case=access.case,
+            stored=stored,
+            now=_now(request),
+        )
+        return service.describe(dek, doc)
+
+    # record_upload ties the blob to the transaction: a rollback (here or at commit) removes it.
+    return await run_in_threadpool(save, db)
+
+
+@router.get("/cases/{case_id}/documents")
+def list_documents(
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.DOCUMENT_READ),
+) -> list[dict[str, Any]]:
+    """The case's documents: id, name, sniffed type, size, SHA-256, who and when."""
+    return service.list_documents(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case
+    )
+
+
+@router.get(
+    "/cases/{case_id}/documents/{doc_id}",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def download_document(
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    access: DocumentAccess = readable_document(Permission.DOCUMENT_READ),
+) -> StreamingResponse:
+    """The decrypted file as an attachment, after its SHA-256 is checked against the
+    recorded evidence hash (500 `document_damaged` when it differs)."""
+    try:
+        download = service.open_download(
+            db,
+            keyring=_keyring(request),
+            store=BlobStore(settings.blob_dir),
+            actor=access.actor,
+            case=access.case,
+            doc=access.document,
+        )
+    except service.DocumentDamaged:
+        service.record_damage(db, actor=access.actor, case=access.case, doc=access.document)
+        db.commit()  # the request's rollback must not erase the record of a damaged file
+        raise
+    return StreamingResponse(
+        download.chunks,
+        media_type=service.media_type(download.content_type),
+        headers={
+            "content-disposition": service.content_disposition(download.name),
+            "content-length": str(download.size),
+            "x-content-type-options": "nosniff",
+            "cache-control": "no-store",
+        },
+    )
