@@ -23,8 +23,7 @@ from app.main import create_app
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from tests.conftest import ScratchDatabase
-from tests.crypto.canary import CANARIES, hits, scan_files
-from tests.crypto.test_canary import _postgres_dump
+from tests.crypto.canary import CANARIES, hits, postgres_contents, scan_files
 from tests.factories import auth, bearer, make_team, make_user
 
 A, C = CANARIES  # one ASCII, one Cyrillic
@@ -106,7 +105,7 @@ def test_case_canaries_appear_nowhere_at_rest(
         assert wal.exists()  # scanned before any checkpoint moves rows into the main file
         found += scan_files([fresh_db.path, wal, Path(f"{fresh_db.path}-journal")])
     else:
-        found += hits(_postgres_dump(fresh_db, engine))
+        found += hits(postgres_contents(fresh_db, engine))
     new_tmp = set(Path(tempfile.gettempdir()).iterdir()) - before_tmp
     found += scan_files(p for p in new_tmp if p.is_file())
     found += hits("\n".join(r.getMessage() for r in caplog.records).encode())

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.security.clock import FrozenClock
-from tests.crypto.conftest import committed, dek, owner_id
+from tests.crypto.conftest import dek, owner_id
 from tests.factories import CaseWorld, case_world
 
-__all__ = ["committed", "dek", "owner_id", "world"]
+__all__ = ["dek", "owner_id", "world"]
 
 
 @pytest.fixture
