@@ -13,11 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
+from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.errors import install_error_handlers
+from app.intake.api import router as intake_router
+from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
 from app.middleware import RequestIdMiddleware
 from app.security import sessions
@@ -25,6 +28,7 @@ from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.system.api import router as system_router
 from app.system.unseal import router as unseal_router
+from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
@@ -35,13 +39,16 @@ TEMPLATE_DIR = ROOT / "templates"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due."""
+    """Background work for the life of the process: audit checkpoints when due, and the
+    destruction of movement plans past their destroy_after."""
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
+    purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     try:
         yield
     finally:
-        if scheduler is not None:
-            scheduler.stop()
+        for running in (scheduler, purger):
+            if running is not None:
+                running.stop()
 
 
 def create_app(
@@ -79,7 +86,10 @@ def create_app(
         auth_router,
         users_router,
         cases_router,
+        tasks_router,
+        intake_router,
         auth_pages_router,
+        intake_pages_router,
     )
     for router in routers:
         app.include_router(router)

@@ -25,12 +25,12 @@ from app.policy.deps import Requirement, public, require
 from app.policy.permissions import Permission, Role, allows
 from app.policy.scope import ScopeMarker
 from app.security.clock import FrozenClock
-from tests.factories import auth, bearer, make_case, make_team, make_user
+from tests.factories import auth, bearer, make_case, make_task, make_team, make_user
 
 SCOPES = ("in_scope", "out_of_scope", "anonymous")
 # Framework routes that are not Haven endpoints (the OpenAPI schema is public by design).
 FRAMEWORK_ROUTES = {"/api/v1/openapi.json"}
-SCOPED_PARAMS = {"case_id": "case", "user_id": "user"}
+SCOPED_PARAMS = {"case_id": "case", "user_id": "user", "task_id": "task"}
 # Written from DESIGN.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user")}
@@ -136,10 +136,14 @@ def build_world(db: Session, keyring: Keyring) -> World:
     case_out = make_case(db, keyring=keyring, team=team_b, assigned_to=other_worker)
     user_in = make_user(db, Role.VOLUNTEER, teams=[team_a])
     user_out = make_user(db, Role.VOLUNTEER, teams=[team_b])
+    # The volunteer's own task on the team's case; another volunteer's on the other team's.
+    task_in = make_task(db, keyring=keyring, case=case_in, volunteer=actors[Role.VOLUNTEER])  # type: ignore[arg-type]
+    task_out = make_task(db, keyring=keyring, case=case_out, volunteer=user_out)
     in_scope, out_of_scope = {}, {}
     for role in Role:
         in_scope[(role, "case")], out_of_scope[(role, "case")] = case_in.id, case_out.id
         in_scope[(role, "user")], out_of_scope[(role, "user")] = user_in.id, user_out.id
+        in_scope[(role, "task")], out_of_scope[(role, "task")] = task_in.id, task_out.id
     return World(actors, in_scope, out_of_scope)
 
 
