@@ -5,6 +5,7 @@ vetting unverified)."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -41,6 +42,22 @@ def intake_team(db: Session, settings: Settings) -> Team:
     return team
 
 
+def request_values(data: RequestIn) -> dict[str, Any]:
+    """The case fields a request becomes: the pseudonym as an alias, the contacts, the
+    message as intake notes, vetting unverified (validated like any case input)."""
+    values = cases.validate_fields(
+        {
+            "aliases": [data.pseudonym],
+            "contacts": [c.model_dump(mode="json") for c in data.contacts],
+            "intake_notes": data.message,
+            "vetting": {"status": "unverified"},
+            "citizenship": data.citizenship,
+            "current_country": data.current_country,
+        }
+    )
+    return {k: v for k, v in values.items() if v is not None}
+
+
 def receive_request(
     db: Session,
     *,
@@ -53,17 +70,7 @@ def receive_request(
     """Throttle, then store the request as a new unverified case (flushes, never commits)."""
     throttle.admit(db, keyring=keyring, address=address, now=now, settings=settings)
     team = intake_team(db, settings)
-    values = cases.validate_fields(
-        {
-            "aliases": [data.pseudonym],
-            "contacts": [c.model_dump(mode="json") for c in data.contacts],
-            "intake_notes": data.message,
-            "vetting": {"status": "unverified"},
-            "citizenship": data.citizenship,
-            "current_country": data.current_country,
-        }
-    )
-    values = {k: v for k, v in values.items() if v is not None}
+    values = request_values(data)
     case = cases.create_case(
         db, keyring=keyring, actor=None, team_id=team.id, values=values, now=now, source=SOURCE
     )
