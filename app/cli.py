@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from app.audit.cli import audit_cli
+from app.cases.cli import load_demo_cases_with_progress, retention_cli
 from app.config import SealMode, Settings, SettingsError, load_settings
 from app.referrals.cli import partner_cli, referral_cli
 
@@ -21,6 +22,7 @@ cli = typer.Typer(
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(partner_cli, name="partner")
 cli.add_typer(referral_cli, name="referral")
+cli.add_typer(retention_cli, name="retention")
 out = Console()
 err = Console(stderr=True)
 
@@ -162,8 +164,12 @@ def keys_rotate(
 
 
 @cli.command()
-def demo() -> None:
-    """Load synthetic demo data (invented people only). Safe to run twice."""
+def demo(
+    cases: Annotated[
+        int, typer.Option(min=0, help="How many demo cases the demo team should hold.")
+    ] = 40,
+) -> None:
+    """Load synthetic demo data (invented people only). Safe to run twice: it tops up."""
     from app.db import make_engine, make_sessionmaker, transaction
     from app.users.demo import ensure_demo_accounts
 
@@ -182,6 +188,7 @@ def demo() -> None:
             )
         else:
             typer.echo(f"  {acc.role.value:<12} {acc.email}  already present")
+    load_demo_cases_with_progress(settings, cases)
 
 
 user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)

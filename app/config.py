@@ -44,7 +44,18 @@ class Settings(BaseSettings):
     session_idle_minutes: int = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: int = Field(default=12, gt=0, le=7 * 24)
     api_token_hours: int = Field(default=8, gt=0, le=30 * 24)
+    # Closed cases are crypto-shredded this many months after closure (unless on legal hold).
     retention_months: int = Field(default=24, gt=0)
+    # How often the server looks for movement plans past their destroy_after (0: never; then
+    # run `haven retention purge --execute` from cron instead).
+    movement_purge_poll_seconds: float = Field(default=60.0, ge=0)
+    # The team public self-referrals land in (its coordinators triage them); default: the
+    # first team by name.
+    intake_team: str | None = None
+    # Public self-referral throttles: per client address, and for everyone together.
+    request_limit_per_address: int = Field(default=5, gt=0)
+    request_limit_global: int = Field(default=200, gt=0)
+    request_window_minutes: int = Field(default=60, gt=0)
     report_min_cell: int = Field(default=5, ge=1)
     # Audit log: the origin line of signed checkpoints (a schema-less URL naming this log,
     # also the signing key's name), and when checkpoints are taken automatically.

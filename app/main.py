@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
+from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.documents.api import router as documents_router
 from app.errors import install_error_handlers
+from app.intake.api import router as intake_router
+from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
 from app.middleware import RequestIdMiddleware
 from app.referrals.api import router as referrals_router
@@ -29,6 +32,7 @@ from app.static import router as static_router
 from app.static import static_url
 from app.system.api import router as system_router
 from app.system.unseal import router as unseal_router
+from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
@@ -39,13 +43,16 @@ TEMPLATE_DIR = ROOT / "templates"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due."""
+    """Background work for the life of the process: audit checkpoints when due, and the
+    destruction of movement plans past their destroy_after."""
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
+    purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     try:
         yield
     finally:
-        if scheduler is not None:
-            scheduler.stop()
+        for running in (scheduler, purger):
+            if running is not None:
+                running.stop()
 
 
 def create_app(
@@ -86,7 +93,10 @@ def create_app(
         cases_router,
         documents_router,
         referrals_router,
+        tasks_router,
+        intake_router,
         auth_pages_router,
+        intake_pages_router,
         static_router,
     )
     for router in routers:

@@ -156,6 +156,7 @@ def settings(tmp_path: Path, migrated_db: ScratchDatabase) -> Settings:
         blob_dir=tmp_path / "blobs",
         key_file=tmp_path / "root.key",
         secure_cookies=True,
+        movement_purge_poll_seconds=0,  # tests drive the purge with the frozen clock
     )
 
 

@@ -10,13 +10,14 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.cases import break_glass, search, service, transitions
+from app.cases import break_glass, erasure, export, search, service, transitions
 from app.cases.models import Case
 from app.cases.schemas import (
     AssignIn,
@@ -29,6 +30,7 @@ from app.cases.schemas import (
 )
 from app.crypto.keyring import Keyring
 from app.deps import DbSession
+from app.documents.blobs import BlobStore
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, redact
 from app.policy.scope import CaseAccess, any_case, readable_case
@@ -136,8 +138,11 @@ def update_case(
     db: DbSession,
     access: CaseAccess = readable_case(Permission.CASE_UPDATE),
 ) -> dict[str, Any]:
-    """A partial update; `version` must be current (409 names the fields changed since)."""
-    changes = service.validate_fields(body.changes())
+    """A partial update; `version` must be current (409 names the fields changed since).
+    `legal_hold` (coordinators) keeps a closed case from the retention purge."""
+    sent = body.changes()
+    hold = {"legal_hold": sent.pop("legal_hold")} if "legal_hold" in sent else {}
+    changes = {**service.validate_fields(sent), **hold}
     service.update_case(
         db,
         keyring=_keyring(request),
@@ -191,6 +196,64 @@ def assign_case(
         db, actor=access.actor, case=access.case, user_id=body.user_id, now=_now(request)
     )
     return search.list_item(access.case)
+
+
+@router.get("/cases/{case_id}/export")
+def export_case(
+    request: Request,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_EXPORT, reauth=True),
+) -> Response:
+    """Subject access export: everything held about the person, as a JSON attachment
+    (coordinators, after re-authentication; audited)."""
+    document = export.export_case(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case, now=_now(request)
+    )
+    name = f"{access.case.case_code}.json"
+    return JSONResponse(
+        document,
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "cache-control": "no-store",
+        },
+    )
+
+
+class ErasureOut(BaseModel):
+    """What DELETE did: `awaiting_second_coordinator` (202) or `erased` (200)."""
+
+    status: str
+    case_id: uuid.UUID
+    requested_at: datetime | None = None
+    approve_before: datetime | None = None
+
+
+@router.delete("/cases/{case_id}", response_model=ErasureOut, response_model_exclude_none=True)
+def erase_case(
+    request: Request,
+    response: Response,
+    db: DbSession,
+    access: CaseAccess = readable_case(Permission.CASE_ERASE, reauth=True),
+) -> ErasureOut:
+    """Four eyes: the first coordinator's call asks (202); a second coordinator of the same
+    team approves within seven days and the case is crypto-shredded (200). The same
+    coordinator asking twice gets 409."""
+    outcome = erasure.request_or_approve(
+        db,
+        actor=access.actor,
+        case=access.case,
+        now=_now(request),
+        blob_store=BlobStore(request.app.state.settings.blob_dir),
+    )
+    if not outcome.erased:
+        response.status_code = 202
+        return ErasureOut(
+            status="awaiting_second_coordinator",
+            case_id=outcome.case_id,
+            requested_at=outcome.requested_at,
+            approve_before=outcome.approve_before,
+        )
+    return ErasureOut(status="erased", case_id=outcome.case_id)
 
 
 class BreakGlassIn(BaseModel):

@@ -242,6 +242,7 @@ class CaseUpdate(CaseFields):
     """A partial update; `version` must be the one last read (409 when stale)."""
 
     version: int = Field(ge=1)
+    legal_hold: bool = False
 
     def changes(self) -> dict[str, Any]:
         """Only the fields the caller sent (an explicit null clears a field)."""

@@ -23,9 +23,9 @@ from app.cases.schemas import CaseFields, Consent
 from app.cases.vocab import ConsentPurpose, Stage
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
-from app.errors import InvalidInput
+from app.errors import Forbidden, InvalidInput
 from app.policy.deps import Actor
-from app.policy.permissions import Role, redact
+from app.policy.permissions import Permission, Role, redact
 from app.referrals.consent import block_referrals_without_consent
 from app.users.models import TeamMembership, User
 
@@ -103,6 +103,9 @@ def _aid(actor: Actor | None) -> uuid.UUID | None:
 
 
 def _apply(case: Case, dek: OpenDataKey, values: dict[str, Any]) -> None:
+    values = dict(values)
+    if "legal_hold" in values:
+        case.legal_hold = bool(values.pop("legal_hold"))
     rec.write(case, dek, values)
     if "movement" in values:
         plan = values["movement"]
@@ -138,7 +141,12 @@ def _revision(
 def read_full(db: Session, *, keyring: Keyring, case: Case) -> dict[str, Any]:
     """Every field of a case, decrypted (callers redact by role before answering)."""
     dek = rec.case_key(db, keyring=keyring, case=case)
-    return {**rec.plain(case), "source": case.source, **rec.read(case, dek)}
+    return {
+        **rec.plain(case),
+        "source": case.source,
+        "legal_hold": case.legal_hold,
+        **rec.read(case, dek),
+    }
 
 
 def view(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> dict[str, Any]:
@@ -179,9 +187,12 @@ def update_case(
     _check_version(db, case, version)
     if not changes:
         raise InvalidInput("body", "no field to change")
+    if "legal_hold" in changes and not actor.can(Permission.CASE_LEGAL_HOLD):
+        raise Forbidden("legal_hold: only a coordinator may set a legal hold")
     dek = rec.case_key(db, keyring=keyring, case=case)
     before = {
         **rec.plain(case),
+        "legal_hold": case.legal_hold,
         **rec.read(case, dek, [k for k in changes if k in ENCRYPTED_COLUMNS]),
     }
     diff = {k: {"old": before.get(k), "new": v} for k, v in changes.items() if before.get(k) != v}

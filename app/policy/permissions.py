@@ -51,6 +51,7 @@ class Permission(enum.StrEnum):
     CASE_HISTORY = "case:history"
     CASE_EXPORT = "case:export"
     CASE_ERASE = "case:erase"
+    CASE_LEGAL_HOLD = "case:legal_hold"
     CASE_BREAK_GLASS = "case:break_glass"
     BREAK_GLASS_REVIEW = "break_glass:review"
     BREAK_GLASS_READ_REASON = "break_glass:read_reason"
@@ -63,6 +64,8 @@ class Permission(enum.StrEnum):
     TASK_READ = "task:read"
     TASK_CREATE = "task:create"
     TASK_UPDATE = "task:update"
+    # Edit a task's text, reassign it, set any status (cancel): the case team, not volunteers.
+    TASK_MANAGE = "task:manage"
     AUDIT_READ = "audit:read"
     AUDIT_VERIFY = "audit:verify"
     REPORT_READ = "report:read"
@@ -81,7 +84,6 @@ _CASEWORK = frozenset(
         P.CASE_TRANSITION,
         P.CASE_SEARCH,
         P.CASE_HISTORY,
-        P.CASE_EXPORT,
         P.CASE_BREAK_GLASS,
         P.DOCUMENT_READ,
         P.DOCUMENT_UPLOAD,
@@ -91,6 +93,7 @@ _CASEWORK = frozenset(
         P.TASK_READ,
         P.TASK_CREATE,
         P.TASK_UPDATE,
+        P.TASK_MANAGE,
     }
 )
 
@@ -102,7 +105,10 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
         | {
             P.CASE_ASSIGN,
             P.CASE_REOPEN,
+            # Subject access export and erasure: coordinators, after re-authentication.
+            P.CASE_EXPORT,
             P.CASE_ERASE,
+            P.CASE_LEGAL_HOLD,
             P.BREAK_GLASS_REVIEW,
             P.BREAK_GLASS_READ_REASON,
             P.PARTNER_WRITE,
@@ -162,6 +168,7 @@ PLAIN_CASE_FIELDS: tuple[str, ...] = (
     "situation",
     "needs",
     "source",
+    "legal_hold",
 )
 ENCRYPTED_CASE_FIELDS: tuple[str, ...] = (
     "legal_name",
@@ -234,3 +241,47 @@ def redact(role: Role, values: Mapping[str, object]) -> dict[str, object]:
         elif seen is Visibility.MASKED:
             out[name] = mask(value)
     return out
+
+
+# Tasks: what each role sees of a task. A volunteer's row is exactly the CONTRACT.md shape;
+# its free text is checked by the leak guard before it is saved.
+TASK_FIELDS: tuple[str, ...] = (
+    "id",
+    "case_id",
+    "case_code",
+    "assigned_to",
+    "title",
+    "instructions",
+    "place",
+    "due",
+    "status",
+    "note",
+    "created_by",
+    "created_at",
+    "updated_at",
+)
+VOLUNTEER_TASK_FIELDS: tuple[str, ...] = (
+    "id",
+    "case_code",
+    "title",
+    "instructions",
+    "place",
+    "due",
+    "status",
+    "note",
+)
+TASK_VISIBILITY: Mapping[Role, frozenset[str]] = MappingProxyType(
+    {
+        Role.COORDINATOR: frozenset(TASK_FIELDS),
+        Role.CASEWORKER: frozenset(TASK_FIELDS),
+        Role.VOLUNTEER: frozenset(VOLUNTEER_TASK_FIELDS),
+        Role.ADMIN: frozenset(),
+        Role.AUDITOR: frozenset(),
+    }
+)
+
+
+def redact_task(role: Role, values: Mapping[str, object]) -> dict[str, object]:
+    """The task fields role may see (default deny: unknown fields are dropped)."""
+    shown = TASK_VISIBILITY.get(role, frozenset())
+    return {k: v for k, v in values.items() if k in shown}

@@ -23,6 +23,7 @@ from app.errors import NotFound
 from app.policy.deps import Actor, Requirement, deny
 from app.policy.permissions import Permission, Role
 from app.referrals.models import Referral
+from app.tasks.models import Task
 from app.users.models import TeamMembership, User
 
 
@@ -59,6 +60,21 @@ def case_scope(actor: Actor, *, now: datetime) -> ColumnElement[bool]:
 def readable_cases(actor: Actor, *, now: datetime | None = None) -> Select[Case]:
     """SELECT of the cases actor may read; every case read goes through this."""
     return select(Case).where(case_scope(actor, now=now or utcnow()))
+
+
+def task_scope(actor: Actor, *, now: datetime) -> ColumnElement[bool]:
+    """The WHERE clause selecting the tasks actor may reach: a volunteer their own, the case
+    team the tasks of cases in their scope, nobody else any."""
+    if actor.role is Role.VOLUNTEER:
+        return Task.assigned_to == actor.id
+    if actor.role in (Role.COORDINATOR, Role.CASEWORKER):
+        return Task.case_id.in_(select(Case.id).where(case_scope(actor, now=now)))
+    return false()
+
+
+def readable_tasks(actor: Actor, *, now: datetime | None = None) -> Select[Task]:
+    """SELECT of the tasks actor may reach; every task read goes through this."""
+    return select(Task).where(task_scope(actor, now=now or utcnow()))
 
 
 def break_glass_review_scope(actor: Actor) -> ColumnElement[bool]:
@@ -107,6 +123,14 @@ class ReferralAccess:
     actor: Actor
     case: Case
     referral: Referral
+
+
+@dataclass(frozen=True)
+class TaskAccess:
+    """A task the actor may act on, with the actor."""
+
+    actor: Actor
+    task: Task
 
 
 @dataclass(frozen=True)
@@ -203,6 +227,28 @@ def any_case(permission: Permission, *, reauth: bool = False) -> Any:
         return CaseAccess(actor=actor, case=case)
 
     dependency.__haven_scope__ = ScopeMarker("case", "case_id", enforced=False)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def readable_task(permission: Permission) -> Any:
+    """Declare on a route: `access: TaskAccess = readable_task(Permission.X)`; 404 when the
+    task does not exist or lies outside the actor's scope (another volunteer's task)."""
+    requirement = Requirement(permission)
+
+    def dependency(
+        request: Request,
+        db: DbSession,
+        task_id: uuid.UUID,
+        actor: Actor = Depends(requirement),
+    ) -> TaskAccess:
+        now = request.app.state.clock.now()
+        task = db.scalars(readable_tasks(actor, now=now).where(Task.id == task_id)).first()
+        if task is None:
+            deny(db, actor, reason="out_of_scope", object_type="task", object_id=task_id)
+            raise NotFound()
+        return TaskAccess(actor=actor, task=task)
+
+    dependency.__haven_scope__ = ScopeMarker("task", "task_id", enforced=True)  # type: ignore[attr-defined]
     return Depends(dependency)
 
 

@@ -31,8 +31,9 @@ def test_every_role_has_an_entry() -> None:
 
 
 def test_field_visibility_covers_every_contract_field_for_every_role() -> None:
-    # The 34 CONTRACT.md fields, plus `source` (staff intake or public self-referral).
-    assert len(CASE_FIELDS) == len(set(CASE_FIELDS)) == 35
+    # The 34 CONTRACT.md fields, plus `source` (staff intake or public self-referral) and
+    # `legal_hold` (keeps a closed case from the retention purge).
+    assert len(CASE_FIELDS) == len(set(CASE_FIELDS)) == 36
     for role in Role:
         assert set(FIELD_VISIBILITY[role]) == set(CASE_FIELDS), role
 

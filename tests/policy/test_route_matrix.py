@@ -33,6 +33,7 @@ from tests.factories import (
     make_document,
     make_draft_referral,
     make_partner,
+    make_task,
     make_team,
     make_user,
 )
@@ -45,6 +46,7 @@ SCOPED_PARAMS = {
     "user_id": "user",
     "doc_id": "document",
     "referral_id": "referral",
+    "task_id": "task",
 }
 # Written from DESIGN.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
@@ -157,11 +159,15 @@ def build_world(db: Session, keyring: Keyring, store: BlobStore) -> World:
     partner, _key = make_partner(db)
     ref_in = make_draft_referral(db, case=case_in, partner=partner)
     ref_out = make_draft_referral(db, case=case_out, partner=partner)
+    # The volunteer's own task on the team's case; another volunteer's on the other team's.
+    task_in = make_task(db, keyring=keyring, case=case_in, volunteer=actors[Role.VOLUNTEER])  # type: ignore[arg-type]
+    task_out = make_task(db, keyring=keyring, case=case_out, volunteer=user_out)
     pairs = {
         "case": (case_in.id, case_out.id),
         "user": (user_in.id, user_out.id),
         "document": (doc_in.id, doc_out.id),
         "referral": (ref_in.id, ref_out.id),
+        "task": (task_in.id, task_out.id),
     }
     in_scope, out_of_scope = {}, {}
     for role in Role:

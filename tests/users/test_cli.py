@@ -85,15 +85,21 @@ def test_user_add_password_stdin(db_url: str) -> None:
     assert dup.exit_code == 1
 
 
-def test_demo_is_idempotent(db_url: str) -> None:
-    first = runner.invoke(cli, ["demo"])
+def test_demo_is_idempotent(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The demo cases are encrypted: the demo needs a keyring (`make run` inits one first).
+    monkeypatch.setenv("HAVEN_KEY_FILE", str(tmp_path / "dev-root.key"))
+    monkeypatch.setenv("HAVEN_BLOB_DIR", str(tmp_path / "blobs"))
+    assert runner.invoke(cli, ["init", "--seal-mode", "dev"]).exit_code == 0
+    first = runner.invoke(cli, ["demo", "--cases", "5"])
     assert first.exit_code == 0, first.output
+    assert "5 added" in first.output
     for role in Role:
         assert f"{role.value}@demo.haven.invalid" in first.output
     assert first.output.count("password:") == 5
-    second = runner.invoke(cli, ["demo"])
+    second = runner.invoke(cli, ["demo", "--cases", "5"])
     assert second.exit_code == 0
     assert second.output.count("already present") == 5
+    assert "0 added" in second.output
     assert "password:" not in second.output
 
 

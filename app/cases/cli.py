@@ -1,0 +1,116 @@
+"""`haven retention purge` and the case part of `haven demo`: small commands, the work in
+app/cases/retention.py and app/cases/demo.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from app.config import Settings, SettingsError, load_settings
+
+retention_cli = typer.Typer(help="Retention: erase what must not be kept.", no_args_is_help=True)
+out = Console()
+err = Console(stderr=True)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        err.print(f"[bold red]Invalid settings:[/]\n{exc}")
+        raise typer.Exit(2) from None
+
+
+def _codes(codes: list[str]) -> str:
+    shown = ", ".join(codes[:20])
+    return shown + (f" and {len(codes) - 20} more" if len(codes) > 20 else "")
+
+
+@retention_cli.command("purge")
+def purge(
+    execute: Annotated[
+        bool,
+        typer.Option("--execute/--dry-run", help="Erase for real (default: only show what)."),
+    ] = False,
+) -> None:
+    """Crypto-shred closed cases past HAVEN_RETENTION_MONTHS (unless on legal hold) and
+    destroy movement plans past their destroy_after. A dry run unless --execute."""
+    from app.cases import retention
+    from app.cli_keys import unseal_locally
+    from app.crypto.shred import checkpoint_sqlite
+    from app.db import make_engine, make_sessionmaker, transaction
+    from app.documents.blobs import BlobStore
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    now = datetime.now(UTC)
+    try:
+        with transaction(factory) as db:
+            plan = retention.plan(db, now=now, months=settings.retention_months)
+        cutoff = plan.cutoff.date().isoformat() if plan.cutoff else "-"
+        out.print(
+            f"Movement plans past destroy_after: {len(plan.movement_due)} "
+            f"{_codes(plan.movement_due)}"
+        )
+        out.print(
+            f"Closed cases past {settings.retention_months} months (closed before {cutoff}): "
+            f"{len(plan.expired)} {_codes(plan.expired)}"
+        )
+        out.print(f"On legal hold (kept): {plan.on_hold}")
+        if not execute:
+            out.print("Dry run: nothing was erased. Run with --execute to erase.")
+            return
+        keyring = unseal_locally(factory, settings) if plan.movement_due else None
+        with transaction(factory) as db:
+            report = retention.execute(
+                db,
+                keyring=keyring,
+                now=now,
+                months=settings.retention_months,
+                blob_store=BlobStore(settings.blob_dir),
+            )
+        checkpoint_sqlite(engine)
+    finally:
+        engine.dispose()
+    out.print(
+        f"Destroyed {len(report.movements_destroyed)} movement plan(s); "
+        f"crypto-shredded {len(report.cases_erased)} case(s)."
+    )
+
+
+def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
+    """The case part of `haven demo`: top the demo team up to `target` cases, with a bar."""
+    import time
+
+    from app.cases.demo import load_demo_cases
+    from app.cli_keys import unseal_locally
+    from app.db import make_engine, make_sessionmaker
+
+    engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
+    try:
+        keyring = unseal_locally(factory, settings)
+        columns = (TextColumn("demo cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        started = time.perf_counter()
+        with Progress(*columns, console=err) as progress:
+            bar = progress.add_task("cases", total=None)
+
+            def update(done: int, total: int) -> None:
+                progress.update(bar, completed=done, total=total)
+
+            report = load_demo_cases(factory, keyring=keyring, target=target, on_progress=update)
+        elapsed = time.perf_counter() - started
+        keyring.seal()
+    finally:
+        engine.dispose()
+    rate = f" ({report.added / elapsed:.0f} cases/s)" if report.added and elapsed > 0 else ""
+    out.print(
+        f"Demo cases: {report.existing} already there, {report.added} added{rate}, "
+        f"{report.tasks} volunteer task(s)"
+        + (", 1 self-referral." if report.self_referral else ".")
+    )

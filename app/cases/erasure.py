@@ -1,0 +1,118 @@
+"""Erasure of a case: four eyes, then crypto-shredding.
+
+One coordinator of the case's team asks; a second coordinator of the same team approves
+within APPROVAL_WINDOW; then every row of the case is deleted and its data key destroyed
+(app/crypto/shred.py), so any copy of its ciphertext left anywhere (a backup, a free page)
+is unreadable. Blob files go and SQLite's WAL is checkpointed once the erasure commits.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.cases.models import BreakGlassGrant, Case, CaseIndex, CaseRevision, StageChange
+from app.crypto.shred import shred
+from app.documents.blobs import BlobStore
+from app.documents.models import Document
+from app.errors import Conflict, Forbidden
+from app.policy.deps import Actor
+from app.referrals.models import Referral
+from app.tasks.models import Task
+
+APPROVAL_WINDOW = timedelta(days=7)
+
+
+class AwaitingSecondCoordinator(Conflict):
+    """409: the same coordinator asked twice; another coordinator must approve."""
+
+    code = "erasure_awaiting_second_coordinator"
+    message = "Erasure is awaiting a second coordinator of the case's team."
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    """What a DELETE did: recorded a request (awaiting approval) or erased the case."""
+
+    erased: bool
+    case_id: uuid.UUID
+    requested_at: datetime | None = None
+    approve_before: datetime | None = None
+
+
+def _pending(case: Case, now: datetime) -> bool:
+    at = case.erasure_requested_at
+    return case.erasure_requested_by is not None and at is not None and now - at <= APPROVAL_WINDOW
+
+
+def request_or_approve(
+    db: Session, *, actor: Actor, case: Case, now: datetime, blob_store: BlobStore | None
+) -> ErasureOutcome:
+    """The first coordinator's call records a request; a second coordinator's erases."""
+    if case.team_id not in actor.team_ids:
+        # Reached by break-glass, not as the team: erasure is the team's decision.
+        raise Forbidden("Only a coordinator of the case's team may ask for or approve erasure.")
+    if not _pending(case, now):
+        case.erasure_requested_by = actor.id
+        case.erasure_requested_at = now
+        db.flush()
+        _audit(db, actor, AuditAction.CASE_ERASURE_REQUESTED, case.id)
+        return ErasureOutcome(
+            erased=False, case_id=case.id, requested_at=now, approve_before=now + APPROVAL_WINDOW
+        )
+    if case.erasure_requested_by == actor.id:
+        raise AwaitingSecondCoordinator()
+    case_id = case.id
+    erase_case(db, case=case, blob_store=blob_store)
+    _audit(db, actor, AuditAction.CASE_ERASED, case_id, reason="four_eyes")
+    return ErasureOutcome(erased=True, case_id=case_id)
+
+
+def _audit(
+    db: Session,
+    actor: Actor | None,
+    action: AuditAction,
+    case_id: uuid.UUID,
+    reason: str | None = None,
+) -> None:
+    record(
+        db,
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role.value if actor else None,
+        object_type="case",
+        object_id=case_id,
+        reason_code=reason,
+    )
+
+
+def erase_case(db: Session, *, case: Case, blob_store: BlobStore | None) -> None:
+    """Delete every row of the case and destroy its data key (flushes; the caller commits,
+    after which the blobs are deleted and SQLite's WAL is checkpointed). No audit entry:
+    callers record who erased it and why."""
+    case_id, key_id = case.id, case.dek_id
+    blob_ids = list(db.scalars(select(Document.blob_id).where(Document.case_id == case_id)))
+    # Explicit deletes rather than relying on ON DELETE CASCADE, so the erasure does not
+    # depend on a connection pragma (SQLite) and is visible in one place.
+    for model in (Task, Document, Referral, CaseRevision, CaseIndex, StageChange, BreakGlassGrant):
+        db.execute(
+            delete(model)
+            .where(model.case_id == case_id)
+            .execution_options(synchronize_session=False)
+        )
+    db.delete(case)
+    db.flush()
+    shred(db, key_id=key_id, blob_store=blob_store, blob_ids=blob_ids)
+
+
+def erase_for_retention(db: Session, *, case: Case, blob_store: BlobStore | None) -> None:
+    """Erase a closed case past the retention period (no actor: the schedule did it)."""
+    case_id = case.id
+    erase_case(db, case=case, blob_store=blob_store)
+    _audit(db, None, AuditAction.CASE_ERASED, case_id, reason="retention")

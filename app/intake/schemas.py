@@ -1,0 +1,25 @@
+"""A public self-referral as the API and the form speak it: as little as a pseudonym and a
+safe way to reach the person."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+from app.cases.schemas import Contact, Country, Short, Strict
+
+MESSAGE_MAX = 5_000
+CONTACTS_MAX = 5
+
+
+class RequestIn(Strict):
+    """What someone asking for help sends (no account)."""
+
+    pseudonym: Short
+    contacts: list[Contact] = Field(min_length=1, max_length=CONTACTS_MAX)
+    message: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MESSAGE_MAX)
+    ]
+    citizenship: Country | None = None
+    current_country: Country | None = None

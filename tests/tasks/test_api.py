@@ -1,0 +1,260 @@
+"""Volunteer tasks through the API: the leak guard refuses identifying text (naming the
+field and kind, never the data), volunteers see exactly their own tasks in the contract
+shape, and each role may change only what it should. Invented people only."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.security.clock import FrozenClock
+from app.tasks.models import Task
+from tests.casework import PERSON, Staff, audit_count, make_staff, new_case
+
+CONTRACT_SHAPE = {"id", "case_code", "title", "instructions", "place", "due", "status", "note"}
+CLEAN = {
+    "title": "Meet at the railway station",
+    "instructions": "Thursday 14:00 under the clock; bring a SIM card; ask for 'Misha'.",
+    "place": "Astana, central station",
+    "due": "2026-12-03T14:00:00+05:00",
+}
+
+
+@pytest.fixture
+def staff(db: Session, clock: FrozenClock, settings: Settings) -> Staff:
+    return make_staff(db, clock=clock, settings=settings)
+
+
+@pytest.fixture
+def case(client: TestClient, staff: Staff) -> dict[str, Any]:
+    return new_case(client, staff)
+
+
+def _create(client: TestClient, staff: Staff, case: dict[str, Any], **over: Any) -> Any:
+    body = {"case_id": case["id"], "assigned_to": str(staff.volunteer.id), **CLEAN, **over}
+    return client.post("/api/v1/tasks", json=body, headers=staff.h("caseworker"))
+
+
+def _tasks(db: Session) -> int:
+    db.expire_all()
+    return int(db.scalar(select(func.count()).select_from(Task)) or 0)
+
+
+def test_caseworker_creates_a_task_encrypted_and_audited(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any]
+) -> None:
+    r = _create(client, staff, case)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "open"
+    assert body["case_code"] == case["case_code"]
+    assert body["title"] == CLEAN["title"]
+    assert audit_count(db, "task.created") == 1
+    raw = db.execute(text("SELECT title, instructions, place FROM tasks")).one()
+    for column in raw:
+        assert b"railway" not in bytes(column)
+        assert b"Misha" not in bytes(column)
+        assert b"Astana" not in bytes(column)
+
+
+LEAKS = [
+    ("title", "Meet Всеволод at the station", "name"),
+    ("title", "Meet Przhevaltsev at the station", "name"),
+    ("instructions", "Ask for P r z h e v a l t s e v at the desk", "name"),
+    ("instructions", "Ask for Сева\u200b Жук", "alias"),
+    ("instructions", "Write to him on @sevazhuk_tg first", "handle"),
+    ("instructions", "Call +7 916 555-01-23 when there", "phone"),
+    ("place", "Born 23.07.1991 — ask at the desk", "birth_date"),
+    ("place", "Meet Vsevolod", "name"),
+]
+
+
+@pytest.mark.parametrize(("field", "value", "kind"), LEAKS)
+def test_leak_guard_refuses_identifying_text_on_create(
+    client: TestClient,
+    db: Session,
+    staff: Staff,
+    case: dict[str, Any],
+    field: str,
+    value: str,
+    kind: str,
+) -> None:
+    before = _tasks(db)
+    r = _create(client, staff, case, **{field: value})
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["code"] == "identifying_data"
+    [error] = [e for e in body["errors"] if e["field"] == field]
+    assert kind in error["kinds"]
+    # The answer names the field and the kind, never the data found.
+    for secret in (value, "Всеволод", "Przhevaltsev", "sevazhuk", "555", "1991", "Сева"):
+        assert secret not in r.text
+    assert _tasks(db) == before
+    assert audit_count(db, "task.created") == 0
+
+
+def test_volunteer_sees_exactly_the_contract_shape_and_nothing_of_the_person(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    assert _create(client, staff, case).status_code == 201
+    r = client.get("/api/v1/tasks", headers=staff.h("volunteer"))
+    assert r.status_code == 200
+    [task] = r.json()
+    assert set(task) == CONTRACT_SHAPE
+    # The whole answer, every byte: no value of the case but its code.
+    for value in _leaf_values(PERSON):
+        assert value not in r.text, value
+    assert case["id"] not in r.text
+    assert str(staff.caseworker.id) not in r.text
+
+
+def _leaf_values(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [v for x in value.values() for v in _leaf_values(x)]
+    if isinstance(value, list):
+        return [v for x in value for v in _leaf_values(x)]
+    text_value = str(value)
+    return [text_value, json.dumps(text_value)[1:-1]]
+
+
+def test_staff_see_the_full_task_of_cases_in_scope(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    assert _create(client, staff, case).status_code == 201
+    for who in ("caseworker", "coordinator"):
+        [task] = client.get("/api/v1/tasks", headers=staff.h(who)).json()
+        assert task["case_id"] == case["id"]
+        assert task["assigned_to"] == str(staff.volunteer.id)
+    assert client.get("/api/v1/tasks", headers=staff.h("outsider_coordinator")).json() == []
+
+
+def test_volunteer_cannot_reach_another_volunteers_task(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    task_id = _create(client, staff, case).json()["id"]
+    for who in ("volunteer2", "outsider_volunteer"):
+        assert client.get("/api/v1/tasks", headers=staff.h(who)).json() == []
+        r = client.patch(
+            f"/api/v1/tasks/{task_id}", json={"status": "accepted"}, headers=staff.h(who)
+        )
+        assert r.status_code == 404
+    missing = client.patch(
+        f"/api/v1/tasks/{uuid.uuid4()}", json={"note": "x"}, headers=staff.h("volunteer")
+    )
+    assert missing.status_code == 404
+
+
+def test_volunteer_accepts_completes_and_notes(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any]
+) -> None:
+    task_id = _create(client, staff, case).json()["id"]
+    url, vol = f"/api/v1/tasks/{task_id}", staff.h("volunteer")
+    early = client.patch(url, json={"status": "done"}, headers=vol)
+    assert early.status_code == 409
+    assert early.json()["allowed"] == ["accepted"]
+    r = client.patch(url, json={"status": "accepted"}, headers=vol)
+    assert r.status_code == 200
+    assert set(r.json()) == CONTRACT_SHAPE
+    r = client.patch(url, json={"status": "done", "note": "Handed over the SIM card."}, headers=vol)
+    assert r.json()["status"] == "done"
+    assert r.json()["note"] == "Handed over the SIM card."
+    assert audit_count(db, "task.updated") == 2
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"title": "Something else"},
+        {"instructions": "Other"},
+        {"status": "cancelled"},
+        {"assigned_to": str(uuid.uuid4())},
+        {"due": "2026-12-04T10:00:00+00:00"},
+    ],
+)
+def test_volunteer_may_not_edit_the_task(
+    client: TestClient, staff: Staff, case: dict[str, Any], body: dict[str, Any]
+) -> None:
+    task_id = _create(client, staff, case).json()["id"]
+    r = client.patch(f"/api/v1/tasks/{task_id}", json=body, headers=staff.h("volunteer"))
+    assert r.status_code in (403, 409), r.text
+    after = client.get("/api/v1/tasks", headers=staff.h("caseworker")).json()[0]
+    assert after["title"] == CLEAN["title"]
+    assert after["status"] == "open"
+
+
+def test_volunteer_note_goes_through_the_leak_guard(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    task_id = _create(client, staff, case).json()["id"]
+    r = client.patch(
+        f"/api/v1/tasks/{task_id}",
+        json={"note": "Przhevaltsev was not there"},
+        headers=staff.h("volunteer"),
+    )
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "note"
+    assert "Przhevaltsev" not in r.text
+    long = client.patch(
+        f"/api/v1/tasks/{task_id}", json={"note": "x" * 501}, headers=staff.h("volunteer")
+    )
+    assert long.status_code == 422
+
+
+def test_case_team_edits_and_cancels(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    task_id = _create(client, staff, case).json()["id"]
+    url = f"/api/v1/tasks/{task_id}"
+    leak = client.patch(url, json={"title": "Bring Сева Жук"}, headers=staff.h("caseworker"))
+    assert leak.status_code == 422
+    r = client.patch(url, json={"title": "Meet at the bus station"}, headers=staff.h("caseworker"))
+    assert r.json()["title"] == "Meet at the bus station"
+    r = client.patch(url, json={"status": "cancelled"}, headers=staff.h("coordinator"))
+    assert r.json()["status"] == "cancelled"
+    r = client.patch(url, json={"note": "ok"}, headers=staff.h("volunteer"))
+    assert r.status_code == 409  # a cancelled task is closed to its volunteer
+
+
+def test_assignee_must_be_a_volunteer_of_the_case_team(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any]
+) -> None:
+    for who in (staff.caseworker, staff.outsider_volunteer):
+        r = _create(client, staff, case, assigned_to=str(who.id))
+        assert r.status_code == 422
+        assert r.json()["errors"][0]["field"] == "assigned_to"
+    assert _tasks(db) == 0
+
+
+def test_task_on_a_case_out_of_scope_is_404(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    body = {"case_id": case["id"], "assigned_to": str(staff.volunteer.id), **CLEAN}
+    r = client.post("/api/v1/tasks", json=body, headers=staff.h("outsider_coordinator"))
+    assert r.status_code == 404
+    r = client.post("/api/v1/tasks", json=body, headers=staff.h("volunteer"))
+    assert r.status_code == 403
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"title": ""},
+        {"due": "2026-12-03T14:00:00"},
+        {"instructions": "x" * 4001},
+        {"colour": "red"},
+    ],
+)
+def test_bad_input_names_the_field(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any], bad: dict[str, Any]
+) -> None:
+    r = _create(client, staff, case, **bad)
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == next(iter(bad))
+    assert _tasks(db) == 0
