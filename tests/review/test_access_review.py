@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
+from app.cases.retention import purge_due_movements
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.security.clock import FrozenClock
@@ -45,11 +46,15 @@ def test_admin_cannot_promote_itself_into_case_content(
 
 
 def test_movement_plan_does_not_outlive_its_destroy_after_in_history(
-    client: TestClient, db: Session, org: Org, clock: FrozenClock
+    client: TestClient,
+    db: Session,
+    org: Org,
+    clock: FrozenClock,
+    keyring: Keyring,
+    settings: Settings,
 ) -> None:
-    """F4: the movement plan (a meeting point) must be erased when destroy_after passes. No
-    purge exists, and even clearing the column (what a purge would do) leaves the plan in
-    every encrypted revision, which GET /history decrypts for the case team."""
+    """F4: the movement plan (a meeting point) must be erased when destroy_after passes,
+    from the case and from every encrypted revision GET /history decrypts."""
     plan = "Meet at the north pier, bench 7, Thursday 14:00"
     created = client.post(
         "/api/v1/cases",
@@ -64,11 +69,12 @@ def test_movement_plan_does_not_outlive_its_destroy_after_in_history(
     assert created.status_code == 201, created.text
     case = db.get(Case, uuid.UUID(created.json()["id"]))
     assert case is not None
-    # Simulate the purge the design asks for: the column and its date are cleared.
-    case.movement = None
-    case.movement_destroy_after = None
-    db.flush()
-    history = client.get(f"/api/v1/cases/{case.id}/history", headers=org.headers["caseworker"])
+    before = client.get(f"/api/v1/cases/{case.id}/history", headers=org.headers["caseworker"])
+    assert plan in before.text  # still due tomorrow: the team can read it
+    clock.advance(timedelta(days=2))
+    assert purge_due_movements(db, keyring=keyring, now=clock.now()) == [case.case_code]
+    fresh = auth(bearer(db, org.caseworker, clock=clock, settings=settings))  # two days later
+    history = client.get(f"/api/v1/cases/{case.id}/history", headers=fresh)
     assert history.status_code == 200
     assert plan not in history.text, "the destroyed movement plan is still readable in history"
 
