@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     secure_cookies: bool = True
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # Bodies of every other request (JSON, forms) are refused (413) past this size.
+    max_body_bytes: int = Field(default=1024 * 1024, gt=0)
+    upload_timeout_seconds: float = Field(default=900, gt=0)
     session_idle_minutes: int = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: int = Field(default=12, gt=0, le=7 * 24)
     api_token_hours: int = Field(default=8, gt=0, le=30 * 24)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ from app.errors import install_error_handlers
 from app.intake.api import router as intake_router
 from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
-from app.middleware import RequestIdMiddleware
+from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.referrals.api import router as referrals_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
@@ -38,6 +39,7 @@ from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
 
 ROOT = Path(__file__).resolve().parent.parent
+UPLOAD_PATH = re.compile(r"/api/v1/cases/[0-9a-fA-F-]{36}/documents")
 TEMPLATE_DIR = ROOT / "templates"
 
 
@@ -105,6 +107,13 @@ def create_app(
     # so a sealed 503 still carries an id and every header.
     app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        limit=settings.max_body_bytes,
+        # The file limit plus room for the multipart envelope; the reader checks the file.
+        upload_limit=settings.max_upload_bytes + 64 * 1024,
+        upload_path=UPLOAD_PATH,
+    )
     app.add_middleware(RequestIdMiddleware)
     return app
 

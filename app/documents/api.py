@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +16,7 @@ from app.deps import AppSettings, DbSession
 from app.documents import service
 from app.documents.blobs import BlobStore
 from app.documents.upload import receive_encrypted_upload
+from app.errors import HavenError
 from app.policy.permissions import Permission
 from app.policy.scope import CaseAccess, DocumentAccess, readable_case, readable_document
 
@@ -34,6 +36,12 @@ _MULTIPART = {
         },
     }
 }
+
+
+class UploadTimeout(HavenError):
+    """408: the upload took longer than HAVEN_UPLOAD_TIMEOUT_SECONDS."""
+
+    status, code, message = 408, "upload_timeout", "The upload took too long; try again."
 
 
 def _keyring(request: Request) -> Keyring:
@@ -58,9 +66,20 @@ async def upload_document(
     With a session cookie, the CSRF token must travel in the `X-CSRF-Token` header."""
     store = BlobStore(settings.blob_dir)
     dek = await run_in_threadpool(service.case_key, db, keyring=_keyring(request), case=access.case)
-    stored = await receive_encrypted_upload(
-        request, dek=dek, store=store, max_bytes=settings.max_upload_bytes
-    )
+    # End the transaction before the body streams in: a slow client (or a slow Tor circuit)
+    # must not hold SQLite's write lock, or a pooled PostgreSQL connection, for minutes, and
+    # keep everyone else (the seal button included) waiting. The row is written afterwards
+    # in a transaction of its own; a case erased meanwhile fails that insert and the blob goes.
+    await run_in_threadpool(db.commit)
+    try:
+        stored = await asyncio.wait_for(
+            receive_encrypted_upload(
+                request, dek=dek, store=store, max_bytes=settings.max_upload_bytes
+            ),
+            timeout=settings.upload_timeout_seconds,
+        )
+    except TimeoutError:
+        raise UploadTimeout() from None
 
     def save(session: Session) -> dict[str, Any]:
         doc = service.record_upload(

@@ -1,6 +1,7 @@
 """The app factory: health, JSON and HTML errors, request ids, and logs without secrets."""
 
 import logging
+from collections.abc import Iterator
 
 import pytest
 from fastapi import FastAPI
@@ -145,3 +146,20 @@ def test_access_log_holds_route_and_status_but_no_body_or_query(
 )
 def test_scrub_masks_credentials(line: str, secret: str) -> None:
     assert secret not in scrub(line)
+
+
+def test_chunked_body_past_the_limit_is_413(client: TestClient) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(40):
+            yield b"x" * 65536  # 2.5 MiB in all, no Content-Length
+
+    r = client.post(
+        "/api/v1/auth/token", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413
+    assert r.json()["code"] == "too_large"
+
+
+def test_small_bodies_pass_the_limit(client: TestClient) -> None:
+    r = client.post("/api/v1/auth/token", json={"email": "a@example.invalid"})
+    assert r.status_code == 422
