@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
 from app.config import Settings, get_settings
@@ -79,6 +80,7 @@ def create_app(
         auth_router,
         users_router,
         cases_router,
+        audit_router,
         auth_pages_router,
     )
     for router in routers:
