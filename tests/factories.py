@@ -5,10 +5,12 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.cases.models import Case
 from app.config import Settings
+from app.crypto.keyring import Keyring
+from app.crypto.system_keys import open_totp_secret
 from app.policy.permissions import Role
 from app.security import sessions, totp
 from app.security.clock import FrozenClock
@@ -33,11 +35,17 @@ def make_user(
     password: str = PASSWORD,
     enrolled: bool = True,
     now: datetime | None = None,
+    keyring: Keyring | None = None,
 ) -> User:
     """An account; TOTP enrolled (for roles that need it) unless told otherwise."""
     email = email or f"{role.value}-{secrets.token_hex(4)}@example.invalid"
     made = service.create_user(
-        db, email=email, role=role, teams=[t.name for t in teams or []], password=password
+        db,
+        email=email,
+        role=role,
+        teams=[t.name for t in teams or []],
+        password=password,
+        keyring=keyring or db.info["keyring"],
     )
     if enrolled:
         made.user.totp_enrolled_at = now or datetime.now().astimezone()
@@ -81,7 +89,19 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def code_for(user: User, clock: FrozenClock, *, offset: int = 0) -> str:
-    """The TOTP code of user at the clock's time (plus offset steps)."""
+def totp_secret_of(user: User, keyring: Keyring | None = None) -> str:
+    """The user's TOTP secret, decrypted with the test's keyring (what an authenticator holds)."""
     assert user.totp_secret is not None
-    return totp.code_at(user.totp_secret, totp.current_step(clock.now()) + offset)
+    if keyring is None:
+        session = object_session(user)
+        assert session is not None
+        keyring = session.info["keyring"]
+    return open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
+
+
+def code_for(
+    user: User, clock: FrozenClock, *, offset: int = 0, keyring: Keyring | None = None
+) -> str:
+    """The TOTP code of user at the clock's time (plus offset steps)."""
+    secret = totp_secret_of(user, keyring)
+    return totp.code_at(secret, totp.current_step(clock.now()) + offset)

@@ -208,7 +208,8 @@ def log_client(audit_log: AuditLog, tmp_path: object) -> Iterator[tuple[TestClie
         clock=clock,
     )
     with transaction(audit_log.factory) as s:
-        token = bearer(s, make_user(s, Role.AUDITOR), clock=clock, settings=settings)
+        auditor = make_user(s, Role.AUDITOR, keyring=audit_log.keyring)
+        token = bearer(s, auditor, clock=clock, settings=settings)
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
         c.headers.update(auth(token))
         yield c, audit_log
