@@ -170,13 +170,16 @@ def demo(
     ] = 40,
 ) -> None:
     """Load synthetic demo data (invented people only). Safe to run twice: it tops up."""
+    from app.cli_keys import unseal_locally
     from app.db import make_engine, make_sessionmaker, transaction
     from app.users.demo import ensure_demo_accounts
 
     settings = _settings()
     engine = make_engine(settings.database_url)
-    with transaction(make_sessionmaker(engine)) as db:
-        accounts = ensure_demo_accounts(db)
+    factory = make_sessionmaker(engine)
+    keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted
+    with transaction(factory) as db:
+        accounts = ensure_demo_accounts(db, keyring=keyring)
     engine.dispose()
     out.print("Demo sign-ins (invented accounts; passwords and TOTP keys are shown only once):")
     # Plain echo, not rich: a wrapped line would break a password in two.
@@ -210,6 +213,7 @@ def user_add(
     """Create an account; prints a one-time password (unless given on stdin) and the TOTP link."""
     import json
 
+    from app.cli_keys import unseal_locally
     from app.db import make_engine, make_sessionmaker, transaction
     from app.errors import HavenError
     from app.users.service import create_user
@@ -217,9 +221,13 @@ def user_add(
     settings = _settings()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     engine = make_engine(settings.database_url)
+    factory = make_sessionmaker(engine)
     try:
-        with transaction(make_sessionmaker(engine)) as db:
-            made = create_user(db, email=email, role=role, teams=team or [], password=password)
+        keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted
+        with transaction(factory) as db:
+            made = create_user(
+                db, email=email, role=role, teams=team or [], password=password, keyring=keyring
+            )
     except HavenError as exc:
         err.print(f"[red]{exc.message}[/]", highlight=False)
         raise typer.Exit(1) from None

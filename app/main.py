@@ -12,6 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
 from app.cases.retention import start_movement_scheduler
@@ -97,6 +98,7 @@ def create_app(
         referrals_router,
         tasks_router,
         intake_router,
+        audit_router,
         auth_pages_router,
         intake_pages_router,
         static_router,

@@ -123,6 +123,9 @@ def build_log(url: str, n: int, keyring: Keyring) -> None:
         )
     with transaction(make_sessionmaker(engine)) as s:
         take_checkpoint(s, keyring=keyring, origin=ORIGIN)
+    # A live table has planner statistics (autovacuum); a bulk-loaded one has none yet.
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("ANALYZE"))
     engine.dispose()
 
 

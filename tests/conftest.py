@@ -140,9 +140,11 @@ def session_factory(connection: Connection) -> sessionmaker[Session]:
 
 
 @pytest.fixture
-def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session for a test that talks to the database directly."""
+def db(session_factory: sessionmaker[Session], keyring: Keyring) -> Iterator[Session]:
+    """A session for a test that talks to the database directly (factories find the test's
+    keyring in its info, to encrypt TOTP secrets as the app would)."""
     session = session_factory()
+    session.info["keyring"] = keyring
     yield session
     session.close()
 

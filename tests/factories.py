@@ -10,13 +10,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.cases import service as case_service
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.crypto.stream import StreamEncryptor
+from app.crypto.system_keys import open_totp_secret
 from app.documents import service as document_service
 from app.documents.blobs import BlobStore
 from app.documents.models import Document
@@ -51,11 +52,17 @@ def make_user(
     password: str = PASSWORD,
     enrolled: bool = True,
     now: datetime | None = None,
+    keyring: Keyring | None = None,
 ) -> User:
     """An account; TOTP enrolled (for roles that need it) unless told otherwise."""
     email = email or f"{role.value}-{secrets.token_hex(4)}@example.invalid"
     made = service.create_user(
-        db, email=email, role=role, teams=[t.name for t in teams or []], password=password
+        db,
+        email=email,
+        role=role,
+        teams=[t.name for t in teams or []],
+        password=password,
+        keyring=keyring or db.info["keyring"],
     )
     if enrolled:
         made.user.totp_enrolled_at = now or datetime.now().astimezone()
@@ -144,10 +151,22 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def code_for(user: User, clock: FrozenClock, *, offset: int = 0) -> str:
-    """The TOTP code of user at the clock's time (plus offset steps)."""
+def totp_secret_of(user: User, keyring: Keyring | None = None) -> str:
+    """The user's TOTP secret, decrypted with the test's keyring (what an authenticator holds)."""
     assert user.totp_secret is not None
-    return totp.code_at(user.totp_secret, totp.current_step(clock.now()) + offset)
+    if keyring is None:
+        session = object_session(user)
+        assert session is not None
+        keyring = session.info["keyring"]
+    return open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
+
+
+def code_for(
+    user: User, clock: FrozenClock, *, offset: int = 0, keyring: Keyring | None = None
+) -> str:
+    """The TOTP code of user at the clock's time (plus offset steps)."""
+    secret = totp_secret_of(user, keyring)
+    return totp.code_at(secret, totp.current_step(clock.now()) + offset)
 
 
 def actor_of(db: Session, user: User) -> Actor:
@@ -232,14 +251,14 @@ def case_world(
     """Two teams, every role, one case per team (synthetic people only)."""
     team_a, team_b = make_team(db), make_team(db)
     users = {
-        "coord": make_user(db, Role.COORDINATOR, teams=[team_a]),
-        "coord_b": make_user(db, Role.COORDINATOR, teams=[team_b]),
-        "worker": make_user(db, Role.CASEWORKER, teams=[team_a]),
-        "worker2": make_user(db, Role.CASEWORKER, teams=[team_a]),
-        "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b]),
-        "admin": make_user(db, Role.ADMIN),
-        "auditor": make_user(db, Role.AUDITOR),
-        "volunteer": make_user(db, Role.VOLUNTEER, teams=[team_a]),
+        "coord": make_user(db, Role.COORDINATOR, teams=[team_a], keyring=keyring),
+        "coord_b": make_user(db, Role.COORDINATOR, teams=[team_b], keyring=keyring),
+        "worker": make_user(db, Role.CASEWORKER, teams=[team_a], keyring=keyring),
+        "worker2": make_user(db, Role.CASEWORKER, teams=[team_a], keyring=keyring),
+        "worker_b": make_user(db, Role.CASEWORKER, teams=[team_b], keyring=keyring),
+        "admin": make_user(db, Role.ADMIN, keyring=keyring),
+        "auditor": make_user(db, Role.AUDITOR, keyring=keyring),
+        "volunteer": make_user(db, Role.VOLUNTEER, teams=[team_a], keyring=keyring),
     }
     case_a = make_case(db, keyring=keyring, team=team_a, assigned_to=users["worker"])
     case_b = make_case(db, keyring=keyring, team=team_b, assigned_to=users["worker_b"])

@@ -34,7 +34,7 @@ _fields_cache: dict[str, str] = {}
 Row = tuple[Any, ...]
 
 
-def _fields_json(text: str | None) -> str:
+def fields_json(text: str | None) -> str:
     """Canonical JSON for a stored `fields` column (cached: field sets repeat)."""
     if text is None:
         return "null"
@@ -59,7 +59,7 @@ def encode_row(row: Row) -> bytes:
         f"{'null' if actor is None else _esc(actor)},"
         f"{'null' if role is None else _esc(role)},{_esc(action)},"
         f"{'null' if otype is None else _esc(otype)},"
-        f"{'null' if oid is None else _esc(oid)},{_fields_json(fields)},{_esc(outcome)},"
+        f"{'null' if oid is None else _esc(oid)},{fields_json(fields)},{_esc(outcome)},"
         f"{'null' if rid is None else _esc(rid)},{'null' if rc is None else _esc(rc)}]"
     ).encode("ascii")
 

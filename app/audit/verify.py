@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from app.audit import fastscan
 from app.audit.canonical import encode_row, encode_row_safely
 from app.audit.merkle import EMPTY_ROOT, StreamingTree, fold_right, unpack_frontier
 from app.audit.models import AuditCheckpoint, AuditHead
@@ -37,13 +38,17 @@ _COLUMNS = {
 
 def _chunk_sql(dialect: str) -> str:
     at, actor, fields = _COLUMNS[dialect]
-    mark = "?" if dialect == "sqlite" else "%s"
-    # Built only from the fixed fragments above, never from input.
-    return (
-        f"SELECT l.seq, e.id, {at}, {actor}, e.actor_role, e.action, e.object_type, "  # noqa: S608
-        f"e.object_id, {fields}, e.outcome, e.request_id, e.reason_code, l.leaf_hash "
+    where = (
         "FROM audit_leaves l LEFT JOIN audit_entries e ON e.id = l.entry_id "
-        f"WHERE l.seq >= {mark} AND l.seq < {mark} ORDER BY l.seq"
+        "WHERE l.seq >= :lo AND l.seq < :hi ORDER BY l.seq"
+        if dialect == "sqlite"
+        else fastscan.PG_FROM
+    )
+    # Built only from the fixed fragments above, never from input.
+    order = "" if dialect == "sqlite" else " ORDER BY l.seq"
+    return (
+        f"SELECT l.seq, e.id, {at}, {actor}, e.actor_role, e.action, e.object_type, "
+        f"e.object_id, {fields}, e.outcome, e.request_id, e.reason_code, l.leaf_hash {where}{order}"
     )
 
 
@@ -203,24 +208,31 @@ def verify_log(
 
 def _scan_tree(session: Session, size: int, targets: list[Target], scan: _Scan) -> bytes:
     conn = session.connection()
-    sql = _chunk_sql(conn.dialect.name)
+    dialect = conn.dialect.name
+    exact_sql, fast_sql = _chunk_sql(dialect), fastscan.SQL[dialect]
+    error: type[Exception] = conn.dialect.loaded_dbapi.Error
     cursor = conn.connection.cursor()
+    # psycopg: binary results (bytea arrives as bytes, not hex text to decode).
+    ahead_cursor = conn.connection.cursor(**({"binary": True} if dialect == "postgresql" else {}))
     tree = StreamingTree()
     pending = [t for t in targets if t.size <= size]
     for t in [t for t in pending if t.size == 0]:
         (scan.matched.append(0) if t.root == EMPTY_ROOT else scan.mismatched.append(t))
     pending = [t for t in pending if t.size > 0]
     try:
-        for lo in range(0, size, StreamingTree.CHUNK):
-            hi = min(lo + StreamingTree.CHUNK, size)
-            cursor.execute(sql, (lo, hi))
-            tree.add_chunk(_chunk_leaves(list(cursor.fetchall()), lo, hi, scan))
+        for lo, hi, fast in fastscan.chunks(ahead_cursor, fast_sql, size, tree.CHUNK, error):
+            leaves = fast
+            if leaves is None:  # something differs: the exact encoder decides and names it
+                cursor.execute(exact_sql, {"lo": lo, "hi": hi})
+                leaves = _chunk_leaves(list(cursor.fetchall()), lo, hi, scan)
+            tree.add_chunk(leaves)
             while pending and pending[0].size <= hi:
                 t = pending.pop(0)
                 ok = tree.root_at(t.size) == t.root
                 (scan.matched.append(t.size) if ok else scan.mismatched.append(t))
     finally:
         cursor.close()
+        ahead_cursor.close()
     return tree.root() if size else EMPTY_ROOT
 
 

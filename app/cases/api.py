@@ -284,6 +284,7 @@ def open_break_glass(
         case=access.case,
         reason=body.reason,
         now=request.app.state.clock.now(),
+        keyring=request.app.state.keyring,
     )
     return BreakGlassOut(id=grant.id, case_id=grant.case_id, expires_at=grant.expires_at)
 
@@ -322,7 +323,11 @@ def list_break_glass(
             created_at=g.created_at,
             expires_at=g.expires_at,
             active=g.expires_at > now,
-            reason=g.reason if show_reason else None,
+            reason=(
+                break_glass.reason_text(db, keyring=request.app.state.keyring, grant=g)
+                if show_reason
+                else None
+            ),
         )
         for g, c in break_glass.reviewable_grants(db, actor=actor)
     ]

@@ -6,6 +6,7 @@ auditors and for the coordinators of the case's team.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.cases.models import BreakGlassGrant, Case
+from app.crypto.keyring import Keyring
+from app.crypto.system_keys import open_break_glass_reason, seal_break_glass_reason
 from app.errors import InvalidInput
 from app.policy.deps import Actor
 from app.policy.scope import break_glass_review_scope
@@ -23,16 +26,20 @@ REASON_MIN, REASON_MAX = 10, 2000
 
 
 def open_grant(
-    db: Session, *, actor: Actor, case: Case, reason: str, now: datetime
+    db: Session, *, actor: Actor, case: Case, reason: str, now: datetime, keyring: Keyring
 ) -> BreakGlassGrant:
-    """Grant actor one hour of access to case; the reason is stored, never logged."""
+    """Grant actor one hour of access to case; the reason is stored encrypted, never logged."""
     reason = reason.strip()
     if not REASON_MIN <= len(reason) <= REASON_MAX:
         raise InvalidInput("reason", f"must be {REASON_MIN} to {REASON_MAX} characters")
+    grant_id = uuid.uuid4()
+    key_id, sealed = seal_break_glass_reason(db, keyring=keyring, grant_id=grant_id, reason=reason)
     grant = BreakGlassGrant(
+        id=grant_id,
         actor_id=actor.id,
         case_id=case.id,
-        reason=reason,
+        reason=sealed,
+        reason_key_id=key_id,
         created_at=now,
         expires_at=now + GRANT_DURATION,
     )
@@ -60,3 +67,12 @@ def reviewable_grants(db: Session, *, actor: Actor) -> list[tuple[BreakGlassGran
         .order_by(BreakGlassGrant.created_at.desc())
     )
     return [(g, c) for g, c in db.execute(stmt)]
+
+
+def reason_text(db: Session, *, keyring: Keyring, grant: BreakGlassGrant) -> str | None:
+    """The grant's reason, decrypted for a reviewer allowed to read it."""
+    if grant.reason is None or grant.reason_key_id is None:
+        return None
+    return open_break_glass_reason(
+        db, keyring=keyring, grant_id=grant.id, key_id=grant.reason_key_id, sealed=grant.reason
+    )

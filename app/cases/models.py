@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.ciphertext import Ciphertext, Encrypted
@@ -158,8 +158,10 @@ class BreakGlassGrant(IdMixin, Base):
     case_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("cases.id", ondelete="CASCADE"), index=True
     )
-    # Free text that may name the person: never logged, never audited, and kept in this one
-    # column so the encryption work can switch it to an encrypted type.
-    reason: Mapped[str] = mapped_column(Text)
+    # Free text that may name the person: never logged, never audited, encrypted under the
+    # DEK named by reason_key_id (app/crypto/system_keys.py; NULL only for grants made
+    # before encryption, whose text the migration removed).
+    reason: Mapped[Ciphertext | None] = mapped_column(Encrypted)
+    reason_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -100,11 +100,20 @@ def list_users(db: DbSession, actor: Actor = require(Permission.USER_READ)) -> l
     "/users", response_model=UserCreated, status_code=201, response_model_exclude_none=True
 )
 def create_user(
-    body: UserCreate, db: DbSession, actor: Actor = require(Permission.USER_CREATE, reauth=True)
+    body: UserCreate,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.USER_CREATE, reauth=True),
 ) -> UserCreated:
     """Create an account; the one-time password (if generated) is in this reply only."""
     made = service.create_user(
-        db, email=body.email, role=body.role, teams=body.teams, password=body.password, actor=actor
+        db,
+        email=body.email,
+        role=body.role,
+        teams=body.teams,
+        password=body.password,
+        actor=actor,
+        keyring=request.app.state.keyring,
     )
     return UserCreated(
         id=made.user.id,

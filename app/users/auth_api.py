@@ -37,7 +37,13 @@ def check_factors(
         user = signin.password_step(db, email=email, password=password, address=address, now=now)
         if signin.needs_second_factor(user):
             signin.second_factor(
-                db, user=user, code=code or "", address=address, now=now, allow_recovery=False
+                db,
+                user=user,
+                code=code or "",
+                address=address,
+                now=now,
+                keyring=request.app.state.keyring,
+                allow_recovery=False,
             )
     except HavenError:
         db.commit()

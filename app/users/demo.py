@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
 from app.users import service
 from app.users.models import User
@@ -27,7 +28,7 @@ class DemoAccount:
     totp_secret: str | None = None
 
 
-def ensure_demo_accounts(db: Session) -> list[DemoAccount]:
+def ensure_demo_accounts(db: Session, *, keyring: Keyring) -> list[DemoAccount]:
     """Create any missing demo account (idempotent); flushes, never commits."""
     accounts = []
     for role in Role:
@@ -36,7 +37,11 @@ def ensure_demo_accounts(db: Session) -> list[DemoAccount]:
             accounts.append(DemoAccount(email=email, role=role, created=False))
             continue
         made = service.create_user(
-            db, email=email, role=role, teams=[DEMO_TEAM] if role in _IN_TEAM else []
+            db,
+            email=email,
+            role=role,
+            teams=[DEMO_TEAM] if role in _IN_TEAM else [],
+            keyring=keyring,
         )
         accounts.append(
             DemoAccount(
@@ -44,7 +49,7 @@ def ensure_demo_accounts(db: Session) -> list[DemoAccount]:
                 role=role,
                 created=True,
                 password=made.password,
-                totp_secret=made.user.totp_secret,
+                totp_secret=made.totp_secret,
             )
         )
     return accounts

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.db import Base, IdMixin, utcnow
 
 
@@ -29,9 +30,8 @@ class User(IdMixin, Base):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(String(255))
     password_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # The TOTP secret sits in this one column so the encryption work can switch its type to
-    # an encrypted one without touching the callers (see SECURITY.md, "Access control").
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Encrypted under a root-derived key, bound to this user id (app/crypto/system_keys.py).
+    totp_secret: Mapped[Ciphertext | None] = mapped_column(Encrypted)
     totp_enrolled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
     recovery_codes_issued_at: Mapped[datetime | None]

@@ -18,6 +18,8 @@ from starlette.responses import Response
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.config import Settings
+from app.crypto.keyring import Keyring
+from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError
 from app.policy.deps import PUBLIC, Actor, require
@@ -175,13 +177,15 @@ def _second_step(
             code=code,
             address=client_address(request),
             now=now,
+            keyring=request.app.state.keyring,
             allow_recovery=stage is SessionStage.TOTP,
         )
     except HavenError as exc:
         db.commit()
         page = "auth/totp.html" if stage is SessionStage.TOTP else "auth/enrol.html"
         context = {"csrf_token": row.csrf_token, "errors": {"code": exc.message}}
-        return _render(request, page, context | _enrol_context(user), exc.status)
+        enrol = _enrol_context(user, request.app.state.keyring)
+        return _render(request, page, context | enrol, exc.status)
     signin.succeeded(db, user=user, method="totp")
     issued = sessions.rotate(db, old=row, user=user, now=now, settings=settings)
     if user.recovery_codes_issued_at is None:
@@ -212,11 +216,12 @@ def totp_submit(
     )
 
 
-def _enrol_context(user: User) -> dict[str, object]:
+def _enrol_context(user: User, keyring: Keyring) -> dict[str, object]:
     if user.totp_secret is None:
         return {}
-    uri = totp.provisioning_uri(user.totp_secret, user.email)
-    grouped = " ".join(user.totp_secret[i : i + 4] for i in range(0, len(user.totp_secret), 4))
+    secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
+    uri = totp.provisioning_uri(secret, user.email)
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return {"qr_data_uri": totp.qr_svg_data_uri(uri), "secret_grouped": grouped}
 
 
@@ -227,10 +232,11 @@ def enrol_page(request: Request, db: DbSession) -> Response:
     if pending is None:
         return _redirect("/login")
     row, user = pending
+    keyring = request.app.state.keyring
     if user.totp_secret is None:
-        user.totp_secret = totp.new_secret()
+        user.totp_secret = seal_totp_secret(keyring, user_id=user.id, secret=totp.new_secret())
     context: dict[str, object] = {"csrf_token": row.csrf_token}
-    return _render(request, "auth/enrol.html", context | _enrol_context(user))
+    return _render(request, "auth/enrol.html", context | _enrol_context(user, keyring))
 
 
 @router.post("/login/enrol", dependencies=PUBLIC)

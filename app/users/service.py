@@ -9,7 +9,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -17,6 +17,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.crypto.keyring import Keyring
+from app.crypto.system_keys import seal_totp_secret
 from app.errors import Conflict, InvalidInput
 from app.policy.deps import Actor
 from app.policy.permissions import Role
@@ -108,6 +110,7 @@ class NewAccount:
     user: User
     password: str | None
     totp_uri: str
+    totp_secret: str = field(repr=False, default="")
 
 
 def create_user(
@@ -118,6 +121,7 @@ def create_user(
     teams: Iterable[str] = (),
     password: str | None = None,
     actor: Actor | None = None,
+    keyring: Keyring,
 ) -> NewAccount:
     """Create an account (and any new team), with a TOTP secret ready for enrolment."""
     email = normalise_email(email)
@@ -135,11 +139,13 @@ def create_user(
     problem = passwords.weakness(password, email=email)
     if problem:
         raise WeakPassword("password", problem)
+    user_id, secret = uuid.uuid4(), totp.new_secret()
     user = User(
+        id=user_id,
         email=email,
         role=role.value,
         password_hash=passwords.hash_password(password),
-        totp_secret=totp.new_secret(),
+        totp_secret=seal_totp_secret(keyring, user_id=user_id, secret=secret),
     )
     db.add(user)
     db.flush()
@@ -156,8 +162,7 @@ def create_user(
         object_id=user.id,
         fields=["email", "role", "teams"],
     )
-    assert user.totp_secret is not None  # noqa: S101 - set just above
-    return NewAccount(user, generated, totp.provisioning_uri(user.totp_secret, email))
+    return NewAccount(user, generated, totp.provisioning_uri(secret, email), secret)
 
 
 def set_role(db: Session, *, actor: Actor, user: User, role: Role) -> None:

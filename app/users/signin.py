@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.crypto.keyring import Keyring
+from app.crypto.system_keys import open_totp_secret
 from app.errors import Locked
 from app.policy.permissions import TOTP_REQUIRED, Role
 from app.security import passwords, throttle, totp
@@ -108,9 +110,13 @@ def second_factor(
     code: str,
     address: str,
     now: datetime,
+    keyring: Keyring,
     allow_recovery: bool = True,
 ) -> None:
-    """Check a TOTP code (each accepted once) or a recovery code; raises like password_step."""
+    """Check a TOTP code (each accepted once) or a recovery code; raises like password_step.
+
+    The TOTP secret is decrypted here, for this check only (sign-in needs the unsealed
+    keyring anyway: a sealed service answers 503 before any route runs)."""
     throttle.check(db, email=user.email, address=address, now=now)
     if allow_recovery and totp.looks_like_recovery_code(code):
         if _use_recovery_code(db, user=user, code=code, now=now):
@@ -118,7 +124,8 @@ def second_factor(
         _fail(db, email=user.email, address=address, now=now, user=user, factor="recovery")
     step = None
     if user.totp_secret is not None:
-        step = totp.match_step(user.totp_secret, code, now=now, last_used_step=user.totp_last_step)
+        secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
+        step = totp.match_step(secret, code, now=now, last_used_step=user.totp_last_step)
     if step is None:
         _fail(db, email=user.email, address=address, now=now, user=user, factor="totp")
     user.totp_last_step = step

@@ -3,7 +3,6 @@ commit, and the tables refuse UPDATE, DELETE and TRUNCATE."""
 
 from __future__ import annotations
 
-import contextlib
 import random
 import threading
 import time
@@ -13,6 +12,7 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
@@ -136,10 +136,6 @@ def test_truncate_refused_on_postgresql(audit_log: AuditLog) -> None:
             audit_log.sql(f"TRUNCATE {table} CASCADE")
 
 
-class _RollBack(Exception):
-    """Raised inside a transaction to roll it back on purpose."""
-
-
 @pytest.mark.slow
 def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> None:
     """Writers (8 on PostgreSQL) in their own connections, some rolling back."""
@@ -148,21 +144,31 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
     errors: list[BaseException] = []
     lock = threading.Lock()
 
-    def one_transaction(rng: random.Random, roll_back: bool) -> None:
-        with transaction(audit_log.factory) as s:
+    connections: set[int] = set()
+    start = threading.Barrier(writers)
+
+    def one_transaction(conn: Connection, rng: random.Random, roll_back: bool) -> None:
+        with Session(bind=conn) as s:
             ids = [record(s, action=AuditAction.CASE_READ).id for _ in range(rng.randint(1, 3))]
             time.sleep(rng.random() / 500)
             if roll_back:
-                raise _RollBack
+                s.rollback()
+                return
+            s.commit()
         with lock:
             committed.extend(ids)
 
     def work(n: int) -> None:
         rng = random.Random(n)
         try:
-            for i in range(15):
-                with contextlib.suppress(_RollBack):
-                    one_transaction(rng, roll_back=i % 4 == 3)
+            # A connection of its own for the whole run: on SQLite the writers really do
+            # queue for the one write lock (BEGIN IMMEDIATE) rather than share a connection.
+            with audit_log.engine.connect() as conn:
+                with lock:
+                    connections.add(id(conn.connection.dbapi_connection))
+                start.wait()
+                for i in range(15):
+                    one_transaction(conn, rng, roll_back=i % 4 == 3)
         except Exception as exc:  # noqa: BLE001 - any error fails the main thread's assertion
             errors.append(exc)
 
@@ -172,6 +178,8 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
     for t in threads:
         t.join()
     assert not errors
+    # Every writer had a connection of its own (on SQLite they queue for the one write lock).
+    assert len(connections) == writers
     leaves = audit_log.sql("SELECT seq, entry_id FROM audit_leaves ORDER BY seq")
     assert [r[0] for r in leaves] == list(range(len(committed)))  # no gap, no fork
     assert sorted(int(r[1]) for r in leaves) == sorted(committed)  # type: ignore[call-overload]
@@ -179,14 +187,26 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
     assert audit_log.verify(external=audit_log.checkpoint_note()).ok
 
 
-def test_head_is_locked_for_update_on_postgresql(audit_log: AuditLog) -> None:
-    if audit_log.backend != "postgresql":
-        pytest.skip("SQLite serialises writers with BEGIN IMMEDIATE")
+def _commit_one(s: Session) -> None:
+    record(s, action=AuditAction.CASE_READ)  # SQLite refuses here (BEGIN IMMEDIATE) ...
+    s.commit()  # ... PostgreSQL at commit (the head row)
+
+
+def test_a_second_writer_waits_for_the_first(audit_log: AuditLog) -> None:
+    """No two transactions can sequence at once: PostgreSQL locks the head row FOR UPDATE;
+    SQLite takes its single write lock at BEGIN IMMEDIATE. A second writer that cannot wait
+    fails instead of forking the tree."""
     with audit_log.engine.connect() as conn, conn.begin():
-        conn.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
+        if audit_log.backend == "postgresql":
+            conn.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
+        else:
+            conn.execute(text("UPDATE audit_head SET updated_at = updated_at WHERE id = 1"))
         with audit_log.engine.connect() as other:
-            other.execute(text("SET lock_timeout = '100ms'"))
-            with Session(bind=other) as s:
-                record(s, action=AuditAction.CASE_READ)
-                with pytest.raises(DBAPIError):
-                    s.commit()
+            if audit_log.backend == "postgresql":
+                other.execute(text("SET lock_timeout = '100ms'"))
+            else:
+                other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")  # type: ignore[union-attr]
+            with Session(bind=other) as s, pytest.raises(DBAPIError):
+                _commit_one(s)
+    audit_log.write(1)  # once the first writer is gone, writing works
+    assert audit_log.verify().ok

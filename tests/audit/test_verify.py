@@ -206,3 +206,55 @@ def test_unsequenced_entry_is_reported(audit_log: AuditLog) -> None:
     report = audit_log.verify()
     assert not report.ok
     assert any("no position" in f for f in report.findings)
+
+
+def test_fast_path_carries_an_intact_ascii_log(
+    audit_log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database-built encoding is what verifies an ordinary log (the speed comes from it)."""
+    import app.audit.verify as verify_module
+
+    audit_log.write(30)
+
+    def exact_path_used(*_args: object) -> list[bytes]:
+        raise AssertionError("the exact path ran on an intact ASCII log")
+
+    monkeypatch.setattr(verify_module, "_chunk_leaves", exact_path_used)
+    assert audit_log.verify(external=audit_log.checkpoint_note()).ok
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [
+        ("fields", '{"not": "a list"'),  # malformed JSON must not break the fast query
+        ("fields", '{"not": "a list"}'),
+        ("fields", '["legal_name",  "unit"]'),  # same value, other spelling: not an edit
+        ("object_id", "caf\u00e9"),  # non-ASCII: the database spells it raw
+        ("action", None),  # a NULL where the schema forbids one
+    ],
+)
+def test_odd_values_fall_back_to_the_exact_path(
+    audit_log: AuditLog, column: str, value: str | None
+) -> None:
+    audit_log.write(8)
+    audit_log.drop_triggers()
+    pg = audit_log.backend == "postgresql"
+    if value == '{"not": "a list"' and pg:
+        pytest.skip("PostgreSQL's json column refuses malformed JSON itself")
+    if column == "action":
+        if not pg:
+            pytest.skip("SQLite cannot drop a NOT NULL constraint in place")
+        audit_log.sql("ALTER TABLE audit_entries ALTER COLUMN action DROP NOT NULL")
+    victim = 5
+    audit_log.sql(
+        f"UPDATE audit_entries SET {column} = :v WHERE id = :i",  # noqa: S608 - fixed names
+        v=value,
+        i=audit_log.entry_id(victim),
+    )
+    report = audit_log.verify()
+    if value == '["legal_name",  "unit"]':
+        # Whitespace in stored JSON is not content: the canonical encoding re-spells it.
+        assert report.ok, report.findings
+        return
+    assert not report.ok
+    assert report.first_bad == victim, report.findings

@@ -72,7 +72,7 @@ def _exercise(engine: Engine, factory: sessionmaker[Session], settings: Settings
     keyring.unseal_with_root(b"\x05" * 32)
     with transaction(factory) as s:
         team = make_team(s, "Canary team")
-        worker = make_user(s, Role.CASEWORKER, teams=[team])
+        worker = make_user(s, Role.CASEWORKER, teams=[team], keyring=keyring)
         headers = auth(bearer(s, worker, clock=clock, settings=settings))
     app = create_app(settings, engine=engine, session_factory=factory, keyring=keyring, clock=clock)
     with TestClient(app, base_url="https://testserver") as client:

@@ -26,7 +26,7 @@ def test_demo_cases_are_believable_and_idempotent(
     engine = make_engine(fresh_db.url)
     factory = make_sessionmaker(engine)
     with transaction(factory) as db:
-        ensure_demo_accounts(db)
+        ensure_demo_accounts(db, keyring=keyring)
     first = load_demo_cases(factory, keyring=keyring, target=25, seed=7)
     assert (first.added, first.self_referral) == (25, True)
     assert first.tasks > 0

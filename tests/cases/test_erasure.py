@@ -134,6 +134,7 @@ def committed_app(
         database_url=fresh_db.url, blob_dir=tmp_path / "blobs", movement_purge_poll_seconds=0
     )
     with transaction(factory) as db:
+        db.info["keyring"] = keyring  # the factories encrypt TOTP secrets with it
         staff = make_staff(db, clock=clock, settings=settings)
     app = create_app(settings, engine=engine, session_factory=factory, keyring=keyring, clock=clock)
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:

@@ -61,7 +61,7 @@ def live(
     )
     with factory() as db:
         team = make_team(db, "Team R")
-        worker = make_user(db, Role.CASEWORKER, teams=[team])
+        worker = make_user(db, Role.CASEWORKER, teams=[team], keyring=keyring)
         case = make_case(
             db, keyring=keyring, team=team, assigned_to=worker, values={"legal_name": CANARY_NAME}
         )

@@ -11,7 +11,7 @@ from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from app.security.sessions import SECURE_COOKIE_NAME
 from app.users.models import RecoveryCode
-from tests.factories import PASSWORD, code_for, make_team, make_user
+from tests.factories import PASSWORD, code_for, make_team, make_user, totp_secret_of
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -106,8 +106,7 @@ def test_first_sign_in_enrols_totp_and_shows_recovery_codes_once(
     page = client.get("/login/enrol")
     assert page.status_code == 200
     assert 'src="data:image/svg+xml' in page.text
-    secret = user.totp_secret
-    assert secret is not None
+    secret = totp_secret_of(user)
     assert secret[:4] in page.text
     assert "<script" not in page.text
     assert " style=" not in page.text

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
@@ -13,8 +14,9 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings
+from app.crypto.keyring import Keyring, read_dev_key_file
+from app.crypto.system_keys import open_totp_secret
 from app.db import make_engine
-from app.migrate import upgrade
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from app.users.models import Team, User
@@ -25,9 +27,14 @@ runner = CliRunner()
 
 @pytest.fixture
 def db_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An initialised installation (schema and a dev root key): accounts need the keyring,
+    since TOTP secrets are stored encrypted."""
     url = f"sqlite:///{tmp_path}/haven.db"
-    upgrade(url)
     monkeypatch.setenv("HAVEN_DATABASE_URL", url)
+    monkeypatch.setenv("HAVEN_KEY_FILE", str(tmp_path / "dev-root.key"))
+    monkeypatch.setenv("HAVEN_BLOB_DIR", str(tmp_path / "blobs"))
+    init = runner.invoke(cli, ["init", "--seal-mode", "dev"])
+    assert init.exit_code == 0, init.output
     return url
 
 
@@ -55,6 +62,13 @@ def test_user_add_json(db_url: str) -> None:
         assert user.password_hash.startswith("$argon2id$")
         assert body["password"] not in user.password_hash
         assert db.scalars(select(Team.name)).all() == ["Vilnius"]
+        # The secret of the printed link is stored only as ciphertext that opens with the key.
+        secret = parse_qs(urlparse(body["totp_uri"]).query)["secret"][0]
+        assert user.totp_secret is not None
+        assert secret.encode() not in user.totp_secret.data
+        keyring = Keyring()
+        keyring.unseal_with_root(read_dev_key_file(Path(db_url[10:]).parent / "dev-root.key"))
+        assert open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret) == secret
     engine.dispose()
 
 
