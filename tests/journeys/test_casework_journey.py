@@ -3,9 +3,9 @@ self-referral -> triage queue -> assignment -> duplicate check -> gates refusing
 reasons, then opening -> volunteer task -> closure -> erasure by two coordinators.
 
 Every refusal on the way is a 4xx naming the field or what is missing, and the database is
-checked after each one: nothing half-written. (follow_up needs a sent referral; referrals
-come with the documents-and-referrals work, so this journey checks that gate refuses and
-closes from the referral stage.) Invented people only."""
+checked after each one: nothing half-written. On the way: a summons uploaded and read back,
+a volunteer task past the leak guard, and a referral whose packet the partner opens with
+their own key, off the server. Invented people only."""
 
 from __future__ import annotations
 
@@ -13,12 +13,14 @@ import uuid
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case, CaseRevision, StageChange
 from app.config import Settings
+from app.referrals.packet import PacketError, encode_public_key, open_packet
 from app.security.clock import FrozenClock
 from app.tasks.models import Task
 from tests.casework import Staff, make_staff
@@ -142,6 +144,18 @@ def test_a_person_from_self_referral_to_erasure(
     assert stale["changed_fields"] == ["date_of_birth", "legal_name"]
     j.patch("caseworker", consents=[CONSENT], risk_level="high")
     assert j.move("documentation")["stage"] == "documentation"
+    # A photo of the summons, encrypted on the way in, identical on the way out.
+    summons = b"\x89PNG\r\n\x1a\n" + b"synthetic summons scan " * 2000
+    up = client.post(
+        f"{j.url}/documents",
+        files={"file": ("summons.png", summons, "image/png")},
+        headers=staff.h("caseworker"),
+    )
+    assert up.status_code == 201, up.text
+    assert up.json()["content_type"] == "image/png"
+    back = client.get(f"{j.url}/documents/{up.json()['id']}", headers=staff.h("caseworker"))
+    assert back.content == summons
+    assert client.get(f"{j.url}/documents", headers=staff.h("volunteer")).status_code == 403
     # A volunteer task: the guard refuses the person's name, then the volunteer does it.
     task = {"case_id": str(j.case_id), "assigned_to": str(staff.volunteer.id)}
     leak = {**task, "title": "Meet Timur Galiev", "instructions": "At the station."}
@@ -158,6 +172,46 @@ def test_a_person_from_self_referral_to_erasure(
     j.patch("caseworker", needs=["legal", "asylum"])
     assert j.move("referral")["stage"] == "referral"
     j.refused_move("follow_up", ["referrals"])
+    # A referral to an asylum lawyer: only with consent to share with exactly that partner,
+    # only the fields ticked, as a packet the partner opens with their own key.
+    partner_key = X25519PrivateKey.generate()
+    partner = j.ok(
+        "POST",
+        "/api/v1/partners",
+        "coordinator",
+        {
+            "name": "Synthetic asylum lawyers e.V.",
+            "services": ["asylum", "legal"],
+            "countries": ["DE"],
+            "public_key": encode_public_key(partner_key.public_key()),
+        },
+        status=201,
+    )
+    ticked = ["legal_name", "date_of_birth", "situation", "criminal_case"]
+    referral = {"partner_id": partner["id"], "fields": ticked, "note": "Hearing soon."}
+    j.refused("POST", f"{j.url}/referrals", "caseworker", referral, 409)
+    share = {
+        "purpose": "share_with_partner",
+        "partner": partner["id"],
+        "legal_basis": "consent",
+        "given_at": "2026-11-21T10:00:00+00:00",
+    }
+    j.patch("caseworker", consents=[CONSENT, share], criminal_case={"article": "337"})
+    made_ref = j.ok("POST", f"{j.url}/referrals", "caseworker", referral, status=201)
+    assert made_ref["status"] == "draft"
+    j.refused_move("follow_up", ["referrals"])  # a draft is not a sent referral
+    ref_url = f"/api/v1/referrals/{made_ref['id']}"
+    j.ok("PATCH", ref_url, "coordinator", {"status": "sent"})
+    packet = client.get(f"{ref_url}/packet", headers=staff.h("coordinator"))
+    assert packet.status_code == 200
+    assert "Галиев".encode() not in packet.content
+    opened = open_packet(packet.content, partner_key).body
+    assert set(opened["fields"]) == set(ticked)
+    assert opened["fields"]["legal_name"] == "Тимур Рашидович Галиев"
+    assert opened["fields"]["criminal_case"]["article"] == "337"
+    with pytest.raises(PacketError):
+        open_packet(packet.content, X25519PrivateKey.generate())
+    assert j.move("follow_up")["stage"] == "follow_up"
     # Closure needs an outcome and a closing note.
     j.refused_move("closed", ["outcome", "closing_note"])
     j.patch("caseworker", outcome="Asylum claim lodged in Germany.")
