@@ -1,12 +1,9 @@
-"""Under strace, the real server never writes a password anywhere: not to the database file
+"""Under strace, the real server never writes a password or an upload's plaintext anywhere: not to the database file
 or its WAL, not to a log, a temporary file or a response. A control proves the harness sees
 what the server does write.
 
-For the integrator: once `POST /api/v1/cases/{id}/documents` exists, the attachment test of
-issue 4 is this file's pattern: inside `traced_server`, create a case through the API, post
-~5 MiB whose body repeats a canary (ASCII and Cyrillic, also in the file name) as multipart
-field `file`, download it once, then assert `server.scan(canaries) == []` after the block
-(see `test_upload_canary_under_strace` below, skipped until the route exists).
+The attachment test of issue 4 is here too: a large upload's plaintext reaches no write
+either (not even a multipart spool file).
 """
 
 from __future__ import annotations
@@ -91,6 +88,33 @@ def test_the_harness_finds_a_plaintext_the_server_writes(
     assert server.scan([team]), "the harness missed a value the server wrote in plain text"
 
 
-@pytest.mark.skip(reason="needs POST /api/v1/cases/{id}/documents (casework branch)")
-def test_upload_canary_under_strace() -> None:  # pragma: no cover - placeholder for the route
-    """Upload ~5 MiB of repeated canary under strace and find it in no write (issue 4)."""
+def test_upload_canary_under_strace(fresh_db: ScratchDatabase, tmp_path: Path) -> None:
+    """Issue 4: ~5 MiB whose body repeats a canary (ASCII and Cyrillic) is uploaded to the
+    real server under strace; no write the server makes (database, WAL, blobs, temporary
+    files, logs) holds it in UTF-8, UTF-16 or base64. Control: the encrypted blob is there."""
+    body_canaries = ["HAVENCANARYuploadQx7", "ПовесткаКанарейкаЖЪ"]
+    body = (" ".join(body_canaries) + "\n").encode() * (5 * 1024 * 1024 // 48)
+    with traced_server(tmp_path, fresh_db.url) as server:
+        made = json.loads(
+            server.haven("user", "add", "intake@example.invalid", "--role", "caseworker",
+                         "--team", "Strace team", "--json")
+        )  # fmt: skip
+        good = {"email": made["email"], "password": made["password"],
+                "totp": _code(made["totp_uri"])}  # fmt: skip
+        token = httpx.post(f"{server.url}/api/v1/auth/token", json=good, timeout=30).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        case = httpx.post(
+            f"{server.url}/api/v1/cases", json={"situation": "deserted"}, headers=auth, timeout=30
+        )
+        assert case.status_code == 201, case.text
+        r = httpx.post(
+            f"{server.url}/api/v1/cases/{case.json()['id']}/documents",
+            files={"file": ("scan.txt", body, "text/plain")},
+            headers=auth,
+            timeout=120,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["size"] == len(body)
+    written = sum(len(p) for p in server.writes())
+    assert written > len(body), "the encrypted blob itself was not seen being written"
+    assert server.scan(body_canaries) == []
