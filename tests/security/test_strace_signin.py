@@ -1,6 +1,6 @@
-"""Under strace, the real server never writes a password or an upload's plaintext anywhere: not to the database file
-or its WAL, not to a log, a temporary file or a response. A control proves the harness sees
-what the server does write.
+"""Under strace, the real server never writes a password or an upload's plaintext anywhere:
+not to the database file or its WAL, not to a log, a temporary file or a response. A control
+proves the harness sees what the server does write.
 
 The attachment test of issue 4 is here too: a large upload's plaintext reaches no write
 either (not even a multipart spool file).
