@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +30,10 @@ from app.intake.service import SOURCE as SELF_REFERRAL
 from app.intake.service import request_values
 from app.policy.deps import Actor, AuthMethod
 from app.policy.permissions import Role
+from app.referrals import service as referrals
+from app.referrals.models import Partner
+from app.referrals.packet import encode_public_key
+from app.referrals.rules import ReferralStatus
 from app.tasks import service as tasks
 from app.tasks.errors import IdentifyingText
 from app.tasks.schemas import TaskCreate
@@ -37,15 +42,24 @@ from app.users.models import Team, User
 
 DEFAULT_CASES = 40
 BATCH = 500
-# One cycle of 20 cases: 6 intake (2 of them unassigned), 6 documentation, 5 referral, 3
-# closed. TODO(referrals): follow_up needs a sent referral; add it once referrals merge.
-_CYCLE = [Stage.INTAKE] * 6 + [Stage.DOCUMENTATION] * 6 + [Stage.REFERRAL] * 5 + [Stage.CLOSED] * 3
+# One cycle of 20 cases: 6 intake (2 of them unassigned), 5 documentation, 4 referral (a
+# draft referral each), 2 follow-up (a sent referral each), 3 closed.
+_CYCLE = (
+    [Stage.INTAKE] * 6
+    + [Stage.DOCUMENTATION] * 5
+    + [Stage.REFERRAL] * 4
+    + [Stage.FOLLOW_UP] * 2
+    + [Stage.CLOSED] * 3
+)
 _PATH = {
     Stage.INTAKE: (),
     Stage.DOCUMENTATION: (Stage.DOCUMENTATION,),
     Stage.REFERRAL: (Stage.DOCUMENTATION, Stage.REFERRAL),
+    Stage.FOLLOW_UP: (Stage.DOCUMENTATION, Stage.REFERRAL),  # then a sent referral, then on
     Stage.CLOSED: (Stage.DOCUMENTATION, Stage.REFERRAL, Stage.CLOSED),
 }
+DEMO_PARTNER = "Demo legal aid (invented)"
+REFERRED_FIELDS = ("legal_name", "date_of_birth", "situation", "criminal_case")
 TASK_TEXTS = (
     ("Meet at the railway station", "Thursday 14:00 under the big clock. Bring a SIM card."),
     ("Buy a bus ticket", "One ticket for Saturday morning; hand it over at the café."),
@@ -82,23 +96,45 @@ class _Cast:
     coordinator: Actor
     caseworker: Actor
     volunteer_id: uuid.UUID
+    partner_id: uuid.UUID
 
 
-def _cast(db: Session) -> _Cast:
+def _demo_partner(db: Session, actor: Actor, now: datetime) -> uuid.UUID:
+    """The invented partner demo referrals go to (its private key is thrown away: demo
+    packets can be sent but nobody can open them)."""
+    found = db.scalar(select(Partner.id).where(Partner.name == DEMO_PARTNER))
+    if found is not None:
+        return found
+    key = encode_public_key(X25519PrivateKey.generate().public_key())
+    partner = referrals.create_partner(
+        db,
+        actor=actor,
+        name=DEMO_PARTNER,
+        services=["legal", "asylum"],
+        countries=["DE", "LT"],
+        public_key=key,
+        now=now,
+    )
+    return partner.id
+
+
+def _cast(db: Session, now: datetime) -> _Cast:
     team = db.scalars(select(Team).where(Team.name == DEMO_TEAM)).one()
 
     def user(role: Role) -> User:
         return db.scalars(select(User).where(User.email == f"{role.value}@{DEMO_DOMAIN}")).one()
 
+    coordinator = _actor(user(Role.COORDINATOR), team.id)
     return _Cast(
         team_id=team.id,
-        coordinator=_actor(user(Role.COORDINATOR), team.id),
+        coordinator=coordinator,
         caseworker=_actor(user(Role.CASEWORKER), team.id),
         volunteer_id=user(Role.VOLUNTEER).id,
+        partner_id=_demo_partner(db, coordinator, now),
     )
 
 
-def _stage_values(stage: Stage, now: datetime, n: int) -> dict[str, Any]:
+def _stage_values(stage: Stage, now: datetime, n: int, partner_id: uuid.UUID) -> dict[str, Any]:
     """What the gates on the way to stage need, recorded at intake."""
     values: dict[str, Any] = {}
     if stage is not Stage.INTAKE:
@@ -106,7 +142,16 @@ def _stage_values(stage: Stage, now: datetime, n: int) -> dict[str, Any]:
         values["consents"] = [
             {"purpose": "store", "legal_basis": "consent", "given_at": now.isoformat()}
         ]
-    if stage in (Stage.REFERRAL, Stage.CLOSED):
+    if stage in (Stage.REFERRAL, Stage.FOLLOW_UP):
+        values["consents"].append(
+            {
+                "purpose": "share_with_partner",
+                "partner": str(partner_id),
+                "legal_basis": "consent",
+                "given_at": now.isoformat(),
+            }
+        )
+    if stage in (Stage.REFERRAL, Stage.FOLLOW_UP, Stage.CLOSED):
         values["needs"] = [("legal", "asylum", "shelter", "documents")[n % 4]]
     if stage is Stage.CLOSED:
         values["outcome"] = "Reached a safe country; asylum claim lodged."
@@ -118,7 +163,8 @@ def _one_case(
     db: Session, *, keyring: Keyring, cast: _Cast, people: PeopleMaker, n: int, now: datetime
 ) -> tuple[Case, Stage]:
     stage = _CYCLE[n % len(_CYCLE)]
-    values = cases.validate_fields({**people.person(now.date()), **_stage_values(stage, now, n)})
+    extra = _stage_values(stage, now, n, cast.partner_id)
+    values = cases.validate_fields({**people.person(now.date()), **extra})
     unassigned = stage is Stage.INTAKE and n % 3 == 0
     case = cases.create_case(
         db,
@@ -132,6 +178,30 @@ def _one_case(
         transitions.transition(
             db, keyring=keyring, actor=cast.caseworker, case=case, to=step, now=now
         )
+    if stage in (Stage.REFERRAL, Stage.FOLLOW_UP):
+        ref = referrals.create_referral(
+            db,
+            keyring=keyring,
+            actor=cast.caseworker,
+            case=case,
+            partner_id=cast.partner_id,
+            fields=REFERRED_FIELDS,
+            note="Please contact within a week (demo).",
+            now=now,
+        )
+        if stage is Stage.FOLLOW_UP:
+            referrals.change_status(
+                db,
+                keyring=keyring,
+                actor=cast.coordinator,
+                case=case,
+                ref=ref,
+                status=ReferralStatus.SENT,
+                now=now,
+            )
+            transitions.transition(
+                db, keyring=keyring, actor=cast.caseworker, case=case, to=stage, now=now
+            )
     return case, stage
 
 
@@ -187,7 +257,7 @@ def load_demo_cases(
     batches of BATCH per transaction. The demo accounts must exist."""
     now = datetime.now(UTC)
     with transaction(factory) as db:
-        cast = _cast(db)
+        cast = _cast(db, now)
         existing = int(
             db.scalar(
                 select(func.count())

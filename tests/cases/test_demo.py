@@ -14,6 +14,7 @@ from app.cases.models import Case
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.migrate import upgrade
+from app.referrals.models import Referral
 from app.tasks.models import Task
 from app.users.demo import ensure_demo_accounts
 from tests.conftest import ScratchDatabase
@@ -36,7 +37,10 @@ def test_demo_cases_are_believable_and_idempotent(
         cases = list(db.scalars(select(Case)))
         assert len(cases) == 26
         stages = Counter(c.stage for c in cases)
-        assert set(stages) == {"intake", "documentation", "referral", "closed"}
+        assert set(stages) == {"intake", "documentation", "referral", "follow_up", "closed"}
+        refs = Counter(db.scalars(select(Referral.status)))
+        assert refs["sent"] == stages["follow_up"] > 0
+        assert refs["draft"] == stages["referral"] > 0
         assert any(c.assigned_to is None and c.source == "staff" for c in cases)
         assert sum(c.source == "self_referral" for c in cases) == 1
         assert db.scalar(select(func.count()).select_from(Task)) == first.tasks
