@@ -105,6 +105,16 @@ def check_teams_exist(db: Session, team_ids: Iterable[uuid.UUID]) -> set[uuid.UU
     return wanted
 
 
+def _check_requestable(db: Session, user: User, opened: frozenset[uuid.UUID]) -> None:
+    if not opened:
+        raise InvalidInput("teams", "a role that sees case content needs a team to approve it")
+    pending = select(AccessRequest.id).where(
+        AccessRequest.user_id == user.id, AccessRequest.status == PENDING
+    )
+    if db.scalars(pending).first() is not None:
+        raise Conflict("This account already has a pending access request.")
+
+
 def request_access(
     db: Session,
     *,
@@ -125,13 +135,7 @@ def request_access(
     )
     if opened is None:
         raise InvalidInput("role", "this change grants no case content: apply it directly")
-    if not opened:
-        raise InvalidInput("teams", "a role that sees case content needs a team to approve it")
-    pending = select(AccessRequest.id).where(
-        AccessRequest.user_id == user.id, AccessRequest.status == PENDING
-    )
-    if db.scalars(pending).first() is not None:
-        raise Conflict("This account already has a pending access request.")
+    _check_requestable(db, user, opened)
     req = AccessRequest(
         user_id=user.id,
         role=role.value,
@@ -228,10 +232,12 @@ def change_access(
     grants case content becomes a pending request (returned) for a coordinator to approve."""
     teams = check_teams_exist(db, team_ids)
     old_role, old_teams = Role(user.role), set(team_ids_of(db, user.id))
-    if opened_teams(old_role=old_role, new_role=role, old_teams=old_teams, new_teams=teams) is None:
+    opened = opened_teams(old_role=old_role, new_role=role, old_teams=old_teams, new_teams=teams)
+    if opened is None:
         set_role(db, actor=actor, user=user, role=role)
         write_memberships(db, actor=actor, user=user, team_ids=teams)
         return None
+    _check_requestable(db, user, opened)  # before anything is applied
     if old_role is Role.COORDINATOR and role is Role.CASEWORKER:
         set_role(db, actor=actor, user=user, role=role)  # a demotion needs no approval
     write_memberships(db, actor=actor, user=user, team_ids=old_teams & teams)
