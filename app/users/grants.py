@@ -175,8 +175,8 @@ def _decidable(db: Session, req: AccessRequest) -> User:
 
 
 def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> str | None:
-    """Apply a pending grant; returns the first password of a brand-new account (shown to the
-    approving coordinator only: the admin who asked never holds it)."""
+    """Apply a pending grant; returns a new one-time password when the account has not
+    enrolled TOTP yet (shown to the approving coordinator only: the admin never holds it)."""
     user = _decidable(db, req)
     teams = {uuid.UUID(t) for t in req.team_ids} & set(
         db.scalars(select(Team.id).where(Team.id.in_([uuid.UUID(t) for t in req.team_ids])))
@@ -198,7 +198,9 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
     write_memberships(db, actor=actor, user=user, team_ids=teams)
     sessions.end_for_user(db, user.id)
     password = None
-    if req.new_account:
+    # Not yet enrolled: whoever knows the current password (the admin who made the account)
+    # could enrol TOTP first and hold both factors, so the password is replaced.
+    if req.new_account or user.totp_enrolled_at is None:
         password = generate_password()
         user.password_hash = passwords.hash_password(password)
         user.password_changed_at = now

@@ -251,3 +251,34 @@ def test_approval_needs_fresh_reauthentication(
     late = client.post(f"/api/v1/access-requests/{r.json()['id']}/approve", headers=stale)
     assert late.status_code == 403
     assert late.json()["code"] == "reauth_required"
+
+
+def test_promoting_an_unenrolled_account_replaces_the_password_the_admin_knew(
+    client: TestClient, org: Org, db: Session, clock: FrozenClock
+) -> None:
+    """An admin makes a volunteer (and so knows its one-time password), then asks for it to
+    become a caseworker: after approval that password is useless, the approver has the new one."""
+    made = client.post(
+        "/api/v1/users",
+        json={"email": "helper.two@example.invalid", "role": "volunteer"},
+        headers=org.headers["admin"],
+    ).json()
+    r = client.patch(
+        f"/api/v1/users/{made['id']}",
+        json={"role": "caseworker", "team_ids": [str(org.team_a.id)]},
+        headers=org.headers["admin"],
+    )
+    assert r.status_code == 202
+    ok = client.post(
+        f"/api/v1/access-requests/{r.json()['id']}/approve", headers=org.headers["coordinator"]
+    )
+    assert ok.status_code == 200
+    fresh = ok.json()["password"]
+    assert fresh != made["password"]
+    user = db.get(User, uuid.UUID(made["id"]))
+    assert user is not None
+    token = "/api/v1/auth/token"
+    old = {"email": made["email"], "password": made["password"], "totp": code_for(user, clock)}
+    assert client.post(token, json=old).status_code == 401
+    new = {**old, "password": fresh}
+    assert client.post(token, json=new).status_code == 200
