@@ -22,6 +22,9 @@ class Role(enum.StrEnum):
     AUDITOR = "auditor"
 
 
+# Roles that see case content: granting one of them needs a coordinator's approval.
+CASE_ROLES: frozenset[Role] = frozenset({Role.COORDINATOR, Role.CASEWORKER})
+
 # Roles that can see identifying data (or manage those who can) must use a second factor.
 TOTP_REQUIRED: frozenset[Role] = frozenset(
     {Role.ADMIN, Role.COORDINATOR, Role.CASEWORKER, Role.AUDITOR}
@@ -38,6 +41,11 @@ class Permission(enum.StrEnum):
     USER_UPDATE = "user:update"
     USER_UNLOCK = "user:unlock"
     USER_END_SESSIONS = "user:end_sessions"
+    # Granting case content (a case role, or a case role's new team) is a request an admin
+    # makes and a coordinator of every granted team approves: never one person alone.
+    ACCESS_REQUEST_READ = "access_request:read"
+    ACCESS_REQUEST_APPROVE = "access_request:approve"
+    ACCESS_REQUEST_REJECT = "access_request:reject"
     TEAM_READ = "team:read"
     TEAM_CREATE = "team:create"
     CASE_LIST = "case:list"
@@ -115,6 +123,9 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.REPORT_READ,
             P.USER_UNLOCK,
             P.TEAM_READ,
+            P.ACCESS_REQUEST_READ,
+            P.ACCESS_REQUEST_APPROVE,
+            P.ACCESS_REQUEST_REJECT,
             P.SYS_SEAL,
         },
         Role.VOLUNTEER: _SIGNED_IN | {P.TASK_READ, P.TASK_UPDATE},
@@ -126,6 +137,8 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.USER_UPDATE,
             P.USER_UNLOCK,
             P.USER_END_SESSIONS,
+            P.ACCESS_REQUEST_READ,
+            P.ACCESS_REQUEST_REJECT,
             P.TEAM_READ,
             P.TEAM_CREATE,
             P.PARTNER_READ,

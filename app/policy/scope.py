@@ -24,7 +24,7 @@ from app.policy.deps import Actor, Requirement, deny
 from app.policy.permissions import Permission, Role
 from app.referrals.models import Referral
 from app.tasks.models import Task
-from app.users.models import TeamMembership, User
+from app.users.models import AccessRequest, TeamMembership, User
 
 
 @dataclass(frozen=True)
@@ -269,3 +269,40 @@ def managed_user(permission: Permission, *, reauth: bool = False) -> Any:
 
     dependency.__haven_scope__ = ScopeMarker("user", "user_id", enforced=True)  # type: ignore[attr-defined]
     return Depends(dependency)
+
+
+@dataclass(frozen=True)
+class RequestAccess:
+    """A pending access request the actor may see and decide, with the actor."""
+
+    actor: Actor
+    request: AccessRequest
+
+
+def access_request(permission: Permission, *, reauth: bool = False) -> Any:
+    """Declare on a route: `access: RequestAccess = access_request(Permission.X)`; 404 unless
+    the request opens one of a coordinator's teams (admins: every request)."""
+    requirement = Requirement(permission, reauth=reauth)
+
+    def dependency(
+        db: DbSession, request_id: uuid.UUID, actor: Actor = Depends(requirement)
+    ) -> RequestAccess:
+        row = db.get(AccessRequest, request_id)
+        if row is None or not request_visible_to(actor, row):
+            deny(
+                db, actor, reason="out_of_scope", object_type="access_request", object_id=request_id
+            )
+            raise NotFound()
+        return RequestAccess(actor=actor, request=row)
+
+    dependency.__haven_scope__ = ScopeMarker("access_request", "request_id", enforced=True)  # type: ignore[attr-defined]
+    return Depends(dependency)
+
+
+def request_visible_to(actor: Actor, row: AccessRequest) -> bool:
+    """Admins see every access request; a coordinator those that open one of their teams."""
+    if actor.role is Role.ADMIN:
+        return True
+    if actor.role is Role.COORDINATOR:
+        return bool({uuid.UUID(t) for t in row.grant_team_ids} & actor.team_ids)
+    return False

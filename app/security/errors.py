@@ -30,3 +30,24 @@ class WeakPassword(HavenError):
 
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", errors=[{"field": field, "message": reason}])
+
+
+class OwnAccessChange(HavenError):
+    """No one changes their own role or teams: separation of duties."""
+
+    status, code, message = (
+        403,
+        "own_access_change",
+        "You cannot change your own role or teams; another administrator must.",
+    )
+
+
+class ApproverNotEntitled(HavenError):
+    """Only a coordinator of every team a grant opens, other than the requester and the
+    account itself, may approve it."""
+
+    status, code, message = (
+        403,
+        "approver_not_entitled",
+        "A coordinator of every team this request opens, other than its requester, must approve.",
+    )

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.events import AuditAction
 from app.deps import AppSettings, DbSession
-from app.errors import NotFound
-from app.policy.deps import Actor, AuthMethod, require, require_fresh_reauth
-from app.policy.permissions import Permission, Role
-from app.policy.scope import UserAccess, managed_user
-from app.security import sessions
+from app.errors import InvalidInput, NotFound
+from app.policy.deps import Actor, AuthMethod, deny, require, require_fresh_reauth
+from app.policy.permissions import CASE_ROLES, Permission, Role
+from app.policy.scope import RequestAccess, UserAccess, access_request, managed_user
+from app.security import sessions, throttle
+from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
-from app.users import service
-from app.users.models import Team, User
+from app.users import grants, service
+from app.users.auth_api import check_factors
+from app.users.models import AccessRequest, Team, User
 from app.users.schemas import (
+    AccessRequestOut,
+    Approved,
     MeOut,
     PasswordChange,
     SessionsEnded,
@@ -75,16 +83,20 @@ def change_password(
     settings: AppSettings,
     actor: Actor = require(Permission.SELF_UPDATE),
 ) -> Response:
-    """Change one's own password; every session and token of the account ends."""
+    """Change one's own password, proving the current one and (for TOTP roles) a code, under
+    the sign-in lockout; every session and token of the account ends."""
     user = db.get(User, actor.id)
     assert user is not None  # noqa: S101 - the session's user exists (foreign key)
-    service.change_password(
+    check_factors(
         db,
-        user=user,
-        current=body.current_password,
-        new=body.new_password,
-        now=request.app.state.clock.now(),
+        request,
+        email=user.email,
+        password=body.current_password,
+        code=body.totp,
+        failure=AuditAction.PASSWORD_CHANGE_FAILED,
     )
+    throttle.record_success(db, email=user.email)
+    service.set_password(db, user=user, new=body.new_password, now=request.app.state.clock.now())
     response = Response(status_code=204)
     sessions.clear_cookie(response, settings)
     return response
@@ -105,22 +117,36 @@ def create_user(
     db: DbSession,
     actor: Actor = require(Permission.USER_CREATE, reauth=True),
 ) -> UserCreated:
-    """Create an account; the one-time password (if generated) is in this reply only."""
+    """Create an account. One that sees case content starts with no team and no usable
+    password, and a pending access request; other accounts get their one-time password here."""
+    case_role = body.role in CASE_ROLES
+    if case_role and body.password is not None:
+        raise InvalidInput("password", "is issued to the coordinator who approves this account")
     made = service.create_user(
         db,
         email=body.email,
         role=body.role,
-        teams=body.teams,
+        teams=[] if case_role else body.teams,
         password=body.password,
         actor=actor,
         keyring=request.app.state.keyring,
     )
-    return UserCreated(
-        id=made.user.id,
-        email=made.user.email,
+    if not case_role:
+        return UserCreated(
+            id=made.user.id, email=made.user.email, role=body.role, password=made.password
+        )
+    team_ids = [service.get_or_create_team(db, name, actor=actor).id for name in body.teams]
+    pending = grants.request_access(
+        db,
+        actor=actor,
+        user=made.user,
         role=body.role,
-        password=made.password,
-        totp_uri=made.totp_uri,
+        team_ids=team_ids,
+        now=request.app.state.clock.now(),
+        new_account=True,
+    )
+    return UserCreated(
+        id=made.user.id, email=made.user.email, role=body.role, access_request_id=pending.id
     )
 
 
@@ -130,25 +156,37 @@ def get_user(db: DbSession, access: UserAccess = managed_user(Permission.USER_RE
     return _user_out(db, access.user)
 
 
-@router.patch("/users/{user_id}", response_model=UserOut)
+@router.patch(
+    "/users/{user_id}", response_model=UserOut, responses={202: {"model": AccessRequestOut}}
+)
 def update_user(
     body: UserPatch,
     request: Request,
     db: DbSession,
     access: UserAccess = managed_user(Permission.USER_UPDATE),
-) -> UserOut:
-    """Change role (needs a fresh re-authentication), disable or enable, set teams."""
+) -> Response | UserOut:
+    """Change role or teams (fresh re-authentication; never one's own; 202 with a pending
+    access request when the change grants case content), disable or enable."""
     actor, user = access.actor, access.user
-    if body.role is not None and body.role.value != user.role:
+    now = request.app.state.clock.now()
+    pending = None
+    role = body.role or Role(user.role)
+    current = set(service.team_ids_of(db, user.id))
+    teams = set(body.team_ids) if body.team_ids is not None else current
+    if role.value != user.role or teams != current:
+        if user.id == actor.id:
+            deny(db, actor, reason="own_access_change", object_type="user", object_id=user.id)
+            raise OwnAccessChange()
         require_fresh_reauth(request, actor)
-        service.set_role(db, actor=actor, user=user, role=body.role)
-    if body.disabled is not None:
-        service.set_disabled(
-            db, actor=actor, user=user, disabled=body.disabled, now=request.app.state.clock.now()
+        pending = grants.change_access(
+            db, actor=actor, user=user, role=role, team_ids=teams, now=now
         )
-    if body.team_ids is not None:
-        service.set_teams(db, actor=actor, user=user, team_ids=body.team_ids)
+    if body.disabled is not None:
+        service.set_disabled(db, actor=actor, user=user, disabled=body.disabled, now=now)
     db.flush()
+    if pending is not None:
+        out = _request_out(pending)
+        return JSONResponse(out.model_dump(mode="json"), status_code=202)
     return _user_out(db, user)
 
 
@@ -181,3 +219,56 @@ def create_team(
     """Create a team (or return the existing one of that name)."""
     team = service.get_or_create_team(db, body.name, actor=actor)
     return TeamOut(id=team.id, name=team.name)
+
+
+def _request_out(row: AccessRequest) -> AccessRequestOut:
+    return AccessRequestOut(
+        id=row.id,
+        user_id=row.user_id,
+        role=Role(row.role),
+        team_ids=[uuid.UUID(t) for t in row.team_ids],
+        grant_team_ids=[uuid.UUID(t) for t in row.grant_team_ids],
+        new_account=row.new_account,
+        status=row.status,
+        requested_by=row.requested_by,
+        requested_at=row.requested_at,
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+    )
+
+
+@router.get("/access-requests", response_model=list[AccessRequestOut])
+def list_access_requests(
+    db: DbSession, actor: Actor = require(Permission.ACCESS_REQUEST_READ)
+) -> list[AccessRequestOut]:
+    """Pending grants of case content: a coordinator's teams', or (admins) all of them."""
+    return [_request_out(r) for r in grants.pending_for(db, actor)]
+
+
+@router.post(
+    "/access-requests/{request_id}/approve",
+    response_model=Approved,
+    response_model_exclude_none=True,
+)
+def approve_access_request(
+    request: Request,
+    db: DbSession,
+    # A FastAPI Depends, like the scope helpers listed in pyproject's extend-immutable-calls.
+    access: RequestAccess = access_request(Permission.ACCESS_REQUEST_APPROVE, reauth=True),  # noqa: B008
+) -> Approved:
+    """Approve a grant (a coordinator of every team it opens, after re-authentication)."""
+    password = grants.approve(
+        db, actor=access.actor, req=access.request, now=request.app.state.clock.now()
+    )
+    return Approved(request=_request_out(access.request), password=password)
+
+
+@router.post("/access-requests/{request_id}/reject", response_model=AccessRequestOut)
+def reject_access_request(
+    request: Request,
+    db: DbSession,
+    access: RequestAccess = access_request(Permission.ACCESS_REQUEST_REJECT),  # noqa: B008 - a Depends
+) -> AccessRequestOut:
+    """Refuse (coordinator) or withdraw (admin) a pending grant."""
+    grants.reject(db, actor=access.actor, req=access.request, now=request.app.state.clock.now())
+    return _request_out(access.request)

@@ -28,13 +28,22 @@ def client_address(request: Request) -> str:
 
 
 def check_factors(
-    db: Session, request: Request, *, email: str, password: str, code: str | None
+    db: Session,
+    request: Request,
+    *,
+    email: str,
+    password: str,
+    code: str | None,
+    failure: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> User:
-    """Password and (when needed) TOTP; failures are committed before they are raised."""
+    """Password and (when needed) TOTP, under the sign-in throttle and lockout; failures are
+    audited as `failure` and committed before they are raised."""
     now: datetime = request.app.state.clock.now()
     address = client_address(request)
     try:
-        user = signin.password_step(db, email=email, password=password, address=address, now=now)
+        user = signin.password_step(
+            db, email=email, password=password, address=address, now=now, failure=failure
+        )
         if signin.needs_second_factor(user):
             signin.second_factor(
                 db,
@@ -44,6 +53,7 @@ def check_factors(
                 now=now,
                 keyring=request.app.state.keyring,
                 allow_recovery=False,
+                failure=failure,
             )
     except HavenError:
         db.commit()

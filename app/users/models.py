@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.ciphertext import Ciphertext, Encrypted
@@ -63,3 +63,29 @@ class RecoveryCode(IdMixin, Base):
     )
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     used_at: Mapped[datetime | None]
+
+
+class AccessRequest(IdMixin, Base):
+    """A pending grant of case content (a case role, or a case role's new teams), asked by
+    an admin and completed only when a coordinator of every granted team approves it."""
+
+    __tablename__ = "access_requests"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    # The account's whole team set once approved, and the teams the approver must coordinate.
+    team_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_team_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # A brand-new account: its first password is issued to the approver, never to the admin.
+    new_account: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    requested_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    decided_at: Mapped[datetime | None]

@@ -85,17 +85,44 @@ class UserCreate(BaseModel):
 
 
 class UserCreated(BaseModel):
-    """The new account, with the one-time password (when generated) and the TOTP link."""
+    """The new account, with the one-time password when generated. An account that sees case
+    content gets no password here: it is issued to the coordinator who approves
+    `access_request_id`. The TOTP secret is never here: the user enrols at first sign-in."""
 
     id: uuid.UUID
     email: str
     role: Role
     password: str | None = None
-    totp_uri: str
+    access_request_id: uuid.UUID | None = None
+
+
+class AccessRequestOut(BaseModel):
+    """A grant of case content waiting for (or decided by) a coordinator of its teams."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID
+    role: Role
+    team_ids: list[uuid.UUID]
+    grant_team_ids: list[uuid.UUID]
+    new_account: bool
+    status: str
+    requested_by: uuid.UUID | None
+    requested_at: datetime
+    decided_by: uuid.UUID | None = None
+    decided_at: datetime | None = None
+
+
+class Approved(BaseModel):
+    """An approved request; a brand-new account's first password is here, once, for the
+    approving coordinator to hand over."""
+
+    request: AccessRequestOut
+    password: str | None = None
 
 
 class UserPatch(BaseModel):
-    """Changes to an account; a role change needs a fresh re-authentication."""
+    """Changes to an account; role and team changes need a fresh re-authentication, are
+    refused on one's own account, and become an access request when they grant case content."""
 
     role: Role | None = None
     disabled: bool | None = None
@@ -107,6 +134,7 @@ class PasswordChange(BaseModel):
 
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
+    totp: str | None = Field(default=None, max_length=64)
 
 
 class UnlockOut(BaseModel):

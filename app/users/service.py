@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -23,7 +23,7 @@ from app.errors import Conflict, InvalidInput
 from app.policy.deps import Actor
 from app.policy.permissions import Role
 from app.security import passwords, sessions, throttle, totp
-from app.security.errors import InvalidCredentials, WeakPassword
+from app.security.errors import WeakPassword
 from app.users.models import Team, TeamMembership, User
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
@@ -194,27 +194,9 @@ def set_disabled(db: Session, *, actor: Actor, user: User, disabled: bool, now: 
     _audit(db, action, actor, object_type="user", object_id=user.id, fields=["disabled"])
 
 
-def set_teams(db: Session, *, actor: Actor, user: User, team_ids: Iterable[uuid.UUID]) -> None:
-    """Replace a user's team memberships."""
-    wanted = set(team_ids)
-    known = set(db.scalars(select(Team.id).where(Team.id.in_(wanted)))) if wanted else set()
-    if known != wanted:
-        raise InvalidInput("teams", "names a team that does not exist")
-    if wanted == set(team_ids_of(db, user.id)):
-        return
-    db.execute(delete(TeamMembership).where(TeamMembership.user_id == user.id))
-    db.add_all(TeamMembership(user_id=user.id, team_id=t) for t in wanted)
-    db.flush()
-    _audit(
-        db, AuditAction.USER_UPDATED, actor, object_type="user", object_id=user.id, fields=["teams"]
-    )
-
-
-def change_password(db: Session, *, user: User, current: str, new: str, now: datetime) -> None:
-    """Change one's own password: ends every session and token of the account."""
-    ok, _ = passwords.verify_password(user.password_hash, current)
-    if not ok:
-        raise InvalidCredentials()
+def set_password(db: Session, *, user: User, new: str, now: datetime) -> None:
+    """Set one's own new password (the caller has proven password and code): ends every
+    session and token of the account, and is audited."""
     problem = passwords.weakness(new, email=user.email)
     if problem:
         raise WeakPassword("new_password", problem)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.audit.events import AuditAction
 from app.audit.log import record
@@ -26,12 +27,19 @@ from app.users.service import normalise_email
 
 
 def _fail(
-    db: Session, *, email: str, address: str, now: datetime, user: User | None, factor: str
+    db: Session,
+    *,
+    email: str,
+    address: str,
+    now: datetime,
+    user: User | None,
+    factor: str,
+    action: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> None:
     locked = throttle.record_failure(db, email=email, address=address, now=now)
     record(
         db,
-        action=AuditAction.SIGN_IN_FAILED,
+        action=action,
         actor_id=user.id if user else None,
         actor_role=user.role if user else None,
         outcome="denied",
@@ -50,8 +58,17 @@ def _fail(
     raise InvalidCredentials()
 
 
-def password_step(db: Session, *, email: str, password: str, address: str, now: datetime) -> User:
-    """The account for email and password; raises InvalidCredentials, Locked or Throttled."""
+def password_step(
+    db: Session,
+    *,
+    email: str,
+    password: str,
+    address: str,
+    now: datetime,
+    failure: AuditAction = AuditAction.SIGN_IN_FAILED,
+) -> User:
+    """The account for email and password; raises InvalidCredentials, Locked or Throttled.
+    A failure counts towards the lockout and is audited as `failure`."""
     email = normalise_email(email)
     throttle.check(db, email=email, address=address, now=now)
     user = db.scalars(select(User).where(User.email == email)).first()
@@ -64,6 +81,7 @@ def password_step(db: Session, *, email: str, password: str, address: str, now: 
             now=now,
             user=user,
             factor="disabled" if user is not None and ok else "password",
+            action=failure,
         )
     assert user is not None  # noqa: S101 - _fail raised otherwise
     if new_hash is not None:  # the parameters changed since this hash was made
@@ -103,6 +121,27 @@ def _use_recovery_code(db: Session, *, user: User, code: str, now: datetime) -> 
     return True
 
 
+def _claim_step(db: Session, *, user: User, step: int) -> bool:
+    """Record step as used, atomically: True for the one request that moves it forward.
+
+    A conditional UPDATE rather than read-then-write, so two requests racing with the same
+    code cannot both pass: on PostgreSQL the second waits for the first's row lock and then
+    finds the condition false; on SQLite writers are serialised (BEGIN IMMEDIATE)."""
+    result = db.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            or_(User.totp_last_step.is_(None), User.totp_last_step < step),
+        )
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = int(getattr(result, "rowcount", 0) or 0) == 1
+    if claimed:
+        set_committed_value(user, "totp_last_step", step)
+    return claimed
+
+
 def second_factor(
     db: Session,
     *,
@@ -112,6 +151,7 @@ def second_factor(
     now: datetime,
     keyring: Keyring,
     allow_recovery: bool = True,
+    failure: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> None:
     """Check a TOTP code (each accepted once) or a recovery code; raises like password_step.
 
@@ -121,14 +161,19 @@ def second_factor(
     if allow_recovery and totp.looks_like_recovery_code(code):
         if _use_recovery_code(db, user=user, code=code, now=now):
             return
-        _fail(db, email=user.email, address=address, now=now, user=user, factor="recovery")
+        _fail(
+            db, email=user.email, address=address, now=now, user=user, factor="recovery",
+            action=failure,
+        )  # fmt: skip
     step = None
     if user.totp_secret is not None:
         secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
         step = totp.match_step(secret, code, now=now, last_used_step=user.totp_last_step)
-    if step is None:
-        _fail(db, email=user.email, address=address, now=now, user=user, factor="totp")
-    user.totp_last_step = step
+    if step is None or not _claim_step(db, user=user, step=step):
+        _fail(
+            db, email=user.email, address=address, now=now, user=user, factor="totp",
+            action=failure,
+        )  # fmt: skip
     if user.totp_enrolled_at is None:
         # A valid code from the provisioned secret proves the authenticator holds it.
         user.totp_enrolled_at = now

@@ -1,5 +1,7 @@
 """The admin's account API and /me."""
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -8,31 +10,37 @@ from app.audit.models import AuditEntry
 from app.config import Settings
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
-from tests.factories import auth, bearer, code_for, make_team, make_user
+from app.users.models import User
+from tests.factories import auth, bearer, code_for, make_team, make_user, totp_secret_of
 
 
 def _admin(db: Session, clock: FrozenClock, settings: Settings) -> dict[str, str]:
     return auth(bearer(db, make_user(db, Role.ADMIN), clock=clock, settings=settings))
 
 
-def test_create_user_returns_one_time_password_and_totp_uri(
+def test_create_user_returns_the_one_time_password_but_never_the_totp_secret(
     client: TestClient, db: Session, clock: FrozenClock, settings: Settings
 ) -> None:
+    """F1: the admin gets the one-time password of an account without case content, never
+    its TOTP secret (the user enrols at first sign-in), so it never holds both factors."""
     r = client.post(
         "/api/v1/users",
-        json={"email": " New.Worker@Example.invalid ", "role": "caseworker", "teams": ["Vilnius"]},
+        json={"email": " New.Helper@Example.invalid ", "role": "volunteer", "teams": ["Vilnius"]},
         headers=_admin(db, clock, settings),
     )
     assert r.status_code == 201
     body = r.json()
-    assert set(body) == {"id", "email", "role", "password", "totp_uri"}
-    assert body["email"] == "new.worker@example.invalid"
-    assert body["totp_uri"].startswith("otpauth://totp/")
+    assert set(body) == {"id", "email", "role", "password"}
+    assert body["email"] == "new.helper@example.invalid"
+    assert "otpauth" not in r.text
+    user = db.get(User, uuid.UUID(body["id"]))
+    assert user is not None
+    assert totp_secret_of(user) not in r.text
     token = client.post(
         "/api/v1/auth/token",
         json={"email": body["email"], "password": body["password"], "totp": "000000"},
     )
-    assert token.status_code == 401
+    assert token.status_code == 200  # a volunteer without TOTP enrolled needs no code
     created = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.created")).all()
     assert created
     assert body["password"] not in str([vars(e) for e in created])
@@ -76,10 +84,13 @@ def test_teams_list_create_and_patch(
 ) -> None:
     h = _admin(db, clock, settings)
     team = client.post("/api/v1/teams", json={"name": "Tbilisi"}, headers=h).json()
-    user = make_user(db, Role.CASEWORKER)
+    user = make_user(db, Role.VOLUNTEER)  # no case content: the change applies at once
     r = client.patch(f"/api/v1/users/{user.id}", json={"team_ids": [team["id"]]}, headers=h)
     assert r.status_code == 200
     assert r.json()["teams"] == [team]
+    entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.teams_changed")).one()
+    assert entry.reason_code == f"added:{team['id']}"
+    assert entry.object_id == str(user.id)
     listed = client.get("/api/v1/users", headers=h).json()
     assert any(u["id"] == str(user.id) for u in listed)
     bad = client.patch(

@@ -1,0 +1,246 @@
+"""Granting case content takes two people: an admin asks, a coordinator of the team approves.
+
+A change grants case content when it gives an account a case role (coordinator, caseworker)
+it did not have, promotes a caseworker to coordinator, or adds a team to an account with a
+case role. Such a change is never applied by the admin who asks for it: it becomes a pending
+`AccessRequest` that a coordinator of every team it opens approves (after re-authentication)
+or rejects. Changes that only take access away apply at once. Every step is audited, naming
+the team ids (ids are not personal data).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.errors import Conflict, InvalidInput
+from app.policy.deps import Actor
+from app.policy.permissions import CASE_ROLES, Role
+from app.policy.scope import request_visible_to
+from app.security import passwords, sessions
+from app.security.errors import ApproverNotEntitled
+from app.users.models import AccessRequest, Team, TeamMembership, User
+from app.users.service import generate_password, set_role, team_ids_of
+
+PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
+
+
+def opened_teams(
+    *,
+    old_role: Role,
+    new_role: Role,
+    old_teams: Iterable[uuid.UUID],
+    new_teams: Iterable[uuid.UUID],
+) -> frozenset[uuid.UUID] | None:
+    """The teams whose case content a change newly opens (maybe none), or None when the change
+    grants no case content at all."""
+    old, new = frozenset(old_teams), frozenset(new_teams)
+    if new_role not in CASE_ROLES:
+        return None
+    promoted = old_role not in CASE_ROLES or (
+        old_role is Role.CASEWORKER and new_role is Role.COORDINATOR
+    )
+    if promoted:
+        return new
+    return (new - old) or None
+
+
+def _audit(
+    db: Session,
+    action: AuditAction,
+    actor: Actor | None,
+    user_id: uuid.UUID,
+    *,
+    fields: Iterable[str] = (),
+    reason: str | None = None,
+) -> None:
+    record(
+        db,
+        action=action,
+        actor_id=actor.id if actor else None,
+        actor_role=actor.role.value if actor else None,
+        object_type="user",
+        object_id=user_id,
+        fields=list(fields),
+        reason_code=reason,
+    )
+
+
+def write_memberships(
+    db: Session, *, actor: Actor | None, user: User, team_ids: Iterable[uuid.UUID]
+) -> None:
+    """Set a user's teams, one audit entry per team added or removed (naming its id)."""
+    wanted, current = set(team_ids), set(team_ids_of(db, user.id))
+    if wanted == current:
+        return
+    removed, added = current - wanted, wanted - current
+    if removed:
+        db.execute(
+            delete(TeamMembership).where(
+                TeamMembership.user_id == user.id, TeamMembership.team_id.in_(removed)
+            )
+        )
+    db.add_all(TeamMembership(user_id=user.id, team_id=t) for t in added)
+    db.flush()
+    for verb, ids in (("removed", removed), ("added", added)):
+        for team_id in sorted(ids, key=str):
+            _audit(
+                db, AuditAction.USER_TEAMS_CHANGED, actor, user.id, fields=["teams"],
+                reason=f"{verb}:{team_id}",
+            )  # fmt: skip
+
+
+def check_teams_exist(db: Session, team_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
+    """The ids, when every one names a team; 422 otherwise."""
+    wanted = set(team_ids)
+    known = set(db.scalars(select(Team.id).where(Team.id.in_(wanted)))) if wanted else set()
+    if known != wanted:
+        raise InvalidInput("teams", "names a team that does not exist")
+    return wanted
+
+
+def _check_requestable(db: Session, user: User, opened: frozenset[uuid.UUID]) -> None:
+    if not opened:
+        raise InvalidInput("teams", "a role that sees case content needs a team to approve it")
+    pending = select(AccessRequest.id).where(
+        AccessRequest.user_id == user.id, AccessRequest.status == PENDING
+    )
+    if db.scalars(pending).first() is not None:
+        raise Conflict("This account already has a pending access request.")
+
+
+def request_access(
+    db: Session,
+    *,
+    actor: Actor,
+    user: User,
+    role: Role,
+    team_ids: Iterable[uuid.UUID],
+    now: datetime,
+    new_account: bool = False,
+) -> AccessRequest:
+    """Record a pending grant of case content (role and whole team set) for approval."""
+    teams = check_teams_exist(db, team_ids)
+    opened = opened_teams(
+        old_role=Role(user.role),
+        new_role=role,
+        old_teams=[] if new_account else team_ids_of(db, user.id),
+        new_teams=teams,
+    )
+    if opened is None:
+        raise InvalidInput("role", "this change grants no case content: apply it directly")
+    _check_requestable(db, user, opened)
+    req = AccessRequest(
+        user_id=user.id,
+        role=role.value,
+        team_ids=sorted(str(t) for t in teams),
+        grant_team_ids=sorted(str(t) for t in opened),
+        new_account=new_account,
+        status=PENDING,
+        requested_by=actor.id,
+        requested_at=now,
+    )
+    db.add(req)
+    db.flush()
+    _audit(
+        db, AuditAction.ACCESS_REQUESTED, actor, user.id, fields=["role", "teams"],
+        reason=f"request:{req.id}",
+    )  # fmt: skip
+    return req
+
+
+def pending_for(db: Session, actor: Actor) -> list[AccessRequest]:
+    """The pending requests the actor may see, oldest first."""
+    rows = db.scalars(
+        select(AccessRequest)
+        .where(AccessRequest.status == PENDING)
+        .order_by(AccessRequest.requested_at)
+    )
+    return [r for r in rows if request_visible_to(actor, r)]
+
+
+def _decidable(db: Session, req: AccessRequest) -> User:
+    if req.status != PENDING:
+        raise Conflict("This request was already decided.")
+    user = db.get(User, req.user_id)
+    if user is None:  # pragma: no cover - the request is deleted with its account
+        raise Conflict("The account no longer exists.")
+    return user
+
+
+def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> str | None:
+    """Apply a pending grant; returns a new one-time password when the account has not
+    enrolled TOTP yet (shown to the approving coordinator only: the admin never holds it)."""
+    user = _decidable(db, req)
+    teams = {uuid.UUID(t) for t in req.team_ids} & set(
+        db.scalars(select(Team.id).where(Team.id.in_([uuid.UUID(t) for t in req.team_ids])))
+    )
+    # Checked against the account as it is now: what approving would open must all be the
+    # approver's teams, whatever changed since the request was made.
+    opened = opened_teams(
+        old_role=Role(user.role),
+        new_role=Role(req.role),
+        old_teams=[] if req.new_account else team_ids_of(db, user.id),
+        new_teams=teams,
+    )
+    named = {uuid.UUID(t) for t in req.grant_team_ids}
+    if actor.id in (user.id, req.requested_by) or not (opened or set()) <= (named & actor.team_ids):
+        raise ApproverNotEntitled()
+    if user.role != req.role:
+        user.role = req.role
+        _audit(db, AuditAction.USER_ROLE_CHANGED, actor, user.id, fields=["role"])
+    write_memberships(db, actor=actor, user=user, team_ids=teams)
+    sessions.end_for_user(db, user.id)
+    password = None
+    # Not yet enrolled: whoever knows the current password (the admin who made the account)
+    # could enrol TOTP first and hold both factors, so the password is replaced.
+    if req.new_account or user.totp_enrolled_at is None:
+        password = generate_password()
+        user.password_hash = passwords.hash_password(password)
+        user.password_changed_at = now
+    req.status, req.decided_by, req.decided_at = APPROVED, actor.id, now
+    _audit(
+        db, AuditAction.ACCESS_APPROVED, actor, user.id, fields=["role", "teams"],
+        reason=f"request:{req.id}",
+    )  # fmt: skip
+    db.flush()
+    return password
+
+
+def reject(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> None:
+    """Refuse (coordinator) or withdraw (admin) a pending grant; nothing is applied."""
+    user = _decidable(db, req)
+    req.status, req.decided_by, req.decided_at = REJECTED, actor.id, now
+    _audit(db, AuditAction.ACCESS_REJECTED, actor, user.id, reason=f"request:{req.id}")
+    db.flush()
+
+
+def change_access(
+    db: Session,
+    *,
+    actor: Actor,
+    user: User,
+    role: Role,
+    team_ids: Iterable[uuid.UUID],
+    now: datetime,
+) -> AccessRequest | None:
+    """Change an account's role and teams: what only takes access away applies at once; what
+    grants case content becomes a pending request (returned) for a coordinator to approve."""
+    teams = check_teams_exist(db, team_ids)
+    old_role, old_teams = Role(user.role), set(team_ids_of(db, user.id))
+    opened = opened_teams(old_role=old_role, new_role=role, old_teams=old_teams, new_teams=teams)
+    if opened is None:
+        set_role(db, actor=actor, user=user, role=role)
+        write_memberships(db, actor=actor, user=user, team_ids=teams)
+        return None
+    _check_requestable(db, user, opened)  # before anything is applied
+    if old_role is Role.COORDINATOR and role is Role.CASEWORKER:
+        set_role(db, actor=actor, user=user, role=role)  # a demotion needs no approval
+    write_memberships(db, actor=actor, user=user, team_ids=old_teams & teams)
+    return request_access(db, actor=actor, user=user, role=role, team_ids=teams, now=now)
