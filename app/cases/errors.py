@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import Conflict
+from app.errors import Conflict, HavenError
 
 
 class StaleVersion(Conflict):
@@ -24,3 +24,10 @@ class TransitionNotAllowed(Conflict):
 
     code = "transition_not_allowed"
     message = "That stage cannot be reached from the current one."
+
+
+class SearchTooBroad(HavenError):
+    """422: the personal terms make too many candidates to confirm; add a term or filter."""
+
+    status, code = 422, "search_too_broad"
+    message = "The terms match too many cases to check; add another term or a filter."
