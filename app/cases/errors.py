@@ -31,3 +31,11 @@ class SearchTooBroad(HavenError):
 
     status, code = 422, "search_too_broad"
     message = "The terms match too many cases to check; add another term or a filter."
+
+
+class CaseDamaged(HavenError):
+    """500: a field that authorises something is not what the case's history recorded (an
+    older ciphertext put back in the database); nothing is decided on it."""
+
+    status, code = 500, "case_damaged"
+    message = "The case record failed an integrity check; an administrator must look at it."
