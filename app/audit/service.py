@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.checkpoints import verifier_key
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry, AuditLeaf
 from app.audit.verify import verify_log
+from app.cases import duplicates
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
@@ -134,7 +135,8 @@ def export_csv(session: Session, flt: AuditFilter = AuditFilter()) -> Iterator[s
 class Alert:
     """Something an auditor must look at."""
 
-    kind: str  # "break_glass" | "denied_burst" | "mass_read"
+    # "break_glass" | "denied_burst" | "mass_read" | "duplicate_burst" | "duplicate_outside_scope"
+    kind: str
     actor_id: uuid.UUID | None
     first_at: datetime
     last_at: datetime
@@ -175,36 +177,67 @@ def _burst(evs: list[tuple[datetime, int, str]]) -> tuple[datetime, datetime, in
     return evs[0][0], evs[-1][0], len({e[2] for e in evs}), [e[1] for e in evs]
 
 
-def alerts(session: Session, *, settings: Settings, since: datetime | None = None) -> list[Alert]:
-    """Break-glass uses, denied-access bursts and mass case reads since `since` (default 24 h)."""
-    since = since or utcnow() - timedelta(hours=24)
-    stmt = select(AuditEntry).where(AuditEntry.at >= since).order_by(AuditEntry.at, AuditEntry.id)
-    stmt = stmt.where(
-        or_(
-            AuditEntry.action.in_([AuditAction.BREAK_GLASS.value, AuditAction.CASE_READ.value]),
-            AuditEntry.action == AuditAction.ACCESS_DENIED.value,
-            AuditEntry.outcome == "denied",
+# Duplicate checks (POST /cases/duplicates) look across the whole organisation: a burst from
+# one account is someone testing who is a client. Per account, within DUPLICATE_MINUTES:
+DUPLICATE_BURST = 10  # checks of any outcome
+DUPLICATE_OUTSIDE = 3  # checks that hit a case outside the account's scope
+DUPLICATE_MINUTES = 60
+_DUPLICATE_REASONS = (duplicates.REASON, duplicates.REASON_THROTTLED)
+
+Events = dict[uuid.UUID | None, list[tuple[datetime, int, str]]]
+
+
+def _alert_entries(since: datetime) -> Select[AuditEntry]:
+    return (
+        select(AuditEntry)
+        .where(AuditEntry.at >= since)
+        .where(
+            or_(
+                AuditEntry.action.in_([AuditAction.BREAK_GLASS.value, AuditAction.CASE_READ.value]),
+                AuditEntry.action == AuditAction.ACCESS_DENIED.value,
+                AuditEntry.outcome == "denied",
+                and_(
+                    AuditEntry.action == AuditAction.CASE_SEARCHED.value,
+                    AuditEntry.reason_code.in_(_DUPLICATE_REASONS),
+                ),
+            )
         )
+        .order_by(AuditEntry.at, AuditEntry.id)
     )
+
+
+def _sort(e: AuditEntry, found: list[Alert], events: dict[str, Events]) -> None:
+    """File one entry: a break-glass alert now, or an event for the burst rules."""
+    ev = (e.at, e.id, str(e.id))  # every entry counts once
+    if e.action == AuditAction.BREAK_GLASS.value:
+        found.append(Alert("break_glass", e.actor_id, e.at, e.at, 1, [e.id]))
+    if e.action == AuditAction.CASE_SEARCHED.value and e.reason_code in _DUPLICATE_REASONS:
+        events["duplicate_burst"][e.actor_id].append(ev)
+        if e.outcome == duplicates.OUTSIDE_SCOPE:
+            events["duplicate_outside_scope"][e.actor_id].append(ev)
+    if e.outcome == "denied" or e.action == AuditAction.ACCESS_DENIED.value:
+        events["denied_burst"][e.actor_id].append(ev)
+    elif e.action == AuditAction.CASE_READ.value and e.object_id:
+        events["mass_read"][e.actor_id].append((e.at, e.id, e.object_id))  # distinct cases
+
+
+def alerts(session: Session, *, settings: Settings, since: datetime | None = None) -> list[Alert]:
+    """Break-glass uses, denied-access bursts, mass case reads and duplicate-check bursts
+    (any, or hitting outside the scope) since `since` (default 24 h)."""
+    since = since or utcnow() - timedelta(hours=24)
     found: list[Alert] = []
-    denied: dict[uuid.UUID | None, list[tuple[datetime, int, str]]] = defaultdict(list)
-    reads: dict[uuid.UUID | None, list[tuple[datetime, int, str]]] = defaultdict(list)
-    for e in session.scalars(stmt.execution_options(yield_per=1000)):
-        if e.action == AuditAction.BREAK_GLASS.value:
-            found.append(Alert("break_glass", e.actor_id, e.at, e.at, 1, [e.id]))
-        if e.outcome == "denied" or e.action == AuditAction.ACCESS_DENIED.value:
-            denied[e.actor_id].append((e.at, e.id, str(e.id)))  # every denial counts
-        elif e.action == AuditAction.CASE_READ.value and e.object_id:
-            reads[e.actor_id].append((e.at, e.id, e.object_id))  # distinct cases count
+    events: dict[str, Events] = defaultdict(lambda: defaultdict(list))
+    for e in session.scalars(_alert_entries(since).execution_options(yield_per=1000)):
+        _sort(e, found, events)
     rules = (
-        ("denied_burst", denied, settings.audit_alert_denied, settings.audit_alert_denied_minutes),
-        ("mass_read", reads, settings.audit_alert_reads, settings.audit_alert_reads_minutes),
+        ("denied_burst", settings.audit_alert_denied, settings.audit_alert_denied_minutes),
+        ("mass_read", settings.audit_alert_reads, settings.audit_alert_reads_minutes),
+        ("duplicate_burst", DUPLICATE_BURST, DUPLICATE_MINUTES),
+        ("duplicate_outside_scope", DUPLICATE_OUTSIDE, DUPLICATE_MINUTES),
     )
-    for kind, per_actor, threshold, minutes in rules:
-        for actor, events in per_actor.items():
-            for first, last, n, ids in _sliding_bursts(
-                events, threshold, timedelta(minutes=minutes)
-            ):
+    for kind, threshold, minutes in rules:
+        for actor, evs in events[kind].items():
+            for first, last, n, ids in _sliding_bursts(evs, threshold, timedelta(minutes=minutes)):
                 found.append(Alert(kind, actor, first, last, n, ids))
     return sorted(found, key=lambda a: a.first_at)
 

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.cases import break_glass, erasure, export, search, service, transitions
+from app.cases import break_glass, duplicates, erasure, export, search, service, transitions
 from app.cases.models import Case
 from app.cases.schemas import (
     AssignIn,
@@ -31,6 +31,7 @@ from app.cases.schemas import (
 from app.crypto.keyring import Keyring
 from app.deps import DbSession
 from app.documents.blobs import BlobStore
+from app.errors import Throttled
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, redact
 from app.policy.scope import CaseAccess, any_case, readable_case
@@ -68,10 +69,15 @@ def list_cases(
 ) -> dict[str, Any]:
     """Cases in scope, in the list shape (no identifying field); plain filters only. Unknown
     parameters are refused, so a name or phone typed into a URL is an error, not a search."""
-    found = search.in_scope(
-        db, keyring=_keyring(request), actor=actor, f=q.filters(), now=_now(request)
+    return search.page_in_scope(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        permission=Permission.CASE_LIST,
+        f=q.filters(),
+        page=q.page,
+        now=_now(request),
     )
-    return search.page_of(found, q.page)
 
 
 @router.post("/cases/search")
@@ -82,10 +88,17 @@ def search_cases(
     actor: Actor = require(Permission.CASE_SEARCH),
 ) -> dict[str, Any]:
     """Search by personal terms, which travel in this body and never in a URL."""
-    f = body.filters()
-    found = search.in_scope(db, keyring=_keyring(request), actor=actor, f=f, now=_now(request))
+    found = search.page_in_scope(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        permission=Permission.CASE_SEARCH,
+        f=body.filters(),
+        page=body.page,
+        now=_now(request),
+    )
     _audit_search(db, actor, sorted(body.model_dump(exclude_none=True, exclude={"page"})))
-    return search.page_of(found, body.page)
+    return found
 
 
 @router.post("/cases/duplicates")
@@ -95,12 +108,23 @@ def find_duplicates(
     db: DbSession,
     actor: Actor = require(Permission.CASE_SEARCH),
 ) -> dict[str, Any]:
-    """Whether the person may already be known: same name and birth date, phone or handle."""
-    result = search.duplicates(
-        db, keyring=_keyring(request), actor=actor, probes=body.probes(), now=_now(request)
-    )
-    _audit_search(db, actor, ["duplicates", *sorted(body.model_dump(exclude_none=True))])
-    return result
+    """Whether the person may already be known: same name and birth date, phone or handle.
+    Throttled per account (429); audited with the kinds of term and whether a hit lay
+    outside the caller's scope, never the terms."""
+    kinds = sorted(body.model_dump(exclude_none=True))
+    try:
+        return duplicates.check(
+            db,
+            keyring=_keyring(request),
+            actor=actor,
+            probes=body.probes(),
+            kinds=kinds,
+            now=_now(request),
+        )
+    except Throttled:
+        duplicates.record_throttled(db, actor=actor, kinds=kinds)
+        db.commit()  # the refusal is recorded although the request fails
+        raise
 
 
 @router.post("/cases", status_code=201)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.errors import Conflict
+from app.errors import Conflict, HavenError
 
 
 class StaleVersion(Conflict):
@@ -24,3 +24,18 @@ class TransitionNotAllowed(Conflict):
 
     code = "transition_not_allowed"
     message = "That stage cannot be reached from the current one."
+
+
+class SearchTooBroad(HavenError):
+    """422: the personal terms make too many candidates to confirm; add a term or filter."""
+
+    status, code = 422, "search_too_broad"
+    message = "The terms match too many cases to check; add another term or a filter."
+
+
+class CaseDamaged(HavenError):
+    """500: a field that authorises something is not what the case's history recorded (an
+    older ciphertext put back in the database); nothing is decided on it."""
+
+    status, code = 500, "case_damaged"
+    message = "The case record failed an integrity check; an administrator must look at it."

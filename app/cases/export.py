@@ -16,7 +16,7 @@ from app.audit.events import AuditAction
 from app.audit.log import record
 from app.cases import record as rec
 from app.cases.models import Case, CaseRevision, StageChange
-from app.cases.service import REVISION_FIELD
+from app.cases.record import REVISION_FIELD
 from app.crypto.envelope import OpenDataKey, decrypt_json
 from app.crypto.keyring import Keyring
 from app.documents.models import Document

@@ -7,10 +7,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete
-from sqlalchemy.orm import Session
+from sqlalchemy import String, cast, delete, select
+from sqlalchemy.orm import Session, object_session
 
-from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseIndex
+from app.cases.errors import CaseDamaged
+from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseIndex, CaseRevision
 from app.crypto.blind_index import IndexedField, blind_index
 from app.crypto.envelope import (
     OpenDataKey,
@@ -30,6 +31,13 @@ PLAIN_COLUMNS: tuple[str, ...] = (
     "needs",
 )
 HANDLE_CHANNELS = frozenset({"telegram", "signal", "email", "other"})
+# The associated-data name of an encrypted revision (bound to the revision's row id).
+REVISION_FIELD = "revision"
+# Fields whose value authorises an action (a referral goes out only with consent): read only
+# when they equal what the latest revision recorded, so an old ciphertext put back fails.
+VERIFIED_FIELDS = frozenset({"consents"})
+# The fields blind indexes are made from.
+INDEXED_FIELDS = ("legal_name", "aliases", "date_of_birth", "contacts")
 
 
 def new_case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
@@ -57,12 +65,43 @@ def write(case: Case, dek: OpenDataKey, values: Mapping[str, Any]) -> None:
 
 
 def read(case: Case, dek: OpenDataKey, names: Iterable[str] = ENCRYPTED_COLUMNS) -> dict[str, Any]:
-    """Decrypt the named encrypted fields (absent ones read as None)."""
+    """Decrypt the named encrypted fields (absent ones read as None). `consents` is checked
+    against the case's latest revision first (see `check_consents`)."""
     out: dict[str, Any] = {}
     for name in names:
         ct = getattr(case, name)
         out[name] = None if ct is None else decrypt_json(dek, field=name, ciphertext=ct)
+        if name in VERIFIED_FIELDS:
+            check_latest(case, dek, name, out[name])
     return out
+
+
+def check_latest(case: Case, dek: OpenDataKey, name: str, value: Any) -> None:
+    """Refuse a field whose value is not the one its latest revision recorded.
+
+    The field AAD binds case and field, not a version: someone with write access to the
+    database could put back an older ciphertext of the same field (a withdrawn consent
+    revived). Each change also writes an encrypted revision bound to its own row id, so an
+    old ciphertext no longer matches the newest revision's `new` value. Applied to the
+    fields that authorise something (`VERIFIED_FIELDS`); limits in SECURITY.md."""
+    db = object_session(case)
+    if db is None:  # a case outside any session has no history to compare with
+        raise CaseDamaged()
+    rev = db.scalars(
+        select(CaseRevision)
+        .where(
+            CaseRevision.case_id == case.id,
+            cast(CaseRevision.fields, String).contains(f'"{name}"', autoescape=True),
+        )
+        .order_by(CaseRevision.version.desc(), CaseRevision.at.desc())
+        .limit(1)
+    ).first()
+    expected = None
+    if rev is not None:
+        changes = decrypt_json(dek, field=REVISION_FIELD, ciphertext=rev.changes, row_id=rev.id)
+        expected = (changes.get(name) or {}).get("new")
+    if (value or None) != (expected or None):  # an empty list is recorded as no change
+        raise CaseDamaged()
 
 
 def plain(case: Case) -> dict[str, Any]:

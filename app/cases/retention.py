@@ -24,7 +24,7 @@ from app.audit.log import record
 from app.cases import record as rec
 from app.cases.erasure import erase_for_retention
 from app.cases.models import Case, CaseRevision
-from app.cases.service import REVISION_FIELD
+from app.cases.record import REVISION_FIELD
 from app.cases.vocab import Stage
 from app.config import Settings
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json

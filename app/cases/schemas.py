@@ -14,9 +14,11 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
+from app.cases.record import name_terms
 from app.cases.search import Filters
 from app.cases.vocab import (
     ConsentPurpose,
@@ -287,6 +289,14 @@ class ListQuery(Strict):
         )
 
 
+def _has_name_term(value: str | None) -> str | None:
+    """A name that yields no searchable word (each needs two letters or more) would search
+    nothing, leaving e.g. "does any case have this birth date": refused."""
+    if value is not None and not name_terms([value]):
+        raise ValueError("needs a word of at least two letters")
+    return value
+
+
 class SearchIn(ListQuery):
     """Search terms; personal ones only ever travel in a POST body."""
 
@@ -294,6 +304,8 @@ class SearchIn(ListQuery):
     phone: Annotated[str, StringConstraints(min_length=5, max_length=40)] | None = None
     handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
     date_of_birth: BirthDate | None = None
+
+    _name_has_a_word = field_validator("name")(_has_name_term)
 
     def filters(self) -> Filters:
         """The search filters these terms make."""
@@ -318,6 +330,8 @@ class DuplicatesIn(Strict):
     date_of_birth: BirthDate | None = None
     phone: Annotated[str, StringConstraints(min_length=5, max_length=40)] | None = None
     handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
+
+    _name_has_a_word = field_validator("legal_name")(_has_name_term)
 
     @model_validator(mode="after")
     def _something(self) -> DuplicatesIn:

@@ -5,25 +5,34 @@ candidate; candidates are decrypted and compared before anything is returned."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, String, cast, func, select
+from sqlalchemy.orm import Session, load_only
 
 from app.cases import record as rec
 from app.cases.codes import normalise_code
+from app.cases.errors import SearchTooBroad
 from app.cases.models import Case, CaseIndex
 from app.crypto.blind_index import IndexedField, blind_index
 from app.crypto.keyring import Keyring
 from app.crypto.normalize import normalize_handle, normalize_phone
 from app.policy.deps import Actor
+from app.policy.permissions import Permission
 from app.policy.scope import readable_cases
 
 PAGE_SIZE = 50
+# The most candidates one search decrypts. A 2-bit index (phone, handle, birth date alone)
+# makes a quarter of all cases candidates: 2,048 at the design population of 8,192
+# (SECURITY.md), so this leaves 4x headroom while bounding the work of one request.
+MAX_CANDIDATES = 8192
+CONFIRM_FIELDS = ("legal_name", "aliases", "date_of_birth", "contacts")
+_WORD = re.compile(r"[a-z0-9_]{1,64}")
 LIST_FIELDS = (
     "id",
     "case_code",
@@ -56,6 +65,28 @@ class Filters:
     handle: str | None = None
     date_of_birth: date | None = None
     personal: tuple[str, ...] = field(default=())
+
+
+_CANDIDATE_COLUMNS = (
+    Case.id,
+    Case.dek_id,
+    Case.case_code,
+    Case.stage,
+    Case.risk_level,
+    Case.team_id,
+    Case.assigned_to,
+    Case.created_at,
+    Case.updated_at,
+    Case.version,
+    Case.citizenship,
+    Case.current_country,
+    Case.situation,
+    Case.needs,
+    Case.legal_name,
+    Case.aliases,
+    Case.date_of_birth,
+    Case.contacts,
+)
 
 
 def list_item(case: Case) -> dict[str, Any]:
@@ -138,51 +169,69 @@ def _personal(f: Filters) -> bool:
     return bool(f.name or f.phone or f.handle or f.date_of_birth)
 
 
-def find(db: Session, *, keyring: Keyring, stmt: Select[Case], f: Filters) -> list[Case]:
-    """Cases of stmt matching the filters, personal terms confirmed by decryption."""
-    stmt = _plain_filters(stmt, f)
-    if _personal(f):
-        stmt = _candidates(stmt, _index_terms(keyring, f))
-    cases = list(db.scalars(stmt.order_by(Case.created_at.desc(), Case.id)))
-    if f.need:  # needs is a JSON list: filtered here, portably across both databases
-        cases = [c for c in cases if f.need in (c.needs or [])]
-    if not _personal(f):
-        return cases
+def _need(stmt: Select[Case], need: str | None) -> Select[Case]:
+    """`needs` holds a JSON list of vocabulary words; its text contains the word in quotes
+    exactly when the list holds it (the quotes delimit: "legal" never meets "legal_aid").
+    Portable: the same LIKE on SQLite's JSON text and PostgreSQL's json cast to text."""
+    if not need:
+        return stmt
+    if not _WORD.fullmatch(need):  # the schema only lets vocabulary words through
+        raise ValueError("need must be a vocabulary word")
+    return stmt.where(cast(Case.needs, String).contains(f'"{need}"', autoescape=True))
+
+
+def _ordered(stmt: Select[Case]) -> Select[Case]:
+    return stmt.order_by(Case.created_at.desc(), Case.id)
+
+
+def filtered(stmt: Select[Case], f: Filters) -> Select[Case]:
+    """stmt narrowed by the plain filters and `need`, all in SQL."""
+    return _need(_plain_filters(stmt, f), f.need)
+
+
+def confirmed(db: Session, *, keyring: Keyring, stmt: Select[Case], f: Filters) -> list[Case]:
+    """Cases of stmt (already filtered) carrying the personal terms' index values, confirmed
+    by decryption. At most MAX_CANDIDATES are decrypted: more answers 422 (add a term)."""
+    stmt = _candidates(stmt, _index_terms(keyring, f)).options(
+        load_only(*_CANDIDATE_COLUMNS, raiseload=True)
+    )
+    cases = list(db.scalars(_ordered(stmt).limit(MAX_CANDIDATES + 1)))
+    if len(cases) > MAX_CANDIDATES:
+        raise SearchTooBroad()
     out = []
     for case in cases:
         dek = rec.case_key(db, keyring=keyring, case=case)
-        if confirm(rec.read(case, dek, ["legal_name", "aliases", "date_of_birth", "contacts"]), f):
+        if confirm(rec.read(case, dek, CONFIRM_FIELDS), f):
             out.append(case)
     return out
 
 
-def page_of(cases: list[Case], page: int) -> dict[str, Any]:
-    """One page of the list shape."""
-    start = (page - 1) * PAGE_SIZE
+def _page(items: Sequence[Case], page: int, total: int) -> dict[str, Any]:
     return {
-        "items": [list_item(c) for c in cases[start : start + PAGE_SIZE]],
+        "items": [list_item(c) for c in items],
         "page": page,
         "per_page": PAGE_SIZE,
-        "total": len(cases),
+        "total": total,
     }
 
 
-def in_scope(db: Session, *, keyring: Keyring, actor: Actor, f: Filters, now: Any) -> list[Case]:
-    """Matching cases the actor may read."""
-    return find(db, keyring=keyring, stmt=readable_cases(actor, now=now), f=f)
-
-
-def duplicates(
-    db: Session, *, keyring: Keyring, actor: Actor, probes: list[Filters], now: Any
+def page_in_scope(
+    db: Session,
+    *,
+    keyring: Keyring,
+    actor: Actor,
+    permission: Permission,
+    f: Filters,
+    page: int,
+    now: Any,
 ) -> dict[str, Any]:
-    """Cases that may be the same person: in scope listed; outside scope only flagged."""
-    readable = {c.id for c in db.scalars(readable_cases(actor, now=now))}
-    found: dict[uuid.UUID, Case] = {}
-    for probe in probes:
-        for case in find(db, keyring=keyring, stmt=select(Case), f=probe):
-            found[case.id] = case
-    mine = [c for c in found.values() if c.id in readable]
-    return {
-        "matches": [list_item(c) for c in sorted(mine, key=lambda c: c.case_code)],
-        "outside_scope": any(cid not in readable for cid in found),
-    }
+    """One page of the matching cases the actor may read. Plain filters only: COUNT, LIMIT
+    and OFFSET in SQL. With personal terms: the (capped) candidates confirmed, then paged."""
+    stmt = filtered(readable_cases(actor, permission, now=now), f)
+    if _personal(f):
+        found = confirmed(db, keyring=keyring, stmt=stmt, f=f)
+        start = (page - 1) * PAGE_SIZE
+        return _page(found[start : start + PAGE_SIZE], page, len(found))
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(_ordered(stmt).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
+    return _page(list(rows), page, total)

@@ -19,6 +19,7 @@ from app.cases import record as rec
 from app.cases.codes import new_case_code
 from app.cases.errors import StaleVersion
 from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseRevision, StageChange
+from app.cases.record import REVISION_FIELD
 from app.cases.schemas import CaseFields, Consent
 from app.cases.vocab import ConsentPurpose, Stage
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
@@ -28,8 +29,6 @@ from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role, redact
 from app.referrals.consent import block_referrals_without_consent
 from app.users.models import TeamMembership, User
-
-REVISION_FIELD = "revision"
 
 
 def _audit(db: Session, actor: Actor | None, action: AuditAction, case: Case, **kw: Any) -> None:
@@ -207,7 +206,8 @@ def update_case(
     except StaleDataError:
         raise StaleVersion(current_version=None, changed_fields=[]) from None
     if diff.keys() & {"legal_name", "aliases", "date_of_birth", "contacts"}:
-        rec.reindex(db, keyring=keyring, case_id=case.id, fields=rec.read(case, dek))
+        indexed = rec.read(case, dek, rec.INDEXED_FIELDS)
+        rec.reindex(db, keyring=keyring, case_id=case.id, fields=indexed)
     _revision(db, dek=dek, case=case, actor=actor, changes=diff, now=now)
     _audit(db, actor, AuditAction.CASE_UPDATED, case, fields=sorted(diff))
     return case

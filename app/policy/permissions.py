@@ -153,6 +153,22 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
 )
 
 
+# What a live break-glass grant reaches on a case outside one's scope: reading, never acting.
+# Updates, transitions, assignment, uploads, referrals, tasks, export and erasure stay with
+# the case's own team (app/policy/scope.py); through a grant they answer 404.
+BREAK_GLASS_READS: frozenset[Permission] = frozenset(
+    {
+        P.CASE_LIST,
+        P.CASE_SEARCH,
+        P.CASE_READ,
+        P.CASE_HISTORY,
+        P.DOCUMENT_READ,
+        P.REFERRAL_READ,
+        P.TASK_READ,
+    }
+)
+
+
 def allows(role: Role, permission: Permission) -> bool:
     """True when role holds permission."""
     return permission in ROLE_PERMISSIONS.get(role, frozenset())

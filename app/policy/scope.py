@@ -1,8 +1,10 @@
 """Scope: which cases (and accounts) an actor may reach. Out of scope answers 404, never 403.
 
 Coordinators reach their teams' cases, caseworkers the cases assigned to them, and either
-reaches a case they opened by break-glass while the grant lives. Volunteers reach cases only
-through their tasks; admins and auditors reach no case at all.
+reaches a case they opened by break-glass while the grant lives, but only to read it
+(`BREAK_GLASS_READS`): every scope here takes the permission asked for, and without one a
+grant reaches nothing (fail closed). Volunteers reach cases only through their tasks; admins
+and auditors reach no case at all.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 from fastapi import Depends, Request
 from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
 
 from app.cases.models import BreakGlassGrant, Case
 from app.db import utcnow
@@ -21,7 +24,7 @@ from app.deps import DbSession
 from app.documents.models import Document
 from app.errors import NotFound
 from app.policy.deps import Actor, Requirement, deny
-from app.policy.permissions import Permission, Role
+from app.policy.permissions import BREAK_GLASS_READS, Permission, Role
 from app.referrals.models import Referral
 from app.tasks.models import Task
 from app.users.models import AccessRequest, TeamMembership, User
@@ -46,35 +49,69 @@ def live_grant(actor_id: uuid.UUID, *, now: datetime) -> ColumnElement[bool]:
     )
 
 
-def case_scope(actor: Actor, *, now: datetime) -> ColumnElement[bool]:
-    """The WHERE clause selecting the cases actor may read."""
+def grant_reaches(permission: Permission | None) -> bool:
+    """Whether a live break-glass grant reaches a case for this permission (reads only)."""
+    return permission in BREAK_GLASS_READS
+
+
+def case_scope(
+    actor: Actor, *, now: datetime, permission: Permission | None = None
+) -> ColumnElement[bool]:
+    """The WHERE clause selecting the cases actor may act on with permission: the team's or
+    assigned cases, plus cases under a live grant when permission is a read."""
     if actor.role is Role.COORDINATOR:
         own: ColumnElement[bool] = Case.team_id.in_(actor.team_ids) if actor.team_ids else false()
     elif actor.role is Role.CASEWORKER:
         own = Case.assigned_to == actor.id
     else:
         return false()
+    if not grant_reaches(permission):
+        return own
     return or_(own, live_grant(actor.id, now=now))
 
 
-def readable_cases(actor: Actor, *, now: datetime | None = None) -> Select[Case]:
-    """SELECT of the cases actor may read; every case read goes through this."""
-    return select(Case).where(case_scope(actor, now=now or utcnow()))
+def readable_cases(
+    actor: Actor, permission: Permission | None = None, *, now: datetime | None = None
+) -> Select[Case]:
+    """SELECT of the cases actor may act on with permission; every case lookup goes through
+    this. Without a permission (or with a write) a break-glass grant reaches nothing."""
+    return select(Case).where(case_scope(actor, now=now or utcnow(), permission=permission))
 
 
-def task_scope(actor: Actor, *, now: datetime) -> ColumnElement[bool]:
+def task_scope(
+    actor: Actor, *, now: datetime, permission: Permission | None = None
+) -> ColumnElement[bool]:
     """The WHERE clause selecting the tasks actor may reach: a volunteer their own, the case
-    team the tasks of cases in their scope, nobody else any."""
+    team the tasks of cases in their scope (for permission), nobody else any."""
     if actor.role is Role.VOLUNTEER:
         return Task.assigned_to == actor.id
     if actor.role in (Role.COORDINATOR, Role.CASEWORKER):
-        return Task.case_id.in_(select(Case.id).where(case_scope(actor, now=now)))
+        cases = select(Case.id).where(case_scope(actor, now=now, permission=permission))
+        return Task.case_id.in_(cases)
     return false()
 
 
-def readable_tasks(actor: Actor, *, now: datetime | None = None) -> Select[Task]:
-    """SELECT of the tasks actor may reach; every task read goes through this."""
-    return select(Task).where(task_scope(actor, now=now or utcnow()))
+def readable_tasks(
+    actor: Actor, permission: Permission | None = None, *, now: datetime | None = None
+) -> Select[Task]:
+    """SELECT of the tasks actor may reach with permission; every task lookup goes through
+    this (without a permission, none under a break-glass grant)."""
+    return select(Task).where(task_scope(actor, now=now or utcnow(), permission=permission))
+
+
+def _denial(db: Session, actor: Actor, case_id: uuid.UUID | None, now: datetime) -> str:
+    """The audit reason of a 404: `break_glass_read_only` when a live grant exists on the case
+    but the permission is a write (the answer stays the same 404)."""
+    if case_id is None:
+        return "out_of_scope"
+    held = db.scalar(
+        select(BreakGlassGrant.id).where(
+            BreakGlassGrant.case_id == case_id,
+            BreakGlassGrant.actor_id == actor.id,
+            BreakGlassGrant.expires_at > now,
+        )
+    )
+    return "break_glass_read_only" if held is not None else "out_of_scope"
 
 
 def break_glass_review_scope(actor: Actor) -> ColumnElement[bool]:
@@ -153,9 +190,11 @@ def readable_case(permission: Permission, *, reauth: bool = False) -> Any:
         actor: Actor = Depends(requirement),
     ) -> CaseAccess:
         now = request.app.state.clock.now()
-        case = db.scalars(readable_cases(actor, now=now).where(Case.id == case_id)).first()
+        stmt = readable_cases(actor, permission, now=now).where(Case.id == case_id)
+        case = db.scalars(stmt).first()
         if case is None:
-            deny(db, actor, reason="out_of_scope", object_type="case", object_id=case_id)
+            reason = _denial(db, actor, case_id, now)
+            deny(db, actor, reason=reason, object_type="case", object_id=case_id)
             raise NotFound()
         return CaseAccess(actor=actor, case=case)
 
@@ -199,10 +238,12 @@ def readable_referral(permission: Permission, *, reauth: bool = False) -> Any:
         found = db.execute(
             select(Referral, Case)
             .join(Case, Case.id == Referral.case_id)
-            .where(Referral.id == referral_id, case_scope(actor, now=now))
+            .where(Referral.id == referral_id, case_scope(actor, now=now, permission=permission))
         ).first()
         if found is None:
-            deny(db, actor, reason="out_of_scope", object_type="referral", object_id=referral_id)
+            owner = db.scalar(select(Referral.case_id).where(Referral.id == referral_id))
+            reason = _denial(db, actor, owner, now)
+            deny(db, actor, reason=reason, object_type="referral", object_id=referral_id)
             raise NotFound()
         referral, case = found
         return ReferralAccess(actor=actor, case=case, referral=referral)
@@ -242,9 +283,12 @@ def readable_task(permission: Permission) -> Any:
         actor: Actor = Depends(requirement),
     ) -> TaskAccess:
         now = request.app.state.clock.now()
-        task = db.scalars(readable_tasks(actor, now=now).where(Task.id == task_id)).first()
+        stmt = readable_tasks(actor, permission, now=now).where(Task.id == task_id)
+        task = db.scalars(stmt).first()
         if task is None:
-            deny(db, actor, reason="out_of_scope", object_type="task", object_id=task_id)
+            owner = db.scalar(select(Task.case_id).where(Task.id == task_id))
+            reason = _denial(db, actor, owner, now)
+            deny(db, actor, reason=reason, object_type="task", object_id=task_id)
             raise NotFound()
         return TaskAccess(actor=actor, task=task)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -19,6 +20,7 @@ from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from app.cases.models import BreakGlassGrant
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.documents.blobs import BlobStore
@@ -38,7 +40,7 @@ from tests.factories import (
     make_user,
 )
 
-SCOPES = ("in_scope", "out_of_scope", "anonymous")
+SCOPES = ("in_scope", "out_of_scope", "break_glass", "anonymous")
 # Framework routes that are not Haven endpoints (the OpenAPI schema is public by design).
 FRAMEWORK_ROUTES = {"/api/v1/openapi.json"}
 SCOPED_PARAMS = {
@@ -51,6 +53,19 @@ SCOPED_PARAMS = {
 # Written from DESIGN.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user")}
+# Also from DESIGN.md: a live break-glass grant lets the case team's roles READ another
+# team's case and what hangs off it; any other use of the grant is out of scope (404).
+GRANT_ROLES = {Role.COORDINATOR, Role.CASEWORKER}
+GRANT_READS = {
+    Permission.CASE_LIST,
+    Permission.CASE_SEARCH,
+    Permission.CASE_READ,
+    Permission.CASE_HISTORY,
+    Permission.DOCUMENT_READ,
+    Permission.REFERRAL_READ,
+    Permission.TASK_READ,
+}
+GRANT_RESOURCES = {"case", "document", "referral", "task"}
 
 
 @dataclass(frozen=True)
@@ -140,9 +155,11 @@ class World:
     actors: dict[Role, object]
     in_scope: dict[tuple[Role, str], uuid.UUID]
     out_of_scope: dict[tuple[Role, str], uuid.UUID]
+    # Another team-B case on which every actor holds a live break-glass grant.
+    break_glass: dict[tuple[Role, str], uuid.UUID]
 
 
-def build_world(db: Session, keyring: Keyring, store: BlobStore) -> World:
+def build_world(db: Session, keyring: Keyring, store: BlobStore, clock: FrozenClock) -> World:
     team_a, team_b = make_team(db), make_team(db)
     actors: dict[Role, object] = {}
     for role in Role:
@@ -162,24 +179,40 @@ def build_world(db: Session, keyring: Keyring, store: BlobStore) -> World:
     # The volunteer's own task on the team's case; another volunteer's on the other team's.
     task_in = make_task(db, keyring=keyring, case=case_in, volunteer=actors[Role.VOLUNTEER])  # type: ignore[arg-type]
     task_out = make_task(db, keyring=keyring, case=case_out, volunteer=user_out)
-    pairs = {
-        "case": (case_in.id, case_out.id),
-        "user": (user_in.id, user_out.id),
-        "document": (doc_in.id, doc_out.id),
-        "referral": (ref_in.id, ref_out.id),
-        "task": (task_in.id, task_out.id),
+    case_bg = make_case(db, keyring=keyring, team=team_b, assigned_to=other_worker)
+    doc_bg = make_document(db, keyring=keyring, case=case_bg, store=store, by=other_worker)
+    ref_bg = make_draft_referral(db, case=case_bg, partner=partner)
+    task_bg = make_task(db, keyring=keyring, case=case_bg, volunteer=user_out)
+    for user in actors.values():  # even roles that may not ask for one: the grant row exists
+        db.add(
+            BreakGlassGrant(
+                actor_id=user.id,  # type: ignore[attr-defined]
+                case_id=case_bg.id,
+                created_at=clock.now(),
+                expires_at=clock.now() + timedelta(hours=1),
+            )
+        )
+    db.flush()
+    triples = {
+        "case": (case_in.id, case_out.id, case_bg.id),
+        "user": (user_in.id, user_out.id, user_out.id),
+        "document": (doc_in.id, doc_out.id, doc_bg.id),
+        "referral": (ref_in.id, ref_out.id, ref_bg.id),
+        "task": (task_in.id, task_out.id, task_bg.id),
     }
-    in_scope, out_of_scope = {}, {}
+    in_scope, out_of_scope, glass = {}, {}, {}
     for role in Role:
-        for resource, (inside, outside) in pairs.items():
+        for resource, (inside, outside, granted) in triples.items():
             in_scope[(role, resource)], out_of_scope[(role, resource)] = inside, outside
-    return World(actors, in_scope, out_of_scope)
+            glass[(role, resource)] = granted
+    return World(actors, in_scope, out_of_scope, glass)
 
 
 def _fill(path: str, role: Role, scope: str, world: World) -> tuple[str, bool]:
     """The path with parameters filled; False when some id was a random stand-in."""
     exact = True
-    table = world.out_of_scope if scope == "out_of_scope" else world.in_scope
+    tables = {"out_of_scope": world.out_of_scope, "break_glass": world.break_glass}
+    table = tables.get(scope, world.in_scope)
     while "{" in path:
         start, end = path.index("{"), path.index("}")
         name = path[start + 1 : end].split(":", maxsplit=1)[0]
@@ -205,6 +238,10 @@ def expected(p: RoutePolicy, role: Role, scope: str) -> str:
     enforced = [s for s in p.scopes if s.enforced and (role, s.resource) not in UNIVERSAL_SCOPE]
     if scope == "out_of_scope" and enforced:
         return "404"
+    if scope == "break_glass" and enforced:
+        reads = role in GRANT_ROLES and p.permission in GRANT_READS
+        if not reads or any(s.resource not in GRANT_RESOURCES for s in enforced):
+            return "404"
     return "allowed"
 
 
@@ -218,7 +255,7 @@ def test_route_matrix(
     root_key: bytes,
     record_property: pytest.RecordProperty,
 ) -> None:
-    world = build_world(db, keyring, BlobStore(settings.blob_dir))
+    world = build_world(db, keyring, BlobStore(settings.blob_dir), clock)
     root = root_key  # re-unseal with the same root after the seal route
     guarded = [p for p in route_policies(app) if p.requirements]
     failures, cells, weak = [], 0, 0
