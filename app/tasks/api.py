@@ -40,7 +40,9 @@ def _shape(actor: Actor, item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _case_in_scope(db: Session, request: Request, actor: Actor, case_id: uuid.UUID) -> Case:
-    stmt = readable_cases(actor, now=_now(request)).where(Case.id == case_id)
+    stmt = readable_cases(actor, Permission.TASK_CREATE, now=_now(request)).where(
+        Case.id == case_id
+    )
     case = db.scalars(stmt).first()
     if case is None:
         deny(db, actor, reason="out_of_scope", object_type="case", object_id=case_id)

@@ -168,7 +168,7 @@ def list_tasks(
     now: datetime,
 ) -> list[dict[str, Any]]:
     """Tasks in the actor's scope (a volunteer: their own), soonest due first, redacted."""
-    stmt = readable_tasks(actor, now=now)
+    stmt = readable_tasks(actor, Permission.TASK_READ, now=now)
     if status:
         stmt = stmt.where(Task.status == status)
     if case_id:

@@ -78,6 +78,8 @@ def test_a_grant_reads_the_case(
     ]
     listed = client.post("/api/v1/cases/search", json={"code": world.case_a.case_code}, headers=h)
     assert [c["id"] for c in listed.json()["items"]] == [str(world.case_a.id)]
+    tasks = client.get("/api/v1/tasks", headers=h).json()
+    assert grant_world["task"] in [t["id"] for t in tasks]
 
 
 def _writes(world: CaseWorld, ids: dict[str, str]) -> list[tuple[str, str, str, dict[str, object]]]:
