@@ -28,8 +28,9 @@ from app.cases.schemas import (
     SearchIn,
     Transition,
 )
-from app.crypto.keyring import Keyring
 from app.deps import DbSession
+from app.deps import request_keyring as _keyring
+from app.deps import request_now as _now
 from app.documents.blobs import BlobStore
 from app.errors import Throttled
 from app.policy.deps import Actor, require
@@ -37,16 +38,6 @@ from app.policy.permissions import Permission, redact
 from app.policy.scope import CaseAccess, any_case, readable_case
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
-
-
-def _keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
 
 
 def _audit_search(db: Session, actor: Actor, terms: list[str]) -> None:

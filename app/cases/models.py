@@ -12,31 +12,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.db import Base, IdMixin, utcnow
+from app.policy.permissions import ENCRYPTED_CASE_FIELDS
 
-# Personal fields, encrypted one column each under the case DEK (AAD: case id + field name).
-ENCRYPTED_COLUMNS: tuple[str, ...] = (
-    "legal_name",
-    "aliases",
-    "date_of_birth",
-    "languages",
-    "current_city",
-    "contacts",
-    "service_status",
-    "unit",
-    "left_service_on",
-    "criminal_case",
-    "wanted",
-    "documents_held",
-    "family",
-    "risk_flags",
-    "vetting",
-    "consents",
-    "protection",
-    "movement",
-    "intake_notes",
-    "outcome",
-    "closing_note",
-)
+# Personal fields, encrypted one column each under the case DEK (AAD: case id + field name);
+# the list is the policy table's, so the two can never disagree.
+ENCRYPTED_COLUMNS: tuple[str, ...] = ENCRYPTED_CASE_FIELDS
 
 
 def _ct() -> Mapped[Ciphertext | None]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,8 +10,9 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from app.crypto.keyring import Keyring
 from app.deps import AppSettings, DbSession
+from app.deps import request_keyring as _keyring
+from app.deps import request_now as _now
 from app.documents import service
 from app.documents.blobs import BlobStore
 from app.documents.upload import receive_encrypted_upload
@@ -42,16 +42,6 @@ class UploadTimeout(HavenError):
     """408: the upload took longer than HAVEN_UPLOAD_TIMEOUT_SECONDS."""
 
     status, code, message = 408, "upload_timeout", "The upload took too long; try again."
-
-
-def _keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
 
 
 @router.post("/cases/{case_id}/documents", status_code=201, openapi_extra=_MULTIPART)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from app.crypto.keyring import Keyring
 from app.deps import DbSession
+from app.deps import request_keyring as _keyring
+from app.deps import request_now as _now
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
 from app.policy.scope import CaseAccess, ReferralAccess, readable_case, readable_referral
@@ -16,16 +16,6 @@ from app.referrals import service
 from app.referrals.schemas import PartnerIn, ReferralIn, ReferralStatusIn
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
-
-
-def _keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
 
 
 @router.get("/partners")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
-from app.crypto.keyring import Keyring
 from app.deps import DbSession
+from app.deps import request_keyring as _keyring
+from app.deps import request_now as _now
 from app.errors import NotFound
 from app.policy.deps import Actor, deny, require
 from app.policy.permissions import Permission, Role
@@ -20,16 +20,6 @@ from app.tasks import service
 from app.tasks.schemas import TaskCreate, TaskListQuery, TaskUpdate, VolunteerTask
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
-
-
-def _keyring(request: Request) -> Keyring:
-    keyring: Keyring = request.app.state.keyring
-    return keyring
-
-
-def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.clock.now()
-    return now
 
 
 def _shape(actor: Actor, item: dict[str, Any]) -> dict[str, Any]:
