@@ -51,6 +51,7 @@ class AuditAction(enum.StrEnum):
     REFERRAL_PACKET_READ = "referral.packet_read"
     REFERRAL_LISTED = "referral.listed"
     TASK_CREATED = "task.created"
+    TASK_LISTED = "task.listed"
     TASK_UPDATED = "task.updated"
     REQUEST_RECEIVED = "request.received"
     PARTNER_CREATED = "partner.created"

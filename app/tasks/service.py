@@ -185,6 +185,18 @@ def list_tasks(
         if case.id not in keys:
             keys[case.id] = rec.case_key(db, keyring=keyring, case=case)
         out.append(redact_task(actor.role, full_view(task, case, keys[case.id])))
+    # Task texts are case content (meeting points, times): one entry per case read, filed
+    # under the case, so the mass-read alert sees an account harvesting tasks too.
+    for read_id in sorted(keys, key=str):
+        record(
+            db,
+            action=AuditAction.TASK_LISTED,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            object_type="case",
+            object_id=read_id,
+            fields=sorted({f for item in out for f in item}),
+        )
     return out
 
 
@@ -225,7 +237,15 @@ def update_task(
             raise InvalidInput(name, "may not be empty")
     if changes.get("assigned_to") is not None:
         _check_volunteer(db, user_id=changes["assigned_to"], case=case)
-    check_texts(person_markers(db, keyring=keyring, case=case), changes)
+    # A volunteer's own note is checked only for contact details (phone, handle, e-mail),
+    # never against the person's identity: the volunteer knows what they wrote, and a
+    # person-specific refusal would answer "yes" to a guessed name or birth date (an oracle).
+    markers = (
+        person_markers(db, keyring=keyring, case=case)
+        if actor.can(Permission.TASK_MANAGE)
+        else PersonMarkers()
+    )
+    check_texts(markers, changes)
     dek = rec.case_key(db, keyring=keyring, case=case)
     for name, value in changes.items():
         if name in GUARDED_FIELDS:
