@@ -175,6 +175,11 @@ def demo(
     from app.users.demo import ensure_demo_accounts
 
     settings = _settings()
+    if settings.seal_mode is not SealMode.DEV:
+        # Demo accounts come with printed passwords: on a real installation they would be a
+        # way in (and a team that public requests might land in).
+        err.print("[red]haven demo runs only in dev seal mode (a demo installation).[/]")
+        raise typer.Exit(2)
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
     keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted

@@ -82,6 +82,11 @@ class Settings(BaseSettings):
                 )
             if not self.secure_cookies:
                 problems.append("HAVEN_SECURE_COOKIES=0 is not allowed in production")
+            if not self.intake_team:
+                problems.append(
+                    "HAVEN_INTAKE_TEAM must name the team that receives public requests "
+                    "in production (else a newly created team could capture them)"
+                )
             if problems:
                 raise ValueError("; ".join(problems))
         return self

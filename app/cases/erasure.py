@@ -51,6 +51,13 @@ def _pending(case: Case, now: datetime) -> bool:
     return case.erasure_requested_by is not None and at is not None and now - at <= APPROVAL_WINDOW
 
 
+class ErasureOnLegalHold(Conflict):
+    """409: the case is on legal hold."""
+
+    code = "legal_hold"
+    message = "The case is on legal hold; lift the hold before erasing it."
+
+
 def request_or_approve(
     db: Session, *, actor: Actor, case: Case, now: datetime, blob_store: BlobStore | None
 ) -> ErasureOutcome:
@@ -58,6 +65,9 @@ def request_or_approve(
     if case.team_id not in actor.team_ids:
         # Reached by break-glass, not as the team: erasure is the team's decision.
         raise Forbidden("Only a coordinator of the case's team may ask for or approve erasure.")
+    if case.legal_hold:
+        # A hold stops erasure by hand as it stops retention: lift it first (audited PATCH).
+        raise ErasureOnLegalHold()
     if not _pending(case, now):
         case.erasure_requested_by = actor.id
         case.erasure_requested_at = now

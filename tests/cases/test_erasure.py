@@ -87,6 +87,20 @@ def test_four_eyes_then_shredded(client: TestClient, db: Session, staff: Staff) 
     assert erased.fields == []
 
 
+def test_legal_hold_stops_erasure_by_hand(client: TestClient, db: Session, staff: Staff) -> None:
+    case = _case_with_task(client, staff)
+    url = f"/api/v1/cases/{case['id']}"
+    held = client.patch(
+        url, json={"version": case["version"], "legal_hold": True}, headers=staff.h("coordinator")
+    )
+    assert held.status_code == 200, held.text
+    for who in ("coordinator", "coordinator2"):
+        r = client.delete(url, headers=staff.h(who))
+        assert r.status_code == 409
+        assert r.json()["code"] == "legal_hold"
+    assert all(_rows(db, case["id"]).values())
+
+
 def test_request_expires_after_seven_days(
     client: TestClient, db: Session, staff: Staff, clock: FrozenClock, settings: Settings
 ) -> None:

@@ -93,3 +93,10 @@ def test_serve_answers_health(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def test_demo_refuses_a_real_installation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAVEN_SEAL_MODE", "passphrase")
+    result = runner.invoke(cli, ["demo"])
+    assert result.exit_code == 2
+    assert "only in dev seal mode" in result.output

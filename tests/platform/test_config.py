@@ -38,6 +38,7 @@ def test_production_refuses_dev_seal_mode_and_insecure_cookies(
 def test_production_accepts_passphrase_mode(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HAVEN_ENV", "production")
     monkeypatch.setenv("HAVEN_SEAL_MODE", "passphrase")
+    monkeypatch.setenv("HAVEN_INTAKE_TEAM", "Vilnius")
     assert load_settings(_env_file=None).env is Environment.PRODUCTION
 
 
@@ -52,3 +53,11 @@ def test_each_bad_value_gets_its_own_line_naming_the_variable(
     assert len(lines) == 2
     assert any(line.startswith("HAVEN_SEAL_MODE:") for line in lines)
     assert any(line.startswith("HAVEN_MAX_UPLOAD_BYTES:") for line in lines)
+
+
+def test_production_needs_a_named_intake_team(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HAVEN_ENV", "production")
+    monkeypatch.setenv("HAVEN_SEAL_MODE", "shamir")
+    monkeypatch.delenv("HAVEN_INTAKE_TEAM", raising=False)
+    with pytest.raises(SettingsError, match="HAVEN_INTAKE_TEAM must name the team"):
+        load_settings(_env_file=None)
