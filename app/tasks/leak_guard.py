@@ -1,10 +1,12 @@
 """The leak guard: text a volunteer will read must not identify the person.
 
 It refuses text holding the person's name or an alias (in any of Cyrillic or Latin, in any
-usual transliteration), any phone number, messenger handle or e-mail address, or the
-person's birth date in common formats — also when disguised with zero-width characters,
-look-alike letters from another script, or letters spaced apart. A finding names the kind of
-data, never the data itself.
+usual transliteration, in the grammatical cases of Russian, Ukrainian and Belarusian: "с
+Петровым", "з Петровим", "Олегу", "Олеже", "Алегам"), any phone number, messenger handle
+or e-mail address, or the person's birth date in common formats (ordinals too: "March
+14th", "14-го марта") — also when disguised with zero-width characters, look-alike letters
+from another script, or letters spaced apart. A finding names the kind of data, never the
+data itself.
 """
 
 from __future__ import annotations
@@ -17,11 +19,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from app.crypto.normalize import fold_token
+from app.crypto.normalize import fold_token, transliterate
 
 MIN_NAME_PART = 3
 MIN_PHONE_DIGITS = 7
 FUZZY_MIN = 5  # words this long also match at one edit's distance
+MIN_STEM = 3  # a declined form is matched only on a stem this long (skeleton letters)
+MIN_LATIN_STEM = 4  # ... and this long in Latin text, where English words abound
+MIN_ADJECTIVE_STEM = 5  # adjectival endings (Колосовского) only on stems this long
+MIN_SHORT_STEM = 2  # Оля, Ира: two-letter stems, matched letter for letter in Cyrillic only
 
 
 class Finding(enum.StrEnum):
@@ -111,14 +117,142 @@ def _candidates(words: list[str]) -> set[str]:
     return out
 
 
-def _name_parts(names: Iterable[str]) -> set[str]:
-    parts = set()
+# Case endings of Russian, Ukrainian and Belarusian nouns, given names and surnames. Surname
+# suffixes (-ов, -ев, -ін) are deliberately absent: Петров is not a case of Пётр.
+_NOUN_ENDINGS = (
+    "а", "я", "у", "ю", "е", "є", "і", "ї", "и", "ы", "о", "ом", "ем", "єм", "ам", "ям", "ой",
+    "ей", "ою", "ею", "єю", "ай", "яй", "ым", "им", "ім", "ых", "их", "іх", "ыми", "ими", "імі",
+    "ами", "ями", "ах", "ях", "ові", "еві", "єві",
+)  # fmt: skip
+# Adjectival endings (Колосовский, Колосовского, Колосовская), only on long stems: on short
+# ones they make everyday adjectives (Лев: левый, левая).
+_ADJECTIVE_ENDINGS = (
+    "ий", "ый", "ій", "ая", "яя", "ое", "ее", "ую", "юю", "ого", "его", "ому", "ему",
+)  # fmt: skip
+_NOUN_SKELETONS = frozenset(fold_token(e) for e in _NOUN_ENDINGS)
+_SKELETON_ENDINGS = _NOUN_SKELETONS | {fold_token(e) for e in _ADJECTIVE_ENDINGS}
+_LETTER_ENDINGS = frozenset(transliterate(e) for e in _NOUN_ENDINGS)
+# Everyday words that are also a case of a short name (Аля/але, Аня/ані, Эля/еле, Ада/аду,
+# Мая/маю, має): never taken for the name. Compared as skeletons and transliterations.
+_COMMON_WORDS = frozenset(
+    form
+    for word in ("але", "ані", "ани", "еле", "ели", "ела", "аду", "иду", "маю", "має", "мае", "май")
+    for form in (fold_token(word), transliterate(word))
+)
+_VOWELS = "aeiouy"
+
+
+@dataclass(frozen=True)
+class _Word:
+    """A word of the text, as a skeleton and as plain letters."""
+
+    skeleton: str
+    letters: str
+    cyrillic: bool
+
+
+def _text_words(words: list[str]) -> list[_Word]:
+    return [
+        _Word(_fold(w), transliterate(w.casefold()), any(_script(ch) == "cyr" for ch in w))
+        for w in _candidates(words)
+    ]
+
+
+def _stems(word: str, endings: frozenset[str], shortest: int) -> set[str]:
+    """The word and the word without each case ending it has, none shorter than shortest."""
+    out = {word}
+    for ending in endings:
+        if word.endswith(ending) and len(word) - len(ending) >= shortest:
+            out.add(word[: -len(ending)])
+    return out
+
+
+def _alternations(stem: str) -> set[str]:
+    """Stems with their usual consonant and vowel alternations.
+
+    Олег/Олеже, Ольга/Ользі (г: ж, з), Наталка/Наталці (к: ц), Павел/Павла,
+    Кравец/Кравца (fleeting vowel), Федір/Федора (Ukrainian і: о, е), Пятроў/Пятрова (ў: в).
+    """
+    out = {stem}
+    head, last = stem[:-1], stem[-1:]
+    if last in "gh" and not head.endswith(("c", "s", "z")):
+        out |= {head + "zh", head + "z"}
+    if last == "k":
+        out.add(head + "c")
+    if m := re.fullmatch(r"(.*[^aeiouy])[eo]([lckv])", stem):
+        out.add(m[1] + m[2])
+    if m := re.fullmatch(r"(.*[^aeiouy])i([^aeiouy])", stem):
+        out |= {m[1] + "o" + m[2], m[1] + "e" + m[2]}
+    if m := re.fullmatch(r"(.*[aeo])u", stem):
+        out.add(m[1] + "v")
+    return out
+
+
+def _skeleton_forms(word: str) -> tuple[frozenset[str], frozenset[str]]:
+    """Declined forms of a name word's skeleton: (for Cyrillic text, for Latin text).
+
+    Latin text needs a longer stem (English is full of them: Алик + e is "alike"). Belarusian
+    akanie is included: Олег, Алегам.
+    """
+    cyrillic: set[str] = set()
+    latin: set[str] = set()
+    stems = _stems(word, _SKELETON_ENDINGS, MIN_STEM)
+    stems |= {"a" + s[1:] for s in stems if s.startswith("o") and len(s) > MIN_STEM}
+    for alt in {a for s in stems for a in _alternations(s) if len(a) >= MIN_STEM}:
+        for ending in (*_SKELETON_ENDINGS, ""):
+            if ending not in _NOUN_SKELETONS and len(alt) < MIN_ADJECTIVE_STEM:
+                continue
+            form = fold_token(alt + ending)
+            cyrillic.add(form)
+            if len(alt) >= MIN_LATIN_STEM + (len(ending) < 2):
+                latin.add(form)
+    return frozenset(cyrillic - _COMMON_WORDS), frozenset(latin)
+
+
+def _letter_forms(word: str) -> frozenset[str]:
+    """Declined forms of a short name letter for letter, doubles kept (Анна: анну, not ану)."""
+    forms = {
+        alt + ending
+        for stem in _stems(word, _LETTER_ENDINGS, MIN_SHORT_STEM)
+        for alt in _alternations(stem)
+        if len(alt) >= MIN_SHORT_STEM
+        for ending in (*_LETTER_ENDINGS, "")
+    }
+    return frozenset(forms - _COMMON_WORDS)
+
+
+@dataclass(frozen=True)
+class _NamePart:
+    """One word of a name, with its declined forms."""
+
+    skeleton: str
+    cyrillic_forms: frozenset[str]
+    latin_forms: frozenset[str]
+    letter_forms: frozenset[str]  # matched in Cyrillic text only
+
+    @classmethod
+    def of(cls, word: str) -> _NamePart:
+        """The part for one cleaned word of a name."""
+        skeleton = _fold(word)
+        cyrillic, latin = _skeleton_forms(skeleton)
+        return cls(skeleton, cyrillic, latin, _letter_forms(transliterate(word.casefold())))
+
+    def matches(self, word: _Word) -> bool:
+        """Whether a word of the text is this name part, in any case or spelling."""
+        if _near(self.skeleton, word.skeleton):
+            return True
+        if word.cyrillic:
+            return word.skeleton in self.cyrillic_forms or word.letters in self.letter_forms
+        return word.skeleton in self.latin_forms
+
+
+def _name_parts(names: Iterable[str]) -> list[_NamePart]:
+    parts = {}
     for name in names:
         for word in _words(clean(name)):
-            norm = _fold(word)
-            if len(norm) >= MIN_NAME_PART:
-                parts.add(norm)
-    return parts
+            if len(_fold(word)) >= MIN_NAME_PART:
+                parts[_fold(word)] = _NamePart.of(word)
+    return list(parts.values())
 
 
 _PHONE_RE = re.compile(r"(?<![\w])\+?\(?\d[\d\s().\-/]{5,}\d")
@@ -191,9 +325,17 @@ def _numeric_dates(text: str, dob: date) -> bool:
     return False
 
 
+# A day, possibly an ordinal: 14th, 1st, 14-го, 14-е, 14-ого, 14-га.
+_DAY = r"(\d{1,2})(?:st|nd|rd|th|\s*-?\s*(?:ого|го|га|ое|е|й|ий))?"
+_WORDED_DATE = re.compile(
+    rf"{_DAY}\s+(?:of\s+)?([^\W\d_]+)\.?,?\s+(\d{{2,4}})"
+    rf"|([^\W\d_]+)\.?\s+(?:the\s+)?{_DAY},?\s+(\d{{2,4}})",
+    re.IGNORECASE,
+)
+
+
 def _worded_dates(text: str, dob: date) -> bool:
-    pattern = r"(\d{1,2})\s+([^\W\d_]+)\.?,?\s+(\d{2,4})|([^\W\d_]+)\.?\s+(\d{1,2}),?\s+(\d{2,4})"
-    for m in re.finditer(pattern, text):
+    for m in _WORDED_DATE.finditer(text):
         day, word, year = (m.group(1), m.group(2), m.group(3))
         if day is None:
             word, day, year = m.group(4), m.group(5), m.group(6)
@@ -203,10 +345,16 @@ def _worded_dates(text: str, dob: date) -> bool:
 
 
 def _near(a: str, b: str) -> bool:
-    """Equal, or (for longer words) one edit apart: Тимофій/Тимофей, Kolosovski/Kolosovskai."""
+    """Equal, or (for longer words) one edit apart: Тимофій/Тимофей, Kolosovski/Kolosovskai.
+
+    The first letters agree, or are both vowels (Олександр/Александр): so Петров is not
+    метров or ветров.
+    """
     if a == b:
         return True
     if min(len(a), len(b)) < FUZZY_MIN or abs(len(a) - len(b)) > 1:
+        return False
+    if a[0] != b[0] and not (a[0] in _VOWELS and b[0] in _VOWELS):
         return False
     prev = list(range(len(b) + 1))
     for i, ca in enumerate(a, 1):
@@ -217,15 +365,15 @@ def _near(a: str, b: str) -> bool:
     return prev[-1] <= 1
 
 
-def _matches(parts: set[str], candidates: set[str]) -> bool:
-    return any(_near(p, c) for p in parts for c in candidates)
+def _matches(parts: list[_NamePart], words: list[_Word]) -> bool:
+    return any(p.matches(w) for p in parts for w in words)
 
 
 def find_leaks(text: str, person: PersonMarkers) -> list[Finding]:
     """Every kind of identifying data found in text, in a stable order (empty when clean)."""
     cleaned = clean(text)
     found: list[Finding] = []
-    candidates = {_fold(w) for w in _candidates(_words(cleaned))}
+    candidates = _text_words(_words(cleaned))
     if person.legal_name and _matches(_name_parts([person.legal_name]), candidates):
         found.append(Finding.NAME)
     if person.aliases and _matches(_name_parts(person.aliases), candidates):

@@ -130,3 +130,87 @@ def test_findings_never_contain_the_data() -> None:
 def test_short_name_parts_do_not_flag_ordinary_words() -> None:
     person = PersonMarkers(legal_name="Ян Ли")
     assert find_leaks("Bring a jacket and a lid", person) == []
+
+
+# Declension: Russian, Ukrainian and Belarusian put names in six or seven cases.
+OLEG = PersonMarkers(legal_name="Олег Петров", aliases=("Алик",), date_of_birth=date(1994, 3, 14))
+ANNA = PersonMarkers(legal_name="Анна Коваль", aliases=("Оля", "Майя"))
+BELARUSIAN = PersonMarkers(legal_name="Алесь Пятроў", aliases=("Ігар",))
+SHORT_NAMES = PersonMarkers(legal_name="Иван Игорь Федір Павел Наталка Колосовский")
+
+CLEAN_SLAVIC = [
+    "Встретить на вокзале в четверг",
+    "Купить билет на автобус до Тбилиси",
+    "Передать тёплую куртку в приют",
+    "Пройти 200 метров до входа, потом налево; ветров сегодня нет",
+    "Отвезти продукты семье, купить лекарства в аптеке",
+    "Позвонить юристу и записаться на приём в среду",
+    "Левый вход, второй этаж, иметь при себе паспорт",
+    "Зустріти на вокзалі, але не раніше восьмої",
+    "Купити квиток на потяг до Варшави, я маю гроші",
+    "Передати теплу куртку до притулку, ані слова про справу",
+    "Сустрэць на вакзале ў чацвер і перадаць ежу",
+    "Annoy no one; take the time to bring a spare SIM card",
+    "Bring any documents alike, an old map and a ticket",
+]
+
+
+@pytest.mark.parametrize("text", CLEAN_SLAVIC)
+@pytest.mark.parametrize("person", [OLEG, ANNA, BELARUSIAN, SHORT_NAMES, PERSON])
+def test_ordinary_slavic_instructions_pass(text: str, person: PersonMarkers) -> None:
+    assert find_leaks(text, person) == []
+
+
+@pytest.mark.parametrize(
+    ("person", "text", "kind"),
+    [
+        (OLEG, "Олеже, чекай біля входу", Finding.NAME),  # Ukrainian vocative (г: ж)
+        (OLEG, "Передати Олегові документи", Finding.NAME),
+        (OLEG, "Дочекатися Петрова біля входу", Finding.NAME),
+        (OLEG, "Поговорить о Петрове", Finding.NAME),
+        (OLEG, "Встретить Петровых", Finding.NAME),
+        (OLEG, "Vstretitsya s Olegom", Finding.NAME),  # Latin transliteration
+        (OLEG, "Peredat Petrovym", Finding.NAME),
+        (OLEG, "Пазваніць Алегу", Finding.NAME),  # Belarusian for Олег: а for о
+        (OLEG, "Квиток Аліку", Finding.ALIAS),
+        (BELARUSIAN, "Сустрэцца з Алесем", Finding.NAME),
+        (BELARUSIAN, "Перадаць Пятрову", Finding.NAME),  # ў: в
+        (BELARUSIAN, "Сустрэцца з Ігарам", Finding.ALIAS),
+        (ANNA, "Передать Анне пакет", Finding.NAME),
+        (ANNA, "Зустрітися з Анною", Finding.NAME),
+        (ANNA, "Передать Ковалю", Finding.NAME),
+        (ANNA, "Позвонить Оле вечером", Finding.ALIAS),
+        (ANNA, "Встретить Олю", Finding.ALIAS),
+        (ANNA, "Передати Майї", Finding.ALIAS),
+        (SHORT_NAMES, "Встретиться с Иваном", Finding.NAME),
+        (SHORT_NAMES, "Іване, чекай", Finding.NAME),
+        (SHORT_NAMES, "Передать Игорю", Finding.NAME),
+        (SHORT_NAMES, "Зустрітися з Ігорем", Finding.NAME),
+        (SHORT_NAMES, "Передати Федорові", Finding.NAME),  # Ukrainian і: о
+        (SHORT_NAMES, "Встретить Павла", Finding.NAME),  # fleeting vowel
+        (SHORT_NAMES, "Передати Наталці", Finding.NAME),  # к: ц
+        (SHORT_NAMES, "Брат Колосовского", Finding.NAME),
+        (SHORT_NAMES, "Сестра Колосовской", Finding.NAME),
+        (SHORT_NAMES, "Колосовському", Finding.NAME),
+    ],
+)
+def test_declined_names_are_found(person: PersonMarkers, text: str, kind: Finding) -> None:
+    assert kind in find_leaks(text, person)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "born the 14th of March, 1994",
+        "born March the 14th 1994",
+        "born 14TH MARCH 1994",
+        "народився 14-го березня 1994",
+        "нарадзіўся 14-га сакавіка 1994",
+    ],
+)
+def test_ordinal_birth_dates_are_found(text: str) -> None:
+    assert Finding.BIRTH_DATE in find_leaks(text, OLEG)
+
+
+def test_ordinal_of_another_day_is_not_the_birth_date() -> None:
+    assert find_leaks("due March 15th, 1994 and 14-го апреля 1994", OLEG) == []
