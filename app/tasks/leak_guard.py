@@ -23,7 +23,7 @@ from app.crypto.normalize import fold_token, transliterate
 
 MIN_NAME_PART = 3
 MIN_PHONE_DIGITS = 7
-FUZZY_MIN = 5  # words this long also match at one edit's distance
+FUZZY_MIN = 6  # words this long also match at one edit's distance ("марта" is not "Мария")
 MIN_STEM = 3  # a declined form is matched only on a stem this long (skeleton letters)
 MIN_LATIN_STEM = 4  # ... and this long in Latin text, where English words abound
 MIN_ADJECTIVE_STEM = 5  # adjectival endings (Колосовского) only on stems this long
