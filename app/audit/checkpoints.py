@@ -4,21 +4,19 @@ N entries or every M minutes, stored append-only and exportable."""
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import datetime, timedelta
-from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditCheckpoint
 from app.audit.note import Checkpoint, VerifierKey, public_verifier_key, sign_checkpoint
 from app.audit.tree import read_head
+from app.background import Poller, background_sessions
 from app.config import Settings
 from app.crypto.keyring import Keyring
-from app.db import make_engine, make_sessionmaker, transaction, utcnow
+from app.db import transaction, utcnow
 
 log = logging.getLogger("haven.audit")
 
@@ -75,42 +73,17 @@ def checkpoint_if_due(
         return take_checkpoint(session, keyring=keyring, origin=settings.audit_origin)
 
 
-class CheckpointScheduler:
+class CheckpointScheduler(Poller):
     """A daemon thread that takes checkpoints when due (every poll interval)."""
 
     def __init__(
         self, factory: sessionmaker[Session], *, keyring: Keyring, settings: Settings
     ) -> None:
-        self._factory = factory
-        self._keyring = keyring
-        self._settings = settings
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="audit-checkpoints", daemon=True)
+        def step() -> str | None:
+            cp = checkpoint_if_due(factory, keyring=keyring, settings=settings)
+            return None if cp is None else f"checkpoint taken at tree size {cp.tree_size}"
 
-    def start(self) -> None:
-        """Begin polling."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling and wait for the thread."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        interval = self._settings.audit_checkpoint_poll_seconds
-        while not self._stop.wait(interval):
-            try:
-                cp = checkpoint_if_due(
-                    self._factory, keyring=self._keyring, settings=self._settings
-                )
-            except OperationalError:
-                log.warning("audit checkpoint skipped: database busy; will retry")
-                continue
-            except Exception:  # the scheduler must outlive one failed step; logged
-                log.exception("audit checkpoint failed; will retry")
-                continue
-            if cp is not None:
-                log.info("audit checkpoint taken at tree size %d", cp.tree_size)
+        super().__init__("audit-checkpoints", settings.audit_checkpoint_poll_seconds, step)
 
 
 def start_scheduler(settings: Settings, keyring: Keyring) -> CheckpointScheduler | None:
@@ -120,13 +93,7 @@ def start_scheduler(settings: Settings, keyring: Keyring) -> CheckpointScheduler
     next tick rather than queueing behind requests."""
     if settings.audit_checkpoint_poll_seconds <= 0:
         return None
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _short_busy_timeout)
-    scheduler = CheckpointScheduler(make_sessionmaker(engine), keyring=keyring, settings=settings)
+    factory = background_sessions(settings.database_url)
+    scheduler = CheckpointScheduler(factory, keyring=keyring, settings=settings)
     scheduler.start()
     return scheduler
-
-
-def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA busy_timeout=250")

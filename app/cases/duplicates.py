@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -28,7 +27,7 @@ from app.errors import Throttled
 from app.policy.deps import Actor
 from app.policy.permissions import Permission
 from app.policy.scope import readable_cases
-from app.security.models import LoginThrottle
+from app.security.throttle import counter_row
 
 CHECKS_PER_WINDOW = 30
 WINDOW = timedelta(hours=1)
@@ -40,25 +39,11 @@ REASON_THROTTLED = "duplicates_throttled"
 OUTSIDE_SCOPE = "outside_scope"
 
 
-def _row(db: Session, key: str, now: datetime) -> LoginThrottle:
-    stmt = select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-    row = db.scalars(stmt).one_or_none()
-    if row is not None:
-        return row
-    try:
-        with db.begin_nested():
-            row = LoginThrottle(key=key, failures=0, window_start=now, locked_until=None)
-            db.add(row)
-    except IntegrityError:  # another process inserted it first: count on theirs
-        row = db.scalars(stmt).one()
-    return row
-
-
 def admit(db: Session, *, actor_id: uuid.UUID, now: datetime) -> None:
     """Count one duplicate check for the account, or raise Throttled (429) past the limit.
     The row is locked (PostgreSQL) or the database is (SQLite) until the request commits,
     so parallel requests of one account cannot both take the last slot."""
-    row = _row(db, THROTTLE_PREFIX + str(actor_id), now)
+    row = counter_row(db, THROTTLE_PREFIX + str(actor_id), now)
     if now - row.window_start >= WINDOW:
         row.failures, row.window_start, row.locked_until = 0, now, None
     if row.failures >= CHECKS_PER_WINDOW:

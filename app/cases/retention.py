@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import calendar
 import logging
-import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import event, false, select, true
-from sqlalchemy.exc import OperationalError
+from sqlalchemy import false, select, true
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.background import Poller, background_sessions
 from app.cases import record as rec
 from app.cases.erasure import erase_for_retention
 from app.cases.models import Case, CaseRevision
@@ -30,7 +28,7 @@ from app.config import Settings
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
 from app.crypto.shred import checkpoint_sqlite
-from app.db import make_engine, make_sessionmaker, transaction
+from app.db import transaction
 from app.documents.blobs import BlobStore
 from app.security.clock import Clock
 
@@ -186,40 +184,17 @@ def purge_movements_once(
     return codes
 
 
-class MovementPurgeScheduler:
+class MovementPurgeScheduler(Poller):
     """A daemon thread that destroys due movement plans every poll interval."""
 
     def __init__(
         self, factory: sessionmaker[Session], *, keyring: Keyring, clock: Clock, interval: float
     ) -> None:
-        self._factory, self._keyring, self._clock = factory, keyring, clock
-        self._interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="movement-purge", daemon=True)
+        def step() -> str | None:
+            codes = purge_movements_once(factory, keyring=keyring, clock=clock)
+            return f"destroyed {len(codes)} movement plan(s) past destroy_after" if codes else None
 
-    def start(self) -> None:
-        """Begin polling."""
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop polling and wait for the thread."""
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self._interval):
-            try:
-                codes = purge_movements_once(
-                    self._factory, keyring=self._keyring, clock=self._clock
-                )
-            except OperationalError:
-                log.warning("movement purge skipped: database busy; will retry")
-                continue
-            except Exception:  # the scheduler must outlive one failed step; logged
-                log.exception("movement purge failed; will retry")
-                continue
-            if codes:
-                log.info("destroyed %d movement plan(s) past destroy_after", len(codes))
+        super().__init__("movement-purge", interval, step)
 
 
 def start_movement_scheduler(
@@ -229,18 +204,11 @@ def start_movement_scheduler(
     It has its own engine; on SQLite it waits only briefly for the write lock."""
     if settings.movement_purge_poll_seconds <= 0:
         return None
-    engine = make_engine(settings.database_url)
-    if engine.dialect.name == "sqlite":
-        event.listen(engine, "connect", _short_busy_timeout)
     scheduler = MovementPurgeScheduler(
-        make_sessionmaker(engine),
+        background_sessions(settings.database_url),
         keyring=keyring,
         clock=clock,
         interval=settings.movement_purge_poll_seconds,
     )
     scheduler.start()
     return scheduler
-
-
-def _short_busy_timeout(dbapi_connection: Any, _record: Any) -> None:
-    dbapi_connection.execute("PRAGMA busy_timeout=250")

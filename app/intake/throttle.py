@@ -11,14 +11,14 @@ import hashlib
 import hmac
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import Throttled
 from app.security.models import LoginThrottle
+from app.security.throttle import counter_row
 
 PREFIX = "req:"
 GLOBAL_KEY = PREFIX + "all"
@@ -30,20 +30,6 @@ def address_key(keyring: Keyring, address: str) -> str:
     """The throttle key of a client address (keyed hash; the address is not stored)."""
     mac = hmac.new(keyring.derive(KEY_PURPOSE), address.encode(), hashlib.sha256)
     return _ADDRESS_PREFIX + mac.hexdigest()
-
-
-def _row(db: Session, key: str, now: datetime) -> LoginThrottle:
-    stmt = select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-    row = db.scalars(stmt).one_or_none()
-    if row is not None:
-        return row
-    try:
-        with db.begin_nested():
-            row = LoginThrottle(key=key, failures=0, window_start=now, locked_until=None)
-            db.add(row)
-    except IntegrityError:  # another process inserted it first: count on theirs
-        row = db.scalars(stmt).one()
-    return row
 
 
 def admit(
@@ -64,7 +50,7 @@ def admit(
     )
     rows = []
     for key, limit in limits:
-        row = _row(db, key, now)
+        row = counter_row(db, key, now)
         if now - row.window_start >= window:
             row.failures, row.window_start, row.locked_until = 0, now, None
         if row.failures >= limit:

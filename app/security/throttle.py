@@ -51,15 +51,7 @@ def check(db: Session, *, email: str, address: str, now: datetime) -> None:
 
 
 def _bump(db: Session, key: str, *, limit: int, now: datetime) -> bool:
-    row = _get(db, key)
-    if row is None:
-        try:
-            with db.begin_nested():
-                row = LoginThrottle(key=key, failures=0, window_start=now, locked_until=None)
-                db.add(row)
-        except IntegrityError:  # another process inserted it first: count on theirs
-            row = _get(db, key)
-            assert row is not None  # noqa: S101 - the conflicting insert guarantees it
+    row = counter_row(db, key, now)
     if now - row.window_start > WINDOW or (row.locked_until and now >= row.locked_until):
         row.failures, row.window_start, row.locked_until = 0, now, None
     row.failures += 1
@@ -90,3 +82,20 @@ def unlock(db: Session, *, email: str) -> bool:
     db.delete(row)
     db.flush()
     return row.locked_until is not None
+
+
+def counter_row(db: Session, key: str, now: datetime) -> LoginThrottle:
+    """The counter row of `key`, locked for this transaction, created when absent (a
+    concurrent creator wins and its row is used). Shared by every throttle on this table."""
+    row = _get(db, key)
+    if row is not None:
+        return row
+    try:
+        with db.begin_nested():
+            row = LoginThrottle(key=key, failures=0, window_start=now, locked_until=None)
+            db.add(row)
+    except IntegrityError:  # another process inserted it first: count on theirs
+        row = db.scalars(
+            select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
+        ).one()
+    return row
