@@ -147,9 +147,22 @@ def traced_server(tmp: Path, database_url: str) -> Iterator[TracedServer]:
         _wait_until_up(server.url, proc)
         yield server
     finally:
-        proc.send_signal(signal.SIGINT)  # strace passes it on; uvicorn shuts down cleanly
+        # strace -f only detaches on SIGINT and leaves its tracee serving: stop the server
+        # itself (uvicorn shuts down cleanly), and strace ends with it.
+        for child in _children(proc.pid):
+            os.kill(child, signal.SIGINT)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
+            for child in _children(proc.pid):
+                os.kill(child, signal.SIGKILL)
             proc.kill()
             proc.wait()
+
+
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(c) for c in task.read_text().split()]
+    return found

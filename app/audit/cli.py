@@ -75,6 +75,14 @@ def verify_cmd(
         Path | None,
         typer.Option(help="Verifier key file (`haven audit pubkey`); default: the keyring's."),
     ] = None,
+    deep: Annotated[
+        bool,
+        typer.Option(
+            "--deep",
+            help="Also compare every column with its entry's body (slower): for when the "
+            "database's files or catalogs themselves may have been edited.",
+        ),
+    ] = False,
 ) -> None:
     """Recompute the tree, check signatures and consistency; exit 1 naming the first bad entry."""
     from app.audit.verify import verify_log
@@ -85,7 +93,11 @@ def verify_cmd(
     external = checkpoint.read_text() if checkpoint is not None else None
     with transaction(_factory(settings)) as session:
         report = verify_log(
-            session, keys=keys, origin=settings.audit_origin, external_checkpoint=external
+            session,
+            keys=keys,
+            origin=settings.audit_origin,
+            external_checkpoint=external,
+            deep=deep,
         )
     typer.echo(report.summary())
     raise typer.Exit(0 if report.ok else 1)

@@ -27,13 +27,13 @@ def record(
     reason_code: str | None = None,
 ) -> AuditEntry:
     """Add one entry to the session (flushed, never committed here). Field names only."""
-    entry = AuditEntry(
+    entry = AuditEntry.of(
         actor_id=actor_id,
         actor_role=actor_role,
         action=action.value,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
-        fields=sorted(set(fields)),
+        fields=fields,
         outcome=outcome,
         request_id=request_id_var.get() if request_id_var.get() != "-" else None,
         reason_code=reason_code,

@@ -8,7 +8,7 @@ it is checked against the transparency-dev vectors in `shared/testdata/merkle`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 HASH_SIZE = 32
 _sha256 = hashlib.sha256
@@ -214,7 +214,9 @@ class StreamingTree:
     """Builds the tree over leaves fed in aligned chunks; roots at any size along the way.
 
     The verifier feeds chunks of CHUNK leaves (the last may be shorter), so hashing runs as
-    list comprehensions over levels rather than one Python step per leaf.
+    list comprehensions over levels rather than one Python step per leaf. A chunk hashed
+    elsewhere (a verifier worker process) arrives as a summary instead: the compact ranges
+    of its prefixes at the sizes that will be asked for.
     """
 
     CHUNK = 1 << 14
@@ -222,22 +224,31 @@ class StreamingTree:
     def __init__(self) -> None:
         self.size = 0
         self._frontier: list[tuple[int, bytes]] = []  # (height, hash), largest first
-        self._levels: list[list[bytes]] = [[]]
         self._chunk_start = 0
-        self._closed = False
+        self._chunk_size = 0
+        self._prefix: Callable[[int], list[bytes]] = lambda _k: []
 
     def add_chunk(self, leaves: Sequence[bytes]) -> None:
         """Append the next chunk of leaf hashes (CHUNK long except the very last)."""
-        if self._closed:
+        levels = build_levels(leaves)
+        self._start(len(leaves), lambda k: decompose(levels, 0, k) if k else [])
+
+    def add_summary(self, size: int, prefixes: Mapping[int, Sequence[bytes]]) -> None:
+        """Append a chunk of `size` leaves known by the compact ranges of its prefixes:
+        prefixes[k] covers its first k leaves, for k = size and every size asked later."""
+        if size not in prefixes:
+            raise ValueError("a summary must cover its whole chunk")
+        self._start(size, lambda k: list(prefixes[k]) if k else [])
+
+    def _start(self, size: int, prefix: Callable[[int], list[bytes]]) -> None:
+        if self.size % self.CHUNK:
             raise ValueError("only the last chunk may be shorter than CHUNK")
-        if len(leaves) > self.CHUNK:
+        if size > self.CHUNK:
             raise ValueError("chunk too long")
-        if self._levels[0] and len(self._levels[0]) == self.CHUNK:
-            self._push(len(self._levels) - 1, self._levels[-1][0])
-        self._chunk_start = self.size
-        self._levels = build_levels(leaves)
-        self.size += len(leaves)
-        self._closed = len(leaves) < self.CHUNK
+        if self._chunk_size == self.CHUNK:
+            self._push(self.CHUNK.bit_length() - 1, self._prefix(self.CHUNK)[0])
+        self._chunk_start, self._chunk_size, self._prefix = self.size, size, prefix
+        self.size += size
 
     def _push(self, height: int, h: bytes) -> None:
         while self._frontier and self._frontier[-1][0] == height:
@@ -249,9 +260,7 @@ class StreamingTree:
         """The root at `size`, which must lie within the most recent chunk (or equal it)."""
         if not self._chunk_start <= size <= self.size:
             raise ValueError("size outside the current chunk")
-        parts = [h for _, h in self._frontier]
-        parts += decompose(self._levels, 0, size - self._chunk_start) if self._levels[0] else []
-        return fold_right(parts)
+        return fold_right([h for _, h in self._frontier] + self._prefix(size - self._chunk_start))
 
     def root(self) -> bytes:
         """The root of everything added so far."""

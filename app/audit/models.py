@@ -5,18 +5,54 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, LargeBinary, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.audit.canonical import Recorded, decode_body, encode_body
+from app.audit.schema import expression
 from app.db import Base, utcnow
 
 # SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit key.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+class _Generated(ColumnElement[Any]):
+    """A column's generation expression, spelled per dialect (app/audit/schema.py)."""
+
+    inherit_cache = True
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@compiles(_Generated)
+def _compile_generated(element: _Generated, compiler: Any, **_kw: Any) -> str:
+    return expression(compiler.dialect.name, element.name)
+
+
+def _generated(name: str) -> Computed:
+    return Computed(_Generated(name))
+
+
 class AuditEntry(Base):
-    """One security-relevant event: who, role, when, what, which object, which fields."""
+    """One security-relevant event: who, role, when, what, which object, which fields.
+
+    `body` is the entry (app/audit/canonical.py); the other value columns are generated
+    from it by the database and are read-only. Create entries with `AuditEntry.of(...)`."""
 
     __tablename__ = "audit_entries"
     __table_args__ = (
@@ -25,16 +61,26 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
-    actor_id: Mapped[uuid.UUID | None]
-    actor_role: Mapped[str | None] = mapped_column(String(32))
-    action: Mapped[str] = mapped_column(String(64), index=True)
-    object_type: Mapped[str | None] = mapped_column(String(32))
-    object_id: Mapped[str | None] = mapped_column(String(64))
-    fields: Mapped[list[str]] = mapped_column(JSON, default=list)
-    outcome: Mapped[str] = mapped_column(String(16), default="ok")
-    request_id: Mapped[str | None] = mapped_column(String(32))
-    reason_code: Mapped[str | None] = mapped_column(String(64))
+    body: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(_generated("at"), index=True)
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(_generated("actor_id"))
+    actor_role: Mapped[str | None] = mapped_column(String(32), _generated("actor_role"))
+    action: Mapped[str] = mapped_column(String(64), _generated("action"), index=True)
+    object_type: Mapped[str | None] = mapped_column(String(32), _generated("object_type"))
+    object_id: Mapped[str | None] = mapped_column(String(64), _generated("object_id"))
+    fields: Mapped[list[str]] = mapped_column(JSON, _generated("fields"))
+    outcome: Mapped[str] = mapped_column(String(16), _generated("outcome"))
+    request_id: Mapped[str | None] = mapped_column(String(32), _generated("request_id"))
+    reason_code: Mapped[str | None] = mapped_column(String(64), _generated("reason_code"))
+
+    @classmethod
+    def of(cls, *, at: datetime | None = None, **values: Any) -> AuditEntry:
+        """A new entry (not yet added to a session) recording these values."""
+        return cls(body=encode_body(at=at or utcnow(), **values))
+
+    def recorded(self) -> Recorded:
+        """The values as the body records them (what the leaf commits to)."""
+        return decode_body(self.body)
 
 
 class AuditLeaf(Base):

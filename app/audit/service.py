@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from app.audit.canonical import BodyError, Recorded
 from app.audit.checkpoints import verifier_key
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry, AuditLeaf
@@ -50,8 +51,12 @@ class AuditRow:
     entry: AuditEntry
 
     def as_dict(self) -> dict[str, Any]:
-        """JSON-ready form."""
-        e = self.entry
+        """JSON-ready form, read from the entry's body (what its leaf commits to); a body
+        that is not canonical (tampered: the verifier names it) shows its columns."""
+        try:
+            e: Recorded | AuditEntry = self.entry.recorded()
+        except BodyError:
+            e = self.entry
         return {
             "seq": self.seq,
             "at": e.at.isoformat(),

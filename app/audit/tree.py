@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session, object_session
 
-from app.audit.canonical import encode_entry
+from app.audit.canonical import entry_leaf
 from app.audit.merkle import (
     fold_right,
     frontier_append,
-    leaf_hash,
     pack_frontier,
     unpack_frontier,
 )
@@ -66,7 +65,7 @@ def append_leaves(session: Session, entries: Sequence[AuditEntry]) -> list[int]:
     frontier = unpack_frontier(head.frontier, size)
     rows: list[dict[str, Any]] = []
     for entry in sorted(entries, key=lambda e: e.id):
-        leaf = leaf_hash(encode_entry(entry, size))
+        leaf = entry_leaf(size, entry.id, entry.body)
         rows.append({"seq": size, "entry_id": entry.id, "leaf_hash": leaf})
         frontier_append(frontier, size, leaf)
         size += 1

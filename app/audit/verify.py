@@ -10,22 +10,28 @@ the first position no checkpoint still vouches for is named.
 
 from __future__ import annotations
 
-import hashlib
+import json
+import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from app.audit import fastscan
-from app.audit.canonical import encode_row, encode_row_safely
+from app.audit import fastscan, workers
+from app.audit.canonical import BODY_COLUMNS, entry_leaf
 from app.audit.merkle import EMPTY_ROOT, StreamingTree, fold_right, unpack_frontier
 from app.audit.models import AuditCheckpoint, AuditHead
 from app.audit.note import NoteError, VerifierKey, open_checkpoint
+from app.audit.scanner import Summary
+from app.audit.schema import projection_intact
 from app.audit.tree import HEAD_ID
 
 _ZERO = bytes(32)
+logger = logging.getLogger(__name__)
 
+# The value columns as the body spells them (text, hex, JSON text), per dialect.
 _COLUMNS = {
     "sqlite": ("e.at", "e.actor_id", "e.fields"),
     "postgresql": (
@@ -34,6 +40,9 @@ _COLUMNS = {
         "CAST(e.fields AS TEXT)",
     ),
 }
+_FIELDS = BODY_COLUMNS.index("fields")
+# Exact-path rows: seq, leaf's entry id, entry row id, body, the ten columns, stored leaf.
+_SEQ, _LEAF_EID, _ROW_ID, _BODY, _FIRST_COLUMN, _STORED = 0, 1, 2, 3, 4, 14
 
 
 def _chunk_sql(dialect: str) -> str:
@@ -47,8 +56,9 @@ def _chunk_sql(dialect: str) -> str:
     # Built only from the fixed fragments above, never from input.
     order = "" if dialect == "sqlite" else " ORDER BY l.seq"
     return (
-        f"SELECT l.seq, e.id, {at}, {actor}, e.actor_role, e.action, e.object_type, "
-        f"e.object_id, {fields}, e.outcome, e.request_id, e.reason_code, l.leaf_hash {where}{order}"
+        f"SELECT l.seq, l.entry_id, e.id, e.body, {at}, {actor}, e.actor_role, e.action, "
+        f"e.object_type, e.object_id, {fields}, e.outcome, e.request_id, e.reason_code, "
+        f"l.leaf_hash {where}{order}"
     )
 
 
@@ -86,7 +96,8 @@ class VerifyReport:
             f"audit log intact: {self.entries} entries, root {self.root.hex()}, "
             f"{self.checkpoints} signed checkpoints consistent"
             if self.ok
-            else f"audit log NOT intact: first bad entry: {self.first_bad}"
+            else "audit log NOT intact"
+            + (f": first bad entry: {self.first_bad}" if self.first_bad is not None else "")
         )
         return "\n".join([head, *(f"  - {f}" for f in self.findings)])
 
@@ -106,17 +117,39 @@ class _Scan:
             self.findings.append(message)
 
 
+def _leaf(seq: int, row: Any) -> bytes:
+    """The leaf this row's body would have at position seq; never raises (a row a tamperer
+    filled with odd types yields a hash no entry has)."""
+    try:
+        return entry_leaf(seq, row[_LEAF_EID], row[_BODY])
+    except (TypeError, ValueError):
+        return _ZERO
+
+
+def _column_disagreeing(row: Any) -> str | None:
+    """The first value column that says something the body does not, if any."""
+    try:
+        recorded = json.loads(row[_BODY])
+        if not isinstance(recorded, list) or len(recorded) != len(BODY_COLUMNS):
+            return "body"
+    except (TypeError, ValueError):
+        return "body"
+    for i, name in enumerate(BODY_COLUMNS):
+        value = row[_FIRST_COLUMN + i]
+        if i == _FIELDS and isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return name
+        if value != recorded[i]:
+            return name
+    return None
+
+
 def _chunk_leaves(rows: list[Any], lo: int, hi: int, scan: _Scan) -> list[bytes]:
-    sha = hashlib.sha256
-    if len(rows) == hi - lo and rows[-1][0] == hi - 1 and rows[0][0] == lo:
-        try:
-            leaves = [sha(b"\x00" + encode_row(r)).digest() for r in rows]
-        except (TypeError, ValueError):
-            pass
-        else:
-            if all(a == r[12] for a, r in zip(leaves, rows, strict=True)):
-                return leaves
-    by_seq = {r[0]: r for r in rows}
+    """The chunk's leaves the careful way: every leaf rebuilt, every column compared with
+    its body, the first bad entry named."""
+    by_seq = {r[_SEQ]: r for r in rows}
     leaves = []
     for seq in range(lo, hi):
         row = by_seq.get(seq)
@@ -124,27 +157,25 @@ def _chunk_leaves(rows: list[Any], lo: int, hi: int, scan: _Scan) -> list[bytes]
             scan.bad(seq, f"entry {seq}: missing (deleted or renumbered)")
             leaves.append(_ZERO)
             continue
-        if row[1] is None:
+        if row[_ROW_ID] is None:
             scan.bad(seq, f"entry {seq}: its entry row is missing (deleted)")
-        leaf = sha(b"\x00" + encode_row_safely(row)).digest()
-        if leaf != row[12]:
+        leaf = _leaf(seq, row)
+        if leaf != row[_STORED]:
             _diagnose(row, scan)
+        elif (column := _column_disagreeing(row)) is not None:
+            scan.bad(seq, f"entry {seq}: its {column} column disagrees with its body (edited)")
         leaves.append(leaf)
     return leaves
 
 
 def _diagnose(row: Any, scan: _Scan) -> None:
     """Name a mismatching entry; one shifted by an insertion or deletion names the gap."""
-    seq = row[0]
-
-    def leaf_at(position: int) -> bytes:
-        return hashlib.sha256(b"\x00" + encode_row_safely((position, *row[1:]))).digest()
-
-    if seq > 0 and leaf_at(seq - 1) == row[12]:
+    seq = row[_SEQ]
+    if seq > 0 and _leaf(seq - 1, row) == row[_STORED]:
         scan.bad(
             seq - 1, f"entry {seq - 1}: inserted (the entry now at {seq} belongs at {seq - 1})"
         )
-    elif leaf_at(seq + 1) == row[12]:
+    elif _leaf(seq + 1, row) == row[_STORED]:
         scan.bad(seq, f"entry {seq}: deleted (the entry now at {seq} belongs at {seq + 1})")
     else:
         scan.bad(seq, f"entry {seq}: content does not match its leaf hash (edited or moved)")
@@ -182,8 +213,16 @@ def verify_log(
     keys: list[VerifierKey],
     origin: str,
     external_checkpoint: str | None = None,
+    deep: bool = False,
+    parallel_min: int = workers.PARALLEL_MIN,
 ) -> VerifyReport:
-    """Verify the whole log against its stored checkpoints and, if given, one held outside."""
+    """Verify the whole log against its stored checkpoints and, if given, one held outside.
+
+    Leaves are rebuilt from the stored bodies while the value columns are still generated
+    from them (app/audit/schema.py); if the schema was altered, or when `deep` is asked for
+    (an attacker who can edit the database's files or catalogs directly), every column is
+    also compared with its body. Logs of `parallel_min` entries or more are hashed by
+    worker processes (app/audit/workers.py)."""
     targets, findings, n_checkpoints = _load_targets(session, keys, origin, external_checkpoint)
     # The head is read after the checkpoints, so an honest log is never shorter than them.
     head = session.get(AuditHead, HEAD_ID, populate_existing=True)
@@ -191,7 +230,15 @@ def verify_log(
         raise RuntimeError("audit_head row 1 is missing: run the migrations")
     size = head.size
     scan = _Scan(findings=findings)
-    root = _scan_tree(session, size, sorted(targets, key=lambda t: t.size), scan)
+    intact = projection_intact(session.connection())
+    if intact is False:
+        scan.findings.append(
+            "audit_entries: the value columns are no longer generated from the body as the "
+            "schema defines (the table was altered)"
+        )
+    ordered = sorted(targets, key=lambda t: t.size)
+    fast = intact is True and not deep
+    root = _scan_tree(session, size, ordered, scan, fast=fast, parallel_min=parallel_min)
     truncated = [t for t in targets if t.size > size]
     for t in truncated:
         scan.findings.append(f"{t.label} vouches for {t.size} entries, the log has {size}")
@@ -201,31 +248,57 @@ def verify_log(
         head_root = b""
     if head_root != root:
         scan.findings.append("the head row does not match the recomputed tree")
-    _check_unsequenced(session, scan)
+    _check_unsequenced(session, scan, size)
     first_bad = _first_bad(scan, size if truncated else None)
     return VerifyReport(size, root, n_checkpoints, first_bad, scan.findings)
 
 
-def _scan_tree(session: Session, size: int, targets: list[Target], scan: _Scan) -> bytes:
+def _scan_tree(
+    session: Session,
+    size: int,
+    targets: list[Target],
+    scan: _Scan,
+    *,
+    fast: bool,
+    parallel_min: int,
+) -> bytes:
     conn = session.connection()
     dialect = conn.dialect.name
     exact_sql, fast_sql = _chunk_sql(dialect), fastscan.SQL[dialect]
     error: type[Exception] = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.cursor()
-    # psycopg: binary results (bytea arrives as bytes, not hex text to decode).
-    ahead_cursor = conn.connection.cursor(**({"binary": True} if dialect == "postgresql" else {}))
     tree = StreamingTree()
+    spans = fastscan.ranges(size, tree.CHUNK)
     pending = [t for t in targets if t.size <= size]
     for t in [t for t in pending if t.size == 0]:
         (scan.matched.append(0) if t.root == EMPTY_ROOT else scan.mismatched.append(t))
     pending = [t for t in pending if t.size > 0]
+    summaries = (
+        _from_workers(session, spans, [t.size for t in pending])
+        if fast and size >= parallel_min
+        else None
+    )
+    cursor = conn.connection.cursor()
+    # psycopg: binary results (bytea arrives as bytes, not hex text to decode).
+    ahead_cursor = conn.connection.cursor(**({"binary": True} if dialect == "postgresql" else {}))
+    scanned: Iterable[tuple[int, int, Any]]
+    if summaries is not None:
+        scanned = summaries
+    elif fast:
+        scanned = fastscan.chunks(ahead_cursor, fast_sql, spans, error)
+    else:
+        scanned = ((lo, hi, None) for lo, hi in spans)
     try:
-        for lo, hi, fast in fastscan.chunks(ahead_cursor, fast_sql, size, tree.CHUNK, error):
-            leaves = fast
-            if leaves is None:  # something differs: the exact encoder decides and names it
-                cursor.execute(exact_sql, {"lo": lo, "hi": hi})
-                leaves = _chunk_leaves(list(cursor.fetchall()), lo, hi, scan)
-            tree.add_chunk(leaves)
+        for lo, hi, found in scanned:
+            if isinstance(found, dict):  # hashed and matched by a worker
+                tree.add_summary(hi - lo, found)
+            elif found is not None:
+                tree.add_chunk(found)
+            else:  # something differs (or the schema does): the exact path names it
+                rows = fastscan.fetch(cursor, exact_sql, lo, hi, error)
+                if rows is None:
+                    scan.bad(lo, f"entry {lo}: the entries table cannot be read (altered)")
+                    rows = []
+                tree.add_chunk(_chunk_leaves(rows, lo, hi, scan))
             while pending and pending[0].size <= hi:
                 t = pending.pop(0)
                 ok = tree.root_at(t.size) == t.root
@@ -236,7 +309,29 @@ def _scan_tree(session: Session, size: int, targets: list[Target], scan: _Scan) 
     return tree.root() if size else EMPTY_ROOT
 
 
-def _check_unsequenced(session: Session, scan: _Scan) -> None:
+def _from_workers(
+    session: Session, spans: list[tuple[int, int]], wanted: list[int]
+) -> list[Summary] | None:
+    """The chunks' summaries from worker processes, or None to verify in-process (no way
+    to share the database with them, or they failed: the in-process path decides)."""
+    source = workers.source_for(session)
+    if source is None:
+        return None
+    try:
+        return workers.run(source, spans, wanted)
+    except Exception:
+        logger.warning("audit verification workers failed; verifying in-process", exc_info=True)
+        return None
+
+
+def _check_unsequenced(session: Session, scan: _Scan, size: int) -> None:
+    """Entries committed without a position (a forged insertion shows in the auditor's
+    view, not in the tree). Counting is enough while the count matches: the scan found an
+    entry for every one of the `size` leaves, each leaf naming its own (a leaf pointed at
+    another's entry would have to be rehashed, which the tree catches)."""
+    total = session.execute(text("SELECT count(*) FROM audit_entries")).scalar_one()
+    if total == size:
+        return
     count, first = session.execute(
         text(
             "SELECT count(*), min(e.id) FROM audit_entries e "

@@ -81,6 +81,15 @@ class AuditLog:
                 self.sql(f"DROP TRIGGER {table}_no_update")
                 self.sql(f"DROP TRIGGER {table}_no_delete")
 
+    def edit_body(self, seq: int, old: str, new: str) -> None:
+        """The attacker rewrites the stored body of the entry at seq (triggers dropped)."""
+        self.sql(
+            "UPDATE audit_entries SET body = replace(body, :old, :new) WHERE id = :i",
+            old=old,
+            new=new,
+            i=self.entry_id(seq),
+        )
+
     def entry_id(self, seq: int) -> int:
         return int(self.sql("SELECT entry_id FROM audit_leaves WHERE seq = :s", s=seq)[0][0])
 

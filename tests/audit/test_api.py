@@ -223,7 +223,7 @@ def test_verify_names_a_tampered_entry(log_client: tuple[TestClient, AuditLog]) 
     assert first["ok"] is True, first
     log.drop_triggers()
     victim = 7
-    log.sql("UPDATE audit_entries SET action = 'case.updated' WHERE id = :i", i=log.entry_id(7))
+    log.edit_body(victim, '"case.read"', '"case.updated"')
     body = client.get("/api/v1/audit/verify").json()
     assert body == {"ok": False, "entries": first["entries"] + 1, "first_bad": victim}
     failed = log.sql(

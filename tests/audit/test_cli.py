@@ -52,6 +52,8 @@ def test_checkpoint_verify_prove_and_tamper(install: str, tmp_path: Path) -> Non
     result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(cp), "--key", str(key)])
     assert result.exit_code == 0, result.output
     assert "intact: 5 entries" in result.output
+    result = runner.invoke(cli, ["audit", "verify", "--deep"])
+    assert result.exit_code == 0, result.output
 
     result = runner.invoke(cli, ["audit", "prove", "3"])
     assert result.exit_code == 0
@@ -61,11 +63,15 @@ def test_checkpoint_verify_prove_and_tamper(install: str, tmp_path: Path) -> Non
     engine = make_engine(install)
     with engine.begin() as conn:
         conn.exec_driver_sql("DROP TRIGGER audit_entries_no_update")
-        conn.exec_driver_sql("UPDATE audit_entries SET object_id = 'HV-2' WHERE id = 3")
+        conn.exec_driver_sql(
+            "UPDATE audit_entries SET body = replace(body, 'case.read', 'case.updated') "
+            "WHERE id = 3"
+        )
     engine.dispose()
-    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(cp)])
-    assert result.exit_code == 1
-    assert "first bad entry: 2" in result.output
+    for extra in ([], ["--deep"]):
+        result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(cp), *extra])
+        assert result.exit_code == 1
+        assert "first bad entry: 2" in result.output
 
 
 def test_verify_with_another_key_fails(install: str, tmp_path: Path) -> None:

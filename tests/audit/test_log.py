@@ -7,6 +7,7 @@ import random
 import threading
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import APIRouter
@@ -16,7 +17,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.audit.canonical import encode_entry, encode_row
+from app.audit.canonical import BodyError, decode_body, encode_body, leaf_input
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.audit.merkle import leaf_hash
@@ -40,7 +41,7 @@ def test_entry_is_visible_in_the_transaction_and_sequenced_at_commit(db: Session
     db.commit()
     leaf = db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
     assert leaf.seq == before
-    assert leaf.leaf_hash == leaf_hash(encode_entry(entry, leaf.seq))
+    assert leaf.leaf_hash == leaf_hash(leaf_input(leaf.seq, entry.id, entry.body))
 
 
 def test_rolled_back_savepoint_leaves_no_entry_and_no_position(db: Session) -> None:
@@ -89,30 +90,72 @@ def test_failed_request_leaves_no_entry_and_a_good_one_leaves_one(
     assert _count(db, AuditLeaf) == _count(db, AuditEntry)
 
 
-def test_python_and_database_encodings_agree(audit_log: AuditLog) -> None:
-    """The writer encodes ORM objects, the verifier database text: they must be identical."""
+def test_generated_columns_say_what_the_body_records(audit_log: AuditLog) -> None:
+    """The database derives every value column from the body: odd text, microseconds and
+    field sets read back exactly, and the log verifies."""
+    rng = random.Random(7)
+    written = []
     with transaction(audit_log.factory) as s:
-        record(
-            s,
-            action=AuditAction.BREAK_GLASS,
-            actor_id=uuid.uuid4(),
-            actor_role="caseworker",
-            object_type="case",
-            object_id="HV-2026-0142",
-            fields=["zeta", "alpha", "Ünïcode\u2014field", 'quote"d'],
-            reason_code="night_emergency",
-        )
+        for i in range(40):
+            at = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(
+                days=rng.randrange(3000), microseconds=rng.randrange(86_400 * 10**6)
+            )
+            entry = AuditEntry.of(
+                at=at,
+                action=AuditAction.BREAK_GLASS.value,
+                actor_id=uuid.uuid4() if i % 2 else None,
+                actor_role="caseworker" if i % 3 else None,
+                object_type="case",
+                object_id=f'HV-{i}-\u00e9"q\\',
+                fields=["zeta", "alpha", "\u00dcn\u00efcode\u2014field", 'quote"d', "tab\there"],
+                reason_code=None if i % 2 else "night_emergency",
+            )
+            s.add(entry)
+            s.flush()
+            written.append((entry.id, at))
+    with transaction(audit_log.factory) as s:
+        for entry_id, at in written:
+            again = s.get(AuditEntry, entry_id)
+            assert again is not None
+            recorded = again.recorded()
+            assert recorded.at == at
+            assert (again.at, again.actor_id, again.actor_role, again.object_id) == (
+                recorded.at,
+                recorded.actor_id,
+                recorded.actor_role,
+                recorded.object_id,
+            )
+            assert list(again.fields) == recorded.fields == sorted(recorded.fields)
+            assert (again.action, again.outcome, again.reason_code) == (
+                recorded.action,
+                recorded.outcome,
+                recorded.reason_code,
+            )
     report = audit_log.verify()
     assert report.ok, report.findings
-    assert encode_row((0, 1, "t", None, None, "a", None, None, "[]", "ok", None, None)) == (
-        b'["haven-audit/v1",0,1,"t",null,null,"a",null,null,[],"ok",null,null]'
+
+
+def test_the_encoding_is_the_documented_one() -> None:
+    at = datetime(2026, 3, 4, 5, 6, 7, 8, tzinfo=UTC)
+    actor = uuid.UUID(int=0xAB)
+    body = encode_body(at=at, action="a", actor_id=actor, fields=["b", "\u00e9", "b"])
+    assert body == (
+        '["2026-03-04 05:06:07.000008","000000000000000000000000000000ab",null,"a",null,null,'
+        '["b","\\u00e9"],"ok",null,null]'
     )
+    assert leaf_input(5, 9, body) == b'["haven-audit/v2",5,9,' + body.encode() + b"]"
+    assert decode_body(body).fields == ["b", "\u00e9"]
+    for not_canonical in (body.replace(",", ", "), body.replace('"b","', '"\\u00e9","b","')):
+        with pytest.raises(BodyError):
+            decode_body(not_canonical)
+    with pytest.raises(ValueError, match="naive"):
+        encode_body(at=datetime(2026, 1, 1), action="a")  # noqa: DTZ001 - the point
 
 
 @pytest.mark.parametrize(
     "statement",
     [
-        "UPDATE audit_entries SET outcome = 'ok'",
+        "UPDATE audit_entries SET body = body",
         "DELETE FROM audit_entries",
         "UPDATE audit_leaves SET leaf_hash = leaf_hash",
         "DELETE FROM audit_leaves",

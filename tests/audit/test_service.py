@@ -78,7 +78,9 @@ def test_reads_spread_over_time_raise_no_alert(db: Session, settings: Settings) 
         at = start + timedelta(minutes=i)
         case = str(uuid.uuid4())
         db.add(
-            AuditEntry(action="case.read", actor_id=ANNA, object_type="case", object_id=case, at=at)
+            AuditEntry.of(
+                action="case.read", actor_id=ANNA, object_type="case", object_id=case, at=at
+            )
         )
     db.flush()
     assert [a for a in alerts(db, settings=settings, since=start) if a.kind == "mass_read"] == []

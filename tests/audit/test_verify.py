@@ -3,16 +3,23 @@ deletion, reordering, insertion, truncation and rollback is detected and named."
 
 from __future__ import annotations
 
+import sqlite3
+from datetime import UTC, datetime
+
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 
-from app.audit.canonical import encode_entry
+from app.audit import workers
+from app.audit.canonical import BODY_COLUMNS, encode_body, entry_leaf, leaf_input
 from app.audit.checkpoints import verifier_key
-from app.audit.merkle import ProofError, leaf_hash, verify_consistency
+from app.audit.merkle import ProofError, StreamingTree, leaf_hash, verify_consistency
 from app.audit.models import AuditEntry
 from app.audit.note import open_checkpoint
 from app.audit.proofs import consistency_proof, inclusion_proof, tree_root
+from app.audit.scanner import Source, Summary
 from app.audit.tree import append_leaves
+from app.audit.verify import VerifyReport, verify_log
 from app.db import transaction
 from tests.audit.conftest import ORIGIN, AuditLog
 
@@ -24,7 +31,7 @@ def _leaf_of(log: AuditLog, entry_id: int, seq: int) -> bytes:
     with transaction(log.factory) as s:
         entry = s.get(AuditEntry, entry_id)
         assert entry is not None
-        return leaf_hash(encode_entry(entry, seq))
+        return entry_leaf(seq, entry.id, entry.body)
 
 
 def _rehash(log: AuditLog, start: int) -> None:
@@ -56,18 +63,14 @@ def test_empty_log_verifies(audit_log: AuditLog) -> None:
 
 
 def test_edited_entry_is_named(tampered: AuditLog) -> None:
-    tampered.sql(
-        "UPDATE audit_entries SET actor_role = 'admin' WHERE id = :i", i=tampered.entry_id(7)
-    )
+    tampered.edit_body(7, '"caseworker"', '"admin"')
     report = tampered.verify()
     assert report.as_dict() == {"ok": False, "entries": 20, "first_bad": 7}
     assert "entry 7" in report.summary()
 
 
 def test_edit_with_recomputed_hashes_is_caught_by_checkpoints(tampered: AuditLog) -> None:
-    tampered.sql(
-        "UPDATE audit_entries SET action = 'case.created' WHERE id = :i", i=tampered.entry_id(7)
-    )
+    tampered.edit_body(7, '"case.read"', '"case.created"')
     _rehash(tampered, 7)
     report = tampered.verify()
     assert not report.ok
@@ -112,11 +115,7 @@ def test_reordered_entries_are_named(tampered: AuditLog) -> None:
 def test_inserted_entry_is_named(tampered: AuditLog) -> None:
     for seq in range(19, 11, -1):
         tampered.sql("UPDATE audit_leaves SET seq = :n WHERE seq = :o", n=seq + 1, o=seq)
-    tampered.sql(
-        "INSERT INTO audit_entries (at, action, fields, outcome) "
-        "VALUES (:at, 'case.read', '[]', 'ok')",
-        at="2026-01-01 00:00:00.000000",
-    )
+    tampered.sql("INSERT INTO audit_entries (body) VALUES (:b)", b=_forged_body())
     forged = int(tampered.sql("SELECT max(id) FROM audit_entries")[0][0])  # type: ignore[call-overload]
     tampered.sql(  # a well-formed leaf for the forged entry at position 12
         "INSERT INTO audit_leaves (seq, entry_id, leaf_hash) VALUES (12, :e, :h)",
@@ -181,9 +180,9 @@ def test_proofs_for_stored_entries(audit_log: AuditLog) -> None:
         entry = s.scalars(select(AuditEntry).where(AuditEntry.id == entry_id)).one()
         assert proof.size == 13
         assert proof.root == cp.root
-        proof.verify(leaf_hash(encode_entry(entry, 6)))
+        proof.verify(leaf_hash(leaf_input(6, entry.id, entry.body)))
         with pytest.raises(ProofError):
-            proof.verify(leaf_hash(encode_entry(entry, 7)))
+            proof.verify(leaf_hash(leaf_input(7, entry.id, entry.body)))
         verify_consistency(5, 13, consistency_proof(s, 5, 13), tree_root(s, 5), cp.root)
 
 
@@ -198,11 +197,7 @@ def test_forged_checkpoint_is_refused(audit_log: AuditLog) -> None:
 
 def test_unsequenced_entry_is_reported(audit_log: AuditLog) -> None:
     audit_log.write(2)
-    audit_log.sql(
-        "INSERT INTO audit_entries (at, action, fields, outcome) "
-        "VALUES (:at, 'case.read', '[]', 'ok')",
-        at="2026-01-01 00:00:00.000000",
-    )
+    audit_log.sql("INSERT INTO audit_entries (body) VALUES (:b)", b=_forged_body())
     report = audit_log.verify()
     assert not report.ok
     assert any("no position" in f for f in report.findings)
@@ -223,38 +218,148 @@ def test_fast_path_carries_an_intact_ascii_log(
     assert audit_log.verify(external=audit_log.checkpoint_note()).ok
 
 
+def _forged_body() -> str:
+    """A well-formed body for an entry the service never recorded."""
+    return encode_body(at=datetime(2026, 1, 1, tzinfo=UTC), action="case.read")
+
+
 @pytest.mark.parametrize(
-    ("column", "value"),
+    "spelling",
     [
-        ("fields", '{"not": "a list"'),  # malformed JSON must not break the fast query
-        ("fields", '{"not": "a list"}'),
-        ("fields", '["legal_name",  "unit"]'),  # same value, other spelling: not an edit
-        ("object_id", "caf\u00e9"),  # non-ASCII: the database spells it raw
-        ("action", None),  # a NULL where the schema forbids one
+        ("caseworker", "case\u00e9worker"),  # non-ASCII written raw
+        ('"unit"]', '"unit"] '),  # same values, other spelling: still an edit of the body
+        ('"caseworker"', "null"),
+        ("[", '{"not": "a list"'),  # not JSON at all: both databases refuse it
     ],
 )
-def test_odd_values_fall_back_to_the_exact_path(
-    audit_log: AuditLog, column: str, value: str | None
-) -> None:
-    audit_log.write(8)
-    audit_log.drop_triggers()
-    pg = audit_log.backend == "postgresql"
-    if value == '{"not": "a list"' and pg:
-        pytest.skip("PostgreSQL's json column refuses malformed JSON itself")
-    if column == "action":
-        if not pg:
-            pytest.skip("SQLite cannot drop a NOT NULL constraint in place")
-        audit_log.sql("ALTER TABLE audit_entries ALTER COLUMN action DROP NOT NULL")
-    victim = 5
-    audit_log.sql(
-        f"UPDATE audit_entries SET {column} = :v WHERE id = :i",  # noqa: S608 - fixed names
-        v=value,
-        i=audit_log.entry_id(victim),
-    )
-    report = audit_log.verify()
-    if value == '["legal_name",  "unit"]':
-        # Whitespace in stored JSON is not content: the canonical encoding re-spells it.
-        assert report.ok, report.findings
+def test_any_byte_of_a_body_changed_is_named(tampered: AuditLog, spelling: tuple[str, str]) -> None:
+    old, new = spelling
+    if new.startswith("{"):
+        with pytest.raises(DBAPIError):  # the generated columns cannot be computed from it
+            tampered.edit_body(7, old, new)
         return
+    tampered.edit_body(7, old, new)
+    report = tampered.verify()
+    assert report.first_bad == 7, report.findings
+
+
+@pytest.mark.parametrize("column", ["actor_role", "action", "at", "fields"])
+def test_value_columns_cannot_be_written(tampered: AuditLog, column: str) -> None:
+    """With the triggers gone, the generated columns still refuse an UPDATE."""
+    value = {"at": "2026-01-01 00:00:00.000000", "fields": "[]"}.get(column, "admin")
+    with pytest.raises(DBAPIError):
+        tampered.sql(
+            f"UPDATE audit_entries SET {column} = :v WHERE id = :i",  # noqa: S608 - fixed names
+            v=value,
+            i=tampered.entry_id(7),
+        )
+    assert tampered.verify().ok
+
+
+def _plain_columns(log: AuditLog) -> None:
+    """The attacker turns the generated columns into plain ones, keeping every value."""
+    if log.backend == "postgresql":
+        for column in BODY_COLUMNS:
+            log.sql(f"ALTER TABLE audit_entries ALTER COLUMN {column} DROP EXPRESSION")
+        return
+    path = log.engine.url.database
+    assert path
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA foreign_keys = OFF")
+        conn.execute("CREATE TABLE plain AS SELECT * FROM audit_entries")
+        conn.execute("DROP TABLE audit_entries")
+        conn.execute("ALTER TABLE plain RENAME TO audit_entries")
+    finally:
+        conn.close()
+
+
+def test_altered_schema_is_reported_and_an_edited_column_named(tampered: AuditLog) -> None:
+    _plain_columns(tampered)
+    report = tampered.verify()
     assert not report.ok
-    assert report.first_bad == victim, report.findings
+    assert report.first_bad is None  # every column still says what its body says
+    assert any("altered" in f for f in report.findings)
+    tampered.sql(
+        "UPDATE audit_entries SET actor_role = 'admin' WHERE id = :i", i=tampered.entry_id(7)
+    )
+    report = tampered.verify()
+    assert report.first_bad == 7
+    assert any("actor_role column disagrees" in f for f in report.findings), report.findings
+
+
+def test_deep_verification_reads_every_column(
+    tampered: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker who edits the database's files or catalogs directly can leave a schema
+    that looks intact over a changed column; `deep` compares every column anyway."""
+    import app.audit.verify as verify_module
+
+    _plain_columns(tampered)
+    tampered.sql(
+        "UPDATE audit_entries SET object_id = 'elsewhere' WHERE id = :i", i=tampered.entry_id(4)
+    )
+    monkeypatch.setattr(verify_module, "projection_intact", lambda _conn: True)
+    assert tampered.verify().ok  # the routine check trusts the schema
+    with transaction(tampered.factory) as s:
+        key = verifier_key(tampered.keyring, ORIGIN)
+        report = verify_log(s, keys=[key], origin=ORIGIN, deep=True)
+    assert report.first_bad == 4
+    assert any("object_id column disagrees" in f for f in report.findings)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chunks of 4 leaves, so a 20-entry log spans several chunks and both workers."""
+    monkeypatch.setattr(StreamingTree, "CHUNK", 4)
+
+
+def _verify(log: AuditLog, *, parallel_min: int, external: str | None = None) -> VerifyReport:
+    with transaction(log.factory) as s:
+        key = verifier_key(log.keyring, ORIGIN)
+        return verify_log(
+            s, keys=[key], origin=ORIGIN, external_checkpoint=external, parallel_min=parallel_min
+        )
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_worker_processes_reach_the_same_answer(
+    audit_log: AuditLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    audit_log.write(21, checkpoint_every=3)  # checkpoints inside and at the ends of chunks
+    external = audit_log.checkpoint_note()
+    alone = _verify(audit_log, parallel_min=10**9, external=external)
+    shared = _verify(audit_log, parallel_min=1, external=external)
+    assert alone.ok, alone.findings
+    assert (shared.ok, shared.root, shared.checkpoints) == (True, alone.root, alone.checkpoints)
+    assert "verifying in-process" not in caplog.text  # the workers did answer
+
+
+@pytest.mark.usefixtures("small_chunks")
+def test_worker_processes_leave_a_bad_entry_to_be_named(
+    tampered: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[int] = []
+    real_run = workers.run
+
+    def counted(*args: object, **kwargs: object) -> list[Summary]:
+        out = real_run(*args, **kwargs)  # type: ignore[arg-type]
+        calls.append(sum(1 for _, _, p in out if p is None))
+        return out
+
+    monkeypatch.setattr(workers, "run", counted)
+    tampered.edit_body(13, '"caseworker"', '"admin"')
+    report = _verify(tampered, parallel_min=1)
+    assert calls == [1]  # the workers hashed every chunk but the tampered one
+    assert report.first_bad == 13, report.findings
+
+
+def test_failed_workers_fall_back_to_verifying_in_process(
+    audit_log: AuditLog, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    audit_log.write(5)
+    nowhere = Source("sqlite", "/nonexistent/haven.db")
+    monkeypatch.setattr(workers, "source_for", lambda _session: nowhere)
+    report = _verify(audit_log, parallel_min=1)
+    assert report.ok, report.findings
+    assert "verifying in-process" in caplog.text

@@ -77,9 +77,12 @@ def test_each_check_is_audited_with_its_outcome_never_its_terms(
     )
     assert (second.outcome, second.fields) == ("ok", ["phone"])
     for entry in (first, second):
-        text = str(vars(entry))
+        r = entry.recorded()  # random ids and the time left out: they may hold any digits
+        text = str([r.actor_role, r.action, r.object_type, r.object_id, r.fields, r.outcome,
+                    r.reason_code])  # fmt: skip
         assert "555" not in text
         assert "921" not in text
+        assert not any(p in entry.body for p in ("79215559999", "921 555", "+7"))
 
 
 def test_enumerating_phones_is_throttled_per_account_in_the_database(

@@ -1,11 +1,19 @@
 """Migrations are the only way a schema is built, and they match the models exactly."""
 
+import uuid
+from datetime import UTC, datetime
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 
 import app.models  # noqa: F401 - every table on the metadata
-from app.db import Base, make_engine
+from app.audit.checkpoints import verifier_key
+from app.audit.models import AuditEntry
+from app.audit.verify import verify_log
+from app.crypto.keyring import Keyring
+from app.db import Base, make_engine, make_sessionmaker, transaction
 from app.migrate import downgrade, upgrade
 from tests.conftest import ScratchDatabase
 
@@ -42,3 +50,52 @@ def test_downgrade_base_then_upgrade_head_round_trips(fresh_db: ScratchDatabase)
     upgrade(fresh_db.url)
     assert _tables(fresh_db.url) == expected
     assert _diff(fresh_db.url) == []
+
+
+def test_a_v1_audit_log_is_re_encoded_and_verifies(fresh_db: ScratchDatabase) -> None:
+    """A development database from before 0008 keeps its entries: bodies are written from
+    the old columns, leaves and head recomputed, and the log verifies."""
+    upgrade(fresh_db.url, "0007_users")
+    engine = make_engine(fresh_db.url)
+    pg = engine.dialect.name == "postgresql"
+    actor = uuid.UUID(int=7)
+    with engine.begin() as conn:
+        for i in range(3):
+            conn.execute(
+                text(
+                    "INSERT INTO audit_entries (at, actor_id, actor_role, action, object_type, "
+                    "object_id, fields, outcome) VALUES (:at, :actor, 'caseworker', 'case.read', "
+                    "'case', :oid, :fields, 'ok')"
+                ),
+                {
+                    "at": datetime(2026, 5, 1, 12, 0, i, 1234, tzinfo=UTC)
+                    if pg
+                    else f"2026-05-01 12:00:0{i}.001234",  # as SQLAlchemy stores it there
+                    "actor": actor if pg else actor.hex,
+                    "oid": f"HV-2026-00000{i}",
+                    "fields": '["unit", "legal_name"]',
+                },
+            )
+        # A v1 leaf for the first two (their hashes are recomputed), the third unsequenced.
+        for seq in range(2):
+            conn.execute(
+                text("INSERT INTO audit_leaves VALUES (:s, :e, :h)"),
+                {"s": seq, "e": seq + 1, "h": bytes(32)},
+            )
+    engine.dispose()
+    upgrade(fresh_db.url)
+    engine = make_engine(fresh_db.url)
+    keyring = Keyring()
+    keyring.unseal_with_root(bytes(32))
+    with transaction(make_sessionmaker(engine)) as s:
+        entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
+        assert [e.object_id for e in entries] == [f"HV-2026-00000{i}" for i in range(3)]
+        assert entries[2].recorded().at == datetime(2026, 5, 1, 12, 0, 2, 1234, tzinfo=UTC)
+        assert entries[0].actor_id == actor
+        assert entries[0].fields == ["legal_name", "unit"]
+        report = verify_log(s, keys=[verifier_key(keyring, "o")], origin="o")
+    assert report.entries == 2
+    assert [f for f in report.findings if "no position" not in f] == []
+    with pytest.raises(RuntimeError, match="refusing to downgrade"):
+        downgrade(fresh_db.url, "0007_users")
+    engine.dispose()
