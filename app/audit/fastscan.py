@@ -82,7 +82,10 @@ def _read(cursor: Any, query: Split, lo: int, hi: int) -> Fetched:
         ids = [r[1] for r in found]
         if ids and max(ids) - min(ids) < _SPREAD * len(found):
             cursor.execute(query.bodies, {"lo": min(ids), "hi": max(ids)})
-            return found, dict(cursor.fetchall())
+            pairs = cursor.fetchall()
+            bodies = dict(pairs)
+            if len(bodies) == len(pairs):  # two rows with one id: let the join show both
+                return found, bodies
     cursor.execute(query.joined, {"lo": lo, "hi": hi})
     rows = list(cursor.fetchall())
     if not query.join_always:

@@ -9,6 +9,7 @@ import json
 import sqlite3
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.audit import fastscan
@@ -30,7 +31,8 @@ class Source:
 
 def _connect(source: Source) -> tuple[Any, Any, type[Exception]]:
     if source.dialect == "sqlite":
-        conn = sqlite3.connect(f"file:{source.dsn}?mode=ro", uri=True, check_same_thread=False)
+        uri = f"{Path(source.dsn).resolve().as_uri()}?mode=ro"  # '?' or '#' in a name is quoted
+        conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
         return conn, conn.cursor(), sqlite3.Error
     import psycopg
     from psycopg import sql

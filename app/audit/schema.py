@@ -101,9 +101,27 @@ _PG_COLUMNS = text(
     "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attgenerated, a.attnotnull, "
     "pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a "
     "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-    "WHERE a.attrelid = CAST(:table AS regclass) AND a.attnum > 0 AND NOT a.attisdropped "
+    "WHERE a.attrelid = CAST(:table AS oid) AND a.attnum > 0 AND NOT a.attisdropped "
     "AND a.attname <> 'id' ORDER BY a.attname"
 )
+# Constraints (a dropped primary key lets two rows share an id), row security and rules (a
+# policy can show the verifier what it hides from the auditor's view).
+_PG_TABLE = text(
+    "SELECT c.relkind, c.relrowsecurity, c.relforcerowsecurity, "
+    "(SELECT count(*) FROM pg_policy p WHERE p.polrelid = c.oid), "
+    "(SELECT count(*) FROM pg_rewrite r WHERE r.ev_class = c.oid), "
+    "ARRAY(SELECT k.contype::text || ':' || "
+    "ARRAY(SELECT a.attname FROM pg_attribute a WHERE a.attrelid = c.oid "
+    "AND a.attnum = ANY (k.conkey) ORDER BY a.attname)::text "
+    "FROM pg_constraint k WHERE k.conrelid = c.oid ORDER BY 1) "
+    "FROM pg_class c WHERE c.oid = CAST(:table AS oid)"
+)
+_PG_OTHERS = text(
+    "SELECT count(*) FROM pg_class c WHERE c.oid = ANY (CAST(:tables AS oid[])) "
+    "AND (c.relrowsecurity OR c.relforcerowsecurity OR c.relkind <> 'r' "
+    "OR EXISTS (SELECT 1 FROM pg_rewrite r WHERE r.ev_class = c.oid))"
+)
+_AUDIT_TABLES = ("audit_leaves", "audit_checkpoints", "audit_head")
 _REFERENCE = "haven_audit_reference"
 
 
@@ -122,15 +140,36 @@ def projection_intact(conn: Connection) -> bool | None:
     # a reference table from the same DDL and compare the server's own renderings of both.
     # A plain savepoint, released after: SQLAlchemy's nested transaction leaves PostgreSQL's
     # savepoint open after a rollback, and the verifier must be able to export its snapshot.
+    # The tables are the ones the application's search_path finds (what it reads and
+    # writes); the expressions are built and printed with nothing but pg_catalog on the
+    # path, so a function, operator or type shadowing one of pg_catalog's (a schema placed
+    # before it by ALTER DATABASE/ROLE ... SET search_path) prints schema-qualified and
+    # differs. SET LOCAL is undone by the rollback to the savepoint.
     conn.exec_driver_sql("SAVEPOINT haven_audit_reference")
     try:
-        live = conn.execute(_PG_COLUMNS, {"table": "audit_entries"}).all()
+        names = ["audit_entries", *_AUDIT_TABLES]
+        oids = [
+            conn.execute(text("SELECT CAST(CAST(:t AS regclass) AS oid)"), {"t": t}).scalar_one()
+            for t in names
+        ]
+        conn.exec_driver_sql("SET LOCAL search_path = pg_catalog, pg_temp")
         conn.execute(text(entries_ddl("postgresql", _REFERENCE)))
-        reference = conn.execute(_PG_COLUMNS, {"table": _REFERENCE}).all()
+        ref = conn.execute(
+            text(f"SELECT CAST('pg_temp.{_REFERENCE}' AS regclass)::oid")
+        ).scalar_one()
+        live = [tuple(r) for r in conn.execute(_PG_COLUMNS, {"table": oids[0]})]
+        live.append(tuple(conn.execute(_PG_TABLE, {"table": oids[0]}).one()))
+        reference: list[tuple[object, ...]] | None = [
+            tuple(r) for r in conn.execute(_PG_COLUMNS, {"table": ref})
+        ]
+        assert reference is not None  # noqa: S101 - for the type checker
+        reference.append(tuple(conn.execute(_PG_TABLE, {"table": ref}).one()))
+        others = conn.execute(_PG_OTHERS, {"tables": oids[1:]}).scalar_one()
     except SQLAlchemyError:  # any failure only means: take the careful path
-        live, reference = [], None
+        live, reference, others = [], None, 0
     conn.exec_driver_sql("ROLLBACK TO SAVEPOINT haven_audit_reference")  # drops the reference
     conn.exec_driver_sql("RELEASE SAVEPOINT haven_audit_reference")
     if reference is None:
         return None
-    return [tuple(r) for r in live] == [tuple(r) for r in reference]
+    # The reference's own constraint is named after it; compare kinds and columns only.
+    return live == reference and others == 0

@@ -37,7 +37,8 @@ def source_for(session: Session) -> Source | None:
     url = conn.engine.url
     if conn.dialect.name == "sqlite":
         path = url.database
-        return Source("sqlite", path) if path and path != ":memory:" else None
+        # Resolved here: the workers run in ROOT, not in the verifier's working directory.
+        return Source("sqlite", str(Path(path).resolve())) if path and path != ":memory:" else None
     if conn.dialect.name != "postgresql":
         return None
     # Not in a savepoint (PostgreSQL exports no snapshot from one); a standby exports none.
@@ -76,12 +77,15 @@ def run(
             proc.stdin.write(json.dumps(job).encode())
             proc.stdin.close()
         out: list[Summary] = []
-        for proc in procs:
+        for proc, group in zip(procs, groups, strict=True):
             assert proc.stdout is not None  # noqa: S101 - PIPE above
             answer = proc.stdout.read()
             if proc.wait() != 0:
                 raise WorkerFailed(f"verification worker exited with {proc.returncode}")
-            out += decode(json.loads(answer))
+            summaries = decode(json.loads(answer))
+            if [(lo, hi) for lo, hi, _ in summaries] != group:
+                raise WorkerFailed("a verification worker answered for other chunks")
+            out += summaries
         return out
     finally:
         for proc in procs:

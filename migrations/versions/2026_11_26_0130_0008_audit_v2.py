@@ -66,8 +66,19 @@ def _triggers(table: str, create: bool) -> None:
         )
 
 
-def _body(row: Any) -> str:
-    """An old entry's values as a v2 body (the encoding app/audit/canonical.py defines)."""
+def _v1_leaf(seq: int, entry_id: int, row: Any) -> bytes:
+    """The leaf migration 0004 wrote for an old entry (encoding v1)."""
+    at, actor, role, action, otype, oid, fields, outcome, rid, rc = _values(row)
+    encoding = json.dumps(
+        ['haven-audit/v1', seq, entry_id, at, actor, role, action, otype, oid, fields,
+         outcome, rid, rc],
+        separators=(',', ':'), ensure_ascii=True, sort_keys=True,
+    )
+    return hashlib.sha256(b'\x00' + encoding.encode()).digest()
+
+
+def _values(row: Any) -> list[Any]:
+    """An old row's values as both encodings spell them."""
     at, actor, role, action, otype, oid, fields, outcome, rid, rc = row
     if isinstance(at, str):  # SQLite hands back its stored text, in UTC
         at = datetime.fromisoformat(at)
@@ -76,10 +87,16 @@ def _body(row: Any) -> str:
     if isinstance(fields, str):
         fields = json.loads(fields)
     actor_hex = uuid.UUID(str(actor)).hex if actor is not None else None
-    values = [
+    return [
         at.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f'), actor_hex, role, action, otype,
-        oid, sorted(set(fields)), outcome, rid, rc,
+        oid, fields, outcome, rid, rc,
     ]
+
+
+def _body(row: Any) -> str:
+    """An old entry's values as a v2 body (the encoding app/audit/canonical.py defines)."""
+    values = _values(row)
+    values[6] = sorted(set(values[6]))
     return json.dumps(values, separators=(',', ':'), ensure_ascii=True)
 
 
@@ -98,8 +115,20 @@ def upgrade() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
     old = bind.execute(sa.text(f'SELECT id, {OLD_COLUMNS} FROM audit_entries ORDER BY id')).all()
-    sequenced = bind.execute(sa.text('SELECT seq, entry_id FROM audit_leaves ORDER BY seq')).all()
-    bodies = {int(r[0]): _body(r[1:]) for r in old}
+    sequenced = bind.execute(
+        sa.text('SELECT seq, entry_id, leaf_hash FROM audit_leaves ORDER BY seq')
+    ).all()
+    by_id = {int(r[0]): r[1:] for r in old}
+    # Re-encoding must not launder tampering: every old leaf must still match its entry.
+    for position, (seq, entry_id, leaf) in enumerate(sequenced):
+        row = by_id.get(int(entry_id))
+        if int(seq) != position or row is None or _v1_leaf(int(seq), int(entry_id), row) != bytes(leaf):
+            raise RuntimeError(
+                f'refusing to re-encode the audit log: entry {position} does not match its '
+                'v1 leaf (damaged or tampered before this migration). Keep this database as '
+                'evidence, verify it with the previous release, and start a new log.'
+            )
+    bodies = {i: _body(r) for i, r in by_id.items()}
 
     op.drop_table('audit_leaves')  # its triggers go with it
     for name in INDEXES:
@@ -117,7 +146,7 @@ def upgrade() -> None:
             op.execute("SELECT setval('audit_entries_id_seq', (SELECT max(id) FROM audit_entries))")
     frontier: list[bytes] = []
     rows = []
-    for seq, entry_id in sequenced:
+    for seq, entry_id, _ in sequenced:
         preimage = f'\x00["haven-audit/v2",{int(seq)},{int(entry_id)},{bodies[int(entry_id)]}]'
         leaf = hashlib.sha256(preimage.encode()).digest()
         frontier_append(frontier, int(seq), leaf)

@@ -101,3 +101,12 @@ def audit_log(fresh_db: ScratchDatabase, keyring: Keyring) -> Iterator[AuditLog]
     engine = make_engine(fresh_db.url)
     yield AuditLog(engine, make_sessionmaker(engine), keyring, fresh_db.backend)
     engine.dispose()
+
+
+@pytest.fixture
+def tampered(audit_log: AuditLog) -> AuditLog:
+    """20 committed entries, stored checkpoints at 5, 10, 15 and 20, triggers dropped."""
+    audit_log.write(20, checkpoint_every=5)
+    assert audit_log.verify().ok
+    audit_log.drop_triggers()
+    return audit_log

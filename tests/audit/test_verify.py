@@ -42,15 +42,6 @@ def _rehash(log: AuditLog, start: int) -> None:
         log.sql("UPDATE audit_leaves SET leaf_hash = :h WHERE seq = :s", h=h, s=seq)
 
 
-@pytest.fixture
-def tampered(audit_log: AuditLog) -> AuditLog:
-    """20 committed entries, stored checkpoints at 5, 10, 15 and 20, triggers dropped."""
-    audit_log.write(20, checkpoint_every=5)
-    assert audit_log.verify().ok
-    audit_log.drop_triggers()
-    return audit_log
-
-
 def test_intact_log_verifies(audit_log: AuditLog) -> None:
     audit_log.write(7, checkpoint_every=3)
     report = audit_log.verify(external=audit_log.checkpoint_note())

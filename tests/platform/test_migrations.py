@@ -1,5 +1,7 @@
 """Migrations are the only way a schema is built, and they match the models exactly."""
 
+import hashlib
+import json
 import uuid
 from datetime import UTC, datetime
 
@@ -52,37 +54,51 @@ def test_downgrade_base_then_upgrade_head_round_trips(fresh_db: ScratchDatabase)
     assert _diff(fresh_db.url) == []
 
 
-def test_a_v1_audit_log_is_re_encoded_and_verifies(fresh_db: ScratchDatabase) -> None:
-    """A development database from before 0008 keeps its entries: bodies are written from
-    the old columns, leaves and head recomputed, and the log verifies."""
-    upgrade(fresh_db.url, "0007_users")
-    engine = make_engine(fresh_db.url)
+def _v1_log(url: str, n: int) -> None:
+    """Entries and leaves as releases before 0008 wrote them (encoding v1), n sequenced and
+    one more committed without a position."""
+    upgrade(url, "0007_users")
+    engine = make_engine(url)
     pg = engine.dialect.name == "postgresql"
-    actor = uuid.UUID(int=7)
     with engine.begin() as conn:
-        for i in range(3):
+        for i in range(n + 1):
+            at = f"2026-05-01 12:00:0{i}.001234"
+            values = {
+                "at": datetime.fromisoformat(at).replace(tzinfo=UTC) if pg else at,
+                "actor": ACTOR if pg else ACTOR.hex,
+                "oid": f"HV-2026-00000{i}",
+                "fields": '["unit", "legal_name"]',
+            }
             conn.execute(
                 text(
-                    "INSERT INTO audit_entries (at, actor_id, actor_role, action, object_type, "
-                    "object_id, fields, outcome) VALUES (:at, :actor, 'caseworker', 'case.read', "
-                    "'case', :oid, :fields, 'ok')"
+                    "INSERT INTO audit_entries (id, at, actor_id, actor_role, action, "
+                    "object_type, object_id, fields, outcome) VALUES (:id, :at, :actor, "
+                    "'caseworker', 'case.read', 'case', :oid, :fields, 'ok')"
                 ),
-                {
-                    "at": datetime(2026, 5, 1, 12, 0, i, 1234, tzinfo=UTC)
-                    if pg
-                    else f"2026-05-01 12:00:0{i}.001234",  # as SQLAlchemy stores it there
-                    "actor": actor if pg else actor.hex,
-                    "oid": f"HV-2026-00000{i}",
-                    "fields": '["unit", "legal_name"]',
-                },
+                {"id": i + 1, **values},
             )
-        # A v1 leaf for the first two (their hashes are recomputed), the third unsequenced.
-        for seq in range(2):
+            if i == n:
+                break
+            v1 = json.dumps(
+                ["haven-audit/v1", i, i + 1, at, ACTOR.hex, "caseworker", "case.read", "case",
+                 values["oid"], ["unit", "legal_name"], "ok", None, None],
+                separators=(",", ":"),
+            )  # fmt: skip
             conn.execute(
                 text("INSERT INTO audit_leaves VALUES (:s, :e, :h)"),
-                {"s": seq, "e": seq + 1, "h": bytes(32)},
+                {"s": i, "e": i + 1, "h": hashlib.sha256(b"\x00" + v1.encode()).digest()},
             )
     engine.dispose()
+
+
+ACTOR = uuid.UUID(int=7)
+
+
+def test_a_v1_audit_log_is_re_encoded_and_verifies(fresh_db: ScratchDatabase) -> None:
+    """A development database from before 0008 keeps its entries: each v1 leaf is checked
+    against its entry, bodies are written from the old columns, leaves and head recomputed,
+    and the log verifies."""
+    _v1_log(fresh_db.url, 2)
     upgrade(fresh_db.url)
     engine = make_engine(fresh_db.url)
     keyring = Keyring()
@@ -91,7 +107,7 @@ def test_a_v1_audit_log_is_re_encoded_and_verifies(fresh_db: ScratchDatabase) ->
         entries = s.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         assert [e.object_id for e in entries] == [f"HV-2026-00000{i}" for i in range(3)]
         assert entries[2].recorded().at == datetime(2026, 5, 1, 12, 0, 2, 1234, tzinfo=UTC)
-        assert entries[0].actor_id == actor
+        assert entries[0].actor_id == ACTOR
         assert entries[0].fields == ["legal_name", "unit"]
         report = verify_log(s, keys=[verifier_key(keyring, "o")], origin="o")
     assert report.entries == 2
@@ -99,3 +115,19 @@ def test_a_v1_audit_log_is_re_encoded_and_verifies(fresh_db: ScratchDatabase) ->
     with pytest.raises(RuntimeError, match="refusing to downgrade"):
         downgrade(fresh_db.url, "0007_users")
     engine.dispose()
+
+
+def test_a_tampered_v1_log_is_not_laundered_by_re_encoding(fresh_db: ScratchDatabase) -> None:
+    _v1_log(fresh_db.url, 3)
+    engine = make_engine(fresh_db.url)
+    with engine.begin() as conn:
+        for statement in (
+            ["DROP TRIGGER audit_entries_no_update"]
+            if engine.dialect.name == "sqlite"
+            else ["DROP TRIGGER audit_entries_append_only ON audit_entries"]
+        ):
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql("UPDATE audit_entries SET actor_role = 'admin' WHERE id = 2")
+    engine.dispose()
+    with pytest.raises(RuntimeError, match="entry 1 does not match its v1 leaf"):
+        upgrade(fresh_db.url)
