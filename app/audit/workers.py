@@ -59,7 +59,10 @@ def run(
     stdout: no fork of a threaded server, no re-import of the caller's main module."""
     per = -(-len(spans) // workers)
     groups = [spans[i : i + per] for i in range(0, len(spans), per)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), *sys.path])}
+    # The service's own settings stay behind (the job carries what a worker needs); libpq's
+    # PG* variables and the locale pass through.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAVEN_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *sys.path])
     procs = []
     try:
         for group in groups:

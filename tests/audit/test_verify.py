@@ -4,6 +4,7 @@ deletion, reordering, insertion, truncation and rollback is detected and named."
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 from datetime import UTC, datetime
 
 import pytest
@@ -354,3 +355,27 @@ def test_failed_workers_fall_back_to_verifying_in_process(
     report = _verify(audit_log, parallel_min=1)
     assert report.ok, report.findings
     assert "verifying in-process" in caplog.text
+
+
+def test_a_worker_gets_the_connection_string_on_stdin_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not in its command line (any local user can list it), and without the service's own
+    HAVEN_ settings in its environment."""
+    seen: dict[str, object] = {}
+    real = subprocess.Popen
+
+    def spy(args: list[str], **kwargs: object) -> object:
+        seen["args"], seen["env"] = args, kwargs["env"]
+        return real(args, **kwargs)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(workers.subprocess, "Popen", spy)
+    monkeypatch.setenv("HAVEN_DATABASE_URL", "postgresql://u:env-canary@127.0.0.1:1/none")
+    source = Source("postgresql", "postgresql://u:stdin-canary@127.0.0.1:1/none")
+    with pytest.raises(workers.WorkerFailed):  # nothing listens on port 1
+        workers.run(source, [(0, 4)], [])
+    assert "canary" not in " ".join(seen["args"])  # type: ignore[arg-type]
+    env = seen["env"]
+    assert isinstance(env, dict)
+    assert not [k for k in env if k.startswith("HAVEN_")]
+    assert "canary" not in " ".join(env.values())
