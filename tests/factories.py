@@ -210,8 +210,11 @@ def make_document(
     )
 
 
-def make_partner(db: Session, name: str | None = None) -> tuple[Partner, X25519PrivateKey]:
-    """A partner organisation with a fresh key pair (the private key stays with the test)."""
+def make_partner(
+    db: Session, name: str | None = None, *, confirmed: bool = True
+) -> tuple[Partner, X25519PrivateKey]:
+    """A partner organisation with a fresh key pair (the private key stays with the test),
+    its key confirmed by a coordinator unless `confirmed=False`."""
     private = X25519PrivateKey.generate()
     partner = Partner(
         id=uuid.uuid4(),
@@ -219,6 +222,7 @@ def make_partner(db: Session, name: str | None = None) -> tuple[Partner, X25519P
         services=["legal"],
         countries=["DE"],
         public_key=encode_public_key(private.public_key()),
+        confirmed_at=datetime.now(UTC) if confirmed else None,
     )
     db.add(partner)
     db.flush()

@@ -55,6 +55,7 @@ class AuditAction(enum.StrEnum):
     TASK_UPDATED = "task.updated"
     REQUEST_RECEIVED = "request.received"
     PARTNER_CREATED = "partner.created"
+    PARTNER_CONFIRMED = "partner.confirmed"
     SEALED = "sys.sealed"
     UNSEALED = "sys.unsealed"
     UNSEAL_FAILED = "sys.unseal_failed"

@@ -69,6 +69,8 @@ class Permission(enum.StrEnum):
     REFERRAL_WRITE = "referral:write"
     PARTNER_READ = "partner:read"
     PARTNER_WRITE = "partner:write"
+    # Vouch for a partner's key (the fingerprint checked out of band): coordinators only.
+    PARTNER_CONFIRM = "partner:confirm"
     TASK_READ = "task:read"
     TASK_CREATE = "task:create"
     TASK_UPDATE = "task:update"
@@ -120,6 +122,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.BREAK_GLASS_REVIEW,
             P.BREAK_GLASS_READ_REASON,
             P.PARTNER_WRITE,
+            P.PARTNER_CONFIRM,
             P.REPORT_READ,
             P.USER_UNLOCK,
             P.TEAM_READ,

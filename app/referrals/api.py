@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -13,7 +14,7 @@ from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
 from app.policy.scope import CaseAccess, ReferralAccess, readable_case, readable_referral
 from app.referrals import service
-from app.referrals.schemas import PartnerIn, ReferralIn, ReferralStatusIn
+from app.referrals.schemas import PartnerConfirmIn, PartnerIn, ReferralIn, ReferralStatusIn
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 
@@ -42,6 +43,23 @@ def create_partner(
         countries=body.countries,
         public_key=body.public_key,
         now=_now(request),
+    )
+    return service.partner_view(partner)
+
+
+@router.post("/partners/{partner_id}/confirm")
+def confirm_partner(
+    partner_id: uuid.UUID,
+    body: PartnerConfirmIn,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.PARTNER_CONFIRM),
+) -> dict[str, Any]:
+    """A coordinator vouches for the partner's key: `key_id` as the partner read it out over
+    another channel (422 naming `key_id` if it differs). Referrals go only to confirmed
+    partners; one a coordinator registered is confirmed already."""
+    partner = service.confirm_partner(
+        db, actor=actor, partner_id=partner_id, key_id=body.key_id, now=_now(request)
     )
     return service.partner_view(partner)
 

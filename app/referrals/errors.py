@@ -38,3 +38,13 @@ class PartnerExists(Conflict):
 
     code = "partner_exists"
     message = "A partner with that name already exists."
+
+
+class PartnerUnconfirmed(Conflict):
+    """409: no coordinator has vouched for this partner's key yet."""
+
+    code = "partner_unconfirmed"
+    message = (
+        "No coordinator has confirmed this partner's key yet: compare its fingerprint with "
+        "the partner over another channel, then confirm it."
+    )

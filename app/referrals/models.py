@@ -23,6 +23,11 @@ class Partner(IdMixin, Base):
     # As printed by `haven partner keygen`: packets are encrypted to it.
     public_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A coordinator vouches for the key: by entering it, or by confirming the fingerprint the
+    # partner read out over another channel. Until then nothing is sent to it (an admin who
+    # registered a key of their own could otherwise read the packets).
+    confirmed_at: Mapped[datetime | None]
+    confirmed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Referral(IdMixin, Base):

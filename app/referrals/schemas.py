@@ -60,6 +60,13 @@ class PartnerIn(Strict):
         return self
 
 
+class PartnerConfirmIn(Strict):
+    """The fingerprint of the partner's key (`key_id`, 16 hex digits), as the partner read
+    it out over a channel other than the one the key came by."""
+
+    key_id: str = Field(min_length=16, max_length=40)
+
+
 class ReferralIn(Strict):
     """A referral draft: the partner, the case fields to share (ticked, never all by
     default), and a note for the partner (encrypted under the case key)."""

@@ -9,6 +9,7 @@ Services flush, never commit; each change writes its audit entry in the same tra
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -32,12 +33,13 @@ from app.crypto.envelope import (
     encrypt_text,
 )
 from app.crypto.keyring import Keyring
-from app.errors import InvalidInput
+from app.errors import InvalidInput, NotFound
 from app.policy.deps import Actor
-from app.policy.permissions import Visibility, visibility
+from app.policy.permissions import Role, Visibility, visibility
 from app.referrals import packet as packets
 from app.referrals.errors import (
     PartnerExists,
+    PartnerUnconfirmed,
     ReferralBlocked,
     ReferralNotSent,
     ReferralStatusNotAllowed,
@@ -88,6 +90,7 @@ def create_partner(
     now: datetime,
 ) -> Partner:
     """A partner organisation (names are unique; the key was validated by the schema)."""
+    vouched = actor.role is Role.COORDINATOR  # an admin's key waits for a coordinator
     partner = Partner(
         id=uuid.uuid4(),
         name=name,
@@ -95,6 +98,8 @@ def create_partner(
         countries=list(countries),
         public_key=public_key,
         created_at=now,
+        confirmed_at=now if vouched else None,
+        confirmed_by=actor.id if vouched else None,
     )
     try:
         with db.begin_nested():
@@ -114,6 +119,33 @@ def create_partner(
     return partner
 
 
+def confirm_partner(
+    db: Session, *, actor: Actor, partner_id: uuid.UUID, key_id: str, now: datetime
+) -> Partner:
+    """A coordinator vouches for a partner's key: `key_id` is the fingerprint the partner
+    read out over another channel, and must be this key's (422 naming `key_id` otherwise)."""
+    partner = db.get(Partner, partner_id)
+    if partner is None:
+        raise NotFound()
+    expected = packets.key_id(packets.decode_public_key(partner.public_key))
+    given = "".join(key_id.split()).lower()
+    if not hmac.compare_digest(given, expected):
+        raise InvalidInput("key_id", "does not match this partner's key: do not send to it")
+    if partner.confirmed_at is None:
+        partner.confirmed_at, partner.confirmed_by = now, actor.id
+        db.flush()
+        record(
+            db,
+            action=AuditAction.PARTNER_CONFIRMED,
+            actor_id=actor.id,
+            actor_role=actor.role.value,
+            object_type="partner",
+            object_id=partner.id,
+            fields=["public_key"],
+        )
+    return partner
+
+
 def list_partners(db: Session) -> list[Partner]:
     """Every partner, by name."""
     return list(db.scalars(select(Partner).order_by(Partner.name)))
@@ -129,6 +161,7 @@ def partner_view(partner: Partner) -> dict[str, Any]:
         "public_key": partner.public_key,
         "key_id": packets.key_id(packets.decode_public_key(partner.public_key)),
         "created_at": partner.created_at.isoformat(),
+        "confirmed": partner.confirmed_at is not None,
     }
 
 
@@ -299,6 +332,8 @@ def _seal(
     dek = rec.case_key(db, keyring=keyring, case=case)
     _require_consent(case, dek, ref.partner_id)
     partner = db.get_one(Partner, ref.partner_id)
+    if partner.confirmed_at is None:
+        raise PartnerUnconfirmed()
     sealed = packets.seal_packet(
         recipient=packets.decode_public_key(partner.public_key),
         referral_id=str(ref.id),

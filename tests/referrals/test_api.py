@@ -458,3 +458,65 @@ def test_anonymous_gets_401(
     assert client.get(case_url).status_code == 401
     assert client.patch(f"/api/v1/referrals/{ref}", json={"status": "sent"}).status_code == 401
     assert client.get(f"/api/v1/referrals/{ref}/packet").status_code == 401
+
+
+# --- partners: a coordinator vouches for the key -------------------------------------
+
+
+def _confirm(
+    client: TestClient, world: CaseWorld, partner_id: str, key_id: str, who: str = "coord"
+) -> httpx.Response:
+    return client.post(
+        f"/api/v1/partners/{partner_id}/confirm",
+        json={"key_id": key_id},
+        headers=world.headers[who],
+    )
+
+
+def test_nothing_goes_to_a_partner_an_admin_registered_until_a_coordinator_confirms_it(
+    client: TestClient, db: Session, world: CaseWorld, tmp_path: Path
+) -> None:
+    """An admin sees no case content; registering a partner whose key the admin holds must
+    not let them read the packets. The coordinator compares the fingerprint with the
+    partner over another channel first."""
+    public_key, key_file = keygen(tmp_path)
+    made = add_partner(client, world, public_key, who="admin").json()
+    assert made["confirmed"] is False
+    patch_case(client, world, {**PERSON, "consents": [store(), share(made["id"])]})
+    ref = refer(client, world, made["id"])
+    assert ref.status_code == 201, ref.text  # a draft is harmless
+    refused = set_status(client, world, ref.json()["id"], "sent")
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "partner_unconfirmed"
+    row = db.get_one(Referral, uuid.UUID(ref.json()["id"]))
+    db.refresh(row)
+    assert (row.status, row.packet) == ("draft", None)  # nothing sealed, nothing half-done
+
+    assert _confirm(client, world, made["id"], made["key_id"], who="admin").status_code == 403
+    assert _confirm(client, world, made["id"], made["key_id"], who="worker").status_code == 403
+    wrong = _confirm(client, world, made["id"], "0" * 16)
+    assert wrong.status_code == 422
+    assert [e["field"] for e in wrong.json()["errors"]] == ["key_id"]
+    assert _entries(db, AuditAction.PARTNER_CONFIRMED) == []
+
+    spaced = " ".join(made["key_id"][i : i + 4] for i in range(0, 16, 4)).upper()
+    ok = _confirm(client, world, made["id"], spaced)  # as read out over the phone
+    assert ok.status_code == 200, ok.text
+    assert ok.json()["confirmed"] is True
+    (entry,) = _entries(db, AuditAction.PARTNER_CONFIRMED)
+    assert (entry.actor_id, entry.object_id) == (world.users["coord"].id, made["id"])
+    assert set_status(client, world, ref.json()["id"], "sent").status_code == 200
+    assert key_file.exists()
+
+
+def test_a_partner_a_coordinator_registered_is_confirmed_by_them(
+    client: TestClient, world: CaseWorld, tmp_path: Path
+) -> None:
+    made = add_partner(client, world, keygen(tmp_path)[0], who="coord").json()
+    assert made["confirmed"] is True
+    listed = client.get("/api/v1/partners", headers=world.headers["worker"]).json()
+    assert [p["confirmed"] for p in listed if p["id"] == made["id"]] == [True]
+
+
+def test_confirming_an_unknown_partner_is_404(client: TestClient, world: CaseWorld) -> None:
+    assert _confirm(client, world, str(uuid.uuid4()), "0" * 16).status_code == 404
