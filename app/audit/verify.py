@@ -221,7 +221,7 @@ def verify_log(
     origin: str,
     external_checkpoint: str | None = None,
     deep: bool = False,
-    parallel_min: int = workers.PARALLEL_MIN,
+    parallel_min: int | None = None,
 ) -> VerifyReport:
     """Verify the whole log against its stored checkpoints and, if given, one held outside.
 
@@ -251,7 +251,8 @@ def verify_log(
             scan.findings.append(f"audit_entries fails its integrity check: {found[0]}")
     ordered = sorted(targets, key=lambda t: t.size)
     fast = intact is True and not deep
-    root = _scan_tree(session, size, ordered, scan, fast=fast, parallel_min=parallel_min)
+    least = workers.PARALLEL_MIN if parallel_min is None else parallel_min
+    root = _scan_tree(session, size, ordered, scan, fast=fast, parallel_min=least)
     truncated = [t for t in targets if t.size > size]
     for t in truncated:
         scan.findings.append(f"{t.label} vouches for {t.size} entries, the log has {size}")

@@ -8,17 +8,21 @@ import io
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit import workers
 from app.audit.checkpoints import take_checkpoint, verifier_key
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.audit.merkle import StreamingTree
 from app.audit.models import AuditEntry
 from app.audit.note import NoteError, open_checkpoint, parse_verifier_key
+from app.audit.scanner import Summary
 from app.config import Environment, Settings
 from app.crypto.keyring import Keyring
 from app.db import transaction, utcnow
@@ -230,3 +234,29 @@ def test_verify_names_a_tampered_entry(log_client: tuple[TestClient, AuditLog]) 
         "SELECT outcome, reason_code FROM audit_entries WHERE action = 'audit.verified'"
     )
     assert ("failed", f"first_bad:{victim}") in failed
+
+
+def test_verify_through_the_api_uses_a_worker_in_the_request_transaction(
+    log_client: tuple[TestClient, AuditLog], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The request's own transaction (which has written by then on PostgreSQL) exports its
+    snapshot to the worker processes; their answer agrees with the in-process one."""
+    client, log = log_client
+    monkeypatch.setattr(StreamingTree, "CHUNK", 4)
+    log.write(13)
+    log.checkpoint_note()
+    alone = client.get("/api/v1/audit/verify").json()
+    answered: list[int] = []
+    real = workers.run
+
+    def spy(*args: Any, **kwargs: Any) -> list[Summary]:
+        out = real(*args, **kwargs)
+        answered.append(len(out))
+        return out
+
+    monkeypatch.setattr(workers, "run", spy)
+    monkeypatch.setattr(workers, "PARALLEL_MIN", 1)
+    shared = client.get("/api/v1/audit/verify").json()
+    assert answered == [4]  # 14 entries (13 and the first verification's): chunks of 4
+    assert alone["ok"] is shared["ok"] is True
+    assert shared["entries"] == alone["entries"] + 1
