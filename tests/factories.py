@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,12 +15,10 @@ from app.cases import service as case_service
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
-from app.crypto.stream import StreamEncryptor
 from app.crypto.system_keys import open_totp_secret
 from app.documents import service as document_service
 from app.documents.blobs import BlobStore
 from app.documents.models import Document
-from app.documents.upload import StoredUpload
 from app.policy.deps import Actor, AuthMethod
 from app.policy.permissions import Role
 from app.referrals.models import Partner, Referral
@@ -186,26 +183,15 @@ def make_document(
     name: str = "summons.pdf",
 ) -> Document:
     """A document stored encrypted through the documents service (a real blob in store)."""
-    dek = document_service.case_key(db, keyring=keyring, case=case)
-    with store.create() as writer:
-        enc = StreamEncryptor(dek, writer.blob_id)
-        writer.write(enc.update(body))
-        writer.write(enc.finish())
-        writer.commit()
-    stored = StoredUpload(
-        blob_id=writer.blob_id,
-        size=len(body),
-        sha256=hashlib.sha256(body).hexdigest(),
-        content_type="application/pdf",
-        filename=name,
-    )
-    return document_service.record_upload(
+    return document_service.store_bytes(
         db,
         store=store,
-        dek=dek,
+        dek=document_service.case_key(db, keyring=keyring, case=case),
         actor=actor_of(db, by),
         case=case,
-        stored=stored,
+        body=body,
+        filename=name,
+        content_type="application/pdf",
         now=datetime.now(UTC),
     )
 

@@ -90,6 +90,7 @@ def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
     from app.cases.demo import load_demo_cases
     from app.cli_keys import unseal_locally
     from app.db import make_engine, make_sessionmaker
+    from app.documents.blobs import BlobStore
 
     engine = make_engine(settings.database_url)
     factory = make_sessionmaker(engine)
@@ -103,7 +104,13 @@ def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
             def update(done: int, total: int) -> None:
                 progress.update(bar, completed=done, total=total)
 
-            report = load_demo_cases(factory, keyring=keyring, target=target, on_progress=update)
+            report = load_demo_cases(
+                factory,
+                keyring=keyring,
+                target=target,
+                on_progress=update,
+                store=BlobStore(settings.blob_dir),
+            )
         elapsed = time.perf_counter() - started
         keyring.seal()
     finally:
@@ -111,6 +118,6 @@ def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
     rate = f" ({report.added / elapsed:.0f} cases/s)" if report.added and elapsed > 0 else ""
     out.print(
         f"Demo cases: {report.existing} already there, {report.added} added{rate}, "
-        f"{report.tasks} volunteer task(s)"
+        f"{report.tasks} volunteer task(s), {report.documents} document(s)"
         + (", 1 self-referral." if report.self_referral else ".")
     )

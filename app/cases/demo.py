@@ -25,6 +25,8 @@ from app.cases.schemas import Contact
 from app.cases.vocab import ContactChannel, Stage
 from app.crypto.keyring import Keyring
 from app.db import transaction
+from app.documents import service as documents
+from app.documents.blobs import BlobStore
 from app.intake.schemas import RequestIn
 from app.intake.service import SOURCE as SELF_REFERRAL
 from app.intake.service import request_values
@@ -76,6 +78,68 @@ class DemoReport:
     added: int
     tasks: int
     self_referral: bool
+    documents: int = 0
+
+
+# Invented papers for cases past intake, as a one-page PDF each (plain Latin text: the
+# standard fonts every reader has carry no Cyrillic). They name no one.
+DEMO_DOCUMENTS = (
+    ("povestka-demo.pdf", "Call-up notice (povestka), photographed - DEMO"),
+    ("voennyi-bilet-demo.pdf", "Military ID (voennyi bilet), copy of page 1 - DEMO"),
+    ("asylum-receipt-demo.pdf", "Asylum application, receipt - DEMO"),
+)
+
+
+def demo_pdf(title: str) -> bytes:
+    """A one-page PDF saying `title` and that it is invented (ASCII text only)."""
+    lines = (title, "Haven demo: an invented document about no real person.")
+    shown = b" 0 -24 Td ".join(b"(%s) Tj" % line.encode("ascii") for line in lines)
+    text = b"BT /F1 14 Tf 72 760 Td " + shown + b" ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+        b"/Resources << /Font << /F1 4 0 R >> >> /Contents 5 0 R >>",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d >>\nstream\n%b\nendstream" % (len(text), text),
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%b\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1,
+        xref,
+    )
+    return bytes(out)
+
+
+def _document(
+    db: Session,
+    *,
+    keyring: Keyring,
+    store: BlobStore,
+    cast: _Cast,
+    case: Case,
+    n: int,
+    now: datetime,
+) -> None:
+    name, title = DEMO_DOCUMENTS[n % len(DEMO_DOCUMENTS)]
+    documents.store_bytes(
+        db,
+        store=store,
+        dek=documents.case_key(db, keyring=keyring, case=case),
+        actor=cast.caseworker,
+        case=case,
+        body=demo_pdf(title),
+        filename=name,
+        content_type="application/pdf",
+        now=now,
+    )
 
 
 def _actor(user: User, team_id: uuid.UUID) -> Actor:
@@ -252,9 +316,11 @@ def load_demo_cases(
     target: int = DEFAULT_CASES,
     seed: int | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    store: BlobStore | None = None,
 ) -> DemoReport:
     """Top the demo team up to `target` staff-made cases (plus one self-referral), in
-    batches of BATCH per transaction. The demo accounts must exist."""
+    batches of BATCH per transaction, with an invented document on every other case past
+    intake when a blob store is given. The demo accounts must exist."""
     now = datetime.now(UTC)
     with transaction(factory) as db:
         cast = _cast(db, now)
@@ -268,7 +334,7 @@ def load_demo_cases(
         )
         referred = _self_referral(db, keyring=keyring, cast=cast, now=now)
     people = PeopleMaker(seed)
-    todo, added, made_tasks = max(0, target - existing), 0, 0
+    todo, added, made_tasks, made_documents = max(0, target - existing), 0, 0, 0
     while added < todo:
         with transaction(factory) as db:
             for _ in range(min(BATCH, todo - added)):
@@ -276,7 +342,16 @@ def load_demo_cases(
                 case, stage = _one_case(db, keyring=keyring, cast=cast, people=people, n=n, now=now)
                 if stage in (Stage.DOCUMENTATION, Stage.REFERRAL) and n % 2 == 0:
                     made_tasks += _task(db, keyring=keyring, cast=cast, case=case, n=n, now=now)
+                if store is not None and stage is not Stage.INTAKE and n % 2 == 1:
+                    _document(db, keyring=keyring, store=store, cast=cast, case=case, n=n, now=now)
+                    made_documents += 1
                 added += 1
         if on_progress is not None:
             on_progress(added, todo)
-    return DemoReport(existing=existing, added=added, tasks=made_tasks, self_referral=referred)
+    return DemoReport(
+        existing=existing,
+        added=added,
+        tasks=made_tasks,
+        self_referral=referred,
+        documents=made_documents,
+    )

@@ -28,7 +28,7 @@ from app.cases.models import Case
 from app.crypto.aead import DecryptionFailed
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
-from app.crypto.stream import decrypt_stream
+from app.crypto.stream import StreamEncryptor, decrypt_stream
 from app.documents.blobs import BlobStore
 from app.documents.models import Document
 from app.documents.upload import StoredUpload
@@ -132,6 +132,35 @@ def record_upload(
         reason_code=f"document:{doc.id}",
     )
     return doc
+
+
+def store_bytes(
+    db: Session,
+    *,
+    store: BlobStore,
+    dek: OpenDataKey,
+    actor: Actor,
+    case: Case,
+    body: bytes,
+    filename: str,
+    content_type: str,
+    now: datetime,
+) -> Document:
+    """A document the service itself holds whole (the demo's, never a user's upload, which
+    streams through app/documents/upload.py): encrypted into a new blob, then recorded."""
+    with store.create() as writer:
+        encryptor = StreamEncryptor(dek, writer.blob_id)
+        writer.write(encryptor.update(body))
+        writer.write(encryptor.finish())
+        writer.commit()
+    stored = StoredUpload(
+        blob_id=writer.blob_id,
+        size=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        content_type=content_type,
+        filename=filename,
+    )
+    return record_upload(db, store=store, dek=dek, actor=actor, case=case, stored=stored, now=now)
 
 
 def _meta(dek: OpenDataKey, doc: Document) -> dict[str, str]:
