@@ -64,7 +64,7 @@ class PartnerConfirmIn(Strict):
     """The fingerprint of the partner's key (`key_id`, 16 hex digits), as the partner read
     it out over a channel other than the one the key came by."""
 
-    key_id: str = Field(min_length=16, max_length=40)
+    key_id: str = Field(min_length=16, max_length=40, pattern=r"^[0-9A-Fa-f :-]+$")
 
 
 class ReferralIn(Strict):

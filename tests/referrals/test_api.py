@@ -518,5 +518,15 @@ def test_a_partner_a_coordinator_registered_is_confirmed_by_them(
     assert [p["confirmed"] for p in listed if p["id"] == made["id"]] == [True]
 
 
+@pytest.mark.parametrize("key_id", ["ключ-ключ-ключ-ключ", "0123", "g" * 16, "0" * 41])
+def test_a_malformed_fingerprint_is_422_naming_key_id(
+    client: TestClient, world: CaseWorld, tmp_path: Path, key_id: str
+) -> None:
+    made = add_partner(client, world, keygen(tmp_path)[0], who="admin").json()
+    r = _confirm(client, world, made["id"], key_id)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["key_id"]
+
+
 def test_confirming_an_unknown_partner_is_404(client: TestClient, world: CaseWorld) -> None:
     assert _confirm(client, world, str(uuid.uuid4()), "0" * 16).status_code == 404
