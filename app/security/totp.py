@@ -48,7 +48,7 @@ def match_step(secret: str, code: str, *, now: datetime, last_used_step: int | N
     """The step a code belongs to (within ±1 step), or None; a step at or before the last one
     used is refused, so each code works once."""
     code = code.strip().replace(" ", "")
-    if not (code.isdigit() and len(code) == 6):
+    if not (code.isascii() and code.isdigit() and len(code) == 6):  # "١٢٣٤٥٦" isdigit() too
         return None
     now_step = current_step(now)
     found = None

@@ -42,6 +42,18 @@ def test_token_needs_totp_for_mandatory_roles(
     assert _token(client, user.email, totp="123456").status_code in (401,)
 
 
+def test_a_code_in_other_digits_is_a_wrong_code_not_an_error(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    """Arabic-Indic and full-width digits pass str.isdigit(); they must be refused like any
+    wrong code (401, counted towards the lockout), never reach the comparison as text."""
+    user = make_user(db, Role.COORDINATOR)
+    code = code_for(user, clock)
+    for other in ("٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"):
+        lookalike = code.translate(str.maketrans("0123456789", other))
+        assert _token(client, user.email, totp=lookalike).status_code == 401
+
+
 def test_totp_replay_is_refused(client: TestClient, db: Session, clock: FrozenClock) -> None:
     user = make_user(db, Role.COORDINATOR)
     code = code_for(user, clock)
