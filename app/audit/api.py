@@ -22,6 +22,7 @@ from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
+from app.validation import NoNul, StorableTime
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -62,10 +63,14 @@ def _audit(db: Session, actor: Actor, action: AuditAction, **extra: Any) -> None
 
 
 Actor_ = Annotated[uuid.UUID | None, Query(alias="actor", description="An actor's user id.")]
-Case_ = Annotated[str | None, Query(alias="case", max_length=64, description="A case id.")]
+Case_ = Annotated[
+    Annotated[str, NoNul] | None, Query(alias="case", max_length=64, description="A case id.")
+]
 Action_ = Annotated[AuditAction | None, Query(description="One action, e.g. case.read.")]
-Since_ = Annotated[datetime | None, Query(description="From this time (inclusive, ISO 8601).")]
-Until_ = Annotated[datetime | None, Query(description="Until this time (exclusive).")]
+Since_ = Annotated[
+    StorableTime | None, Query(description="From this time (inclusive, ISO 8601, with a zone).")
+]
+Until_ = Annotated[StorableTime | None, Query(description="Until this time (exclusive).")]
 
 
 def _csv_response(db: Session, actor: Actor, flt: service.AuditFilter) -> Response:

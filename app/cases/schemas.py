@@ -33,6 +33,8 @@ from app.cases.vocab import (
     VettingStatus,
     WantedStatus,
 )
+from app.crypto.normalize import normalize_handle, normalize_phone
+from app.validation import NoNul, StorableTime
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 
@@ -188,13 +190,7 @@ class Movement(Strict):
     """A planned route or meeting: erased automatically after destroy_after."""
 
     plan: Text
-    destroy_after: datetime
-
-    @model_validator(mode="after")
-    def _aware(self) -> Movement:
-        if self.destroy_after.tzinfo is None:
-            raise ValueError("destroy_after must carry a timezone")
-        return self
+    destroy_after: StorableTime
 
 
 class CaseFields(Strict):
@@ -243,7 +239,7 @@ class CaseCreate(CaseFields):
 class CaseUpdate(CaseFields):
     """A partial update; `version` must be the one last read (409 when stale)."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)  # the column is a 32-bit integer
     legal_hold: bool = False
 
     def changes(self) -> dict[str, Any]:
@@ -260,6 +256,13 @@ class Transition(Strict):
 ASSIGNEE_PATTERN = r"^(none|[0-9a-fA-F-]{36})$"
 
 
+def _assignee(value: str) -> str:
+    """`none` or a user id (the pattern alone lets 36 dashes through)."""
+    if value != "none":
+        uuid.UUID(value)  # ValueError: a 422 naming assigned_to
+    return value
+
+
 class AssignIn(Strict):
     """Who the case goes to (null: back to the unassigned queue)."""
 
@@ -269,10 +272,13 @@ class AssignIn(Strict):
 class ListQuery(Strict):
     """Plain filters for GET /cases: nothing personal, so they may sit in a URL."""
 
-    code: Annotated[str, StringConstraints(max_length=32)] | None = None
+    code: Annotated[str, StringConstraints(max_length=32), NoNul] | None = None
     stage: Stage | None = None
     risk: RiskLevel | None = None
-    assigned_to: Annotated[str, StringConstraints(pattern=ASSIGNEE_PATTERN)] | None = None
+    assigned_to: (
+        Annotated[str, StringConstraints(pattern=ASSIGNEE_PATTERN), AfterValidator(_assignee)]
+        | None
+    ) = None
     country: Country | None = None
     need: Need | None = None
     page: int = Field(default=1, ge=1, le=10_000)
@@ -287,6 +293,26 @@ class ListQuery(Strict):
             country=self.country,
             need=self.need.value if self.need else None,
         )
+
+
+def _has_phone_digits(value: str | None) -> str | None:
+    """A phone with no digit 0-9 has nothing to search by."""
+    if value is not None:
+        try:
+            normalize_phone(value)
+        except ValueError:
+            raise ValueError("needs the digits 0-9") from None
+    return value
+
+
+def _has_handle(value: str | None) -> str | None:
+    """A handle that is only '@', a link prefix or invisible characters searches nothing."""
+    if value is not None:
+        try:
+            normalize_handle(value)
+        except ValueError:
+            raise ValueError("needs a letter or digit after any @ or link prefix") from None
+    return value
 
 
 def _has_name_term(value: str | None) -> str | None:
@@ -306,6 +332,8 @@ class SearchIn(ListQuery):
     date_of_birth: BirthDate | None = None
 
     _name_has_a_word = field_validator("name")(_has_name_term)
+    _phone_has_digits = field_validator("phone")(_has_phone_digits)
+    _handle_has_text = field_validator("handle")(_has_handle)
 
     def filters(self) -> Filters:
         """The search filters these terms make."""
@@ -332,6 +360,8 @@ class DuplicatesIn(Strict):
     handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
 
     _name_has_a_word = field_validator("legal_name")(_has_name_term)
+    _phone_has_digits = field_validator("phone")(_has_phone_digits)
+    _handle_has_text = field_validator("handle")(_has_handle)
 
     @model_validator(mode="after")
     def _something(self) -> DuplicatesIn:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MAX_BOUNDARY_LENGTH, MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
 from app.crypto.envelope import OpenDataKey
@@ -152,6 +152,8 @@ def _boundary(request: Request) -> bytes:
     kind, options = parse_options_header(request.headers.get("content-type", ""))
     if kind != b"multipart/form-data" or b"boundary" not in options:
         raise InvalidInput("file", "send the file as multipart/form-data")
+    if not 1 <= len(options[b"boundary"]) <= MAX_BOUNDARY_LENGTH:
+        raise InvalidInput("file", "the multipart boundary must be 1 to 256 characters")
     return options[b"boundary"]
 
 

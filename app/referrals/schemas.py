@@ -11,6 +11,7 @@ from app.cases.schemas import Country, Note, Short, Strict
 from app.cases.vocab import Need
 from app.referrals.packet import PUBLIC_KEY_PREFIX, PacketError, decode_public_key
 from app.referrals.rules import SHAREABLE_FIELDS, ReferralStatus
+from app.validation import NoNul
 
 
 def _public_key(text: str) -> str:
@@ -48,7 +49,7 @@ def _unique(items: list[str] | list[Need], what: str) -> None:
 class PartnerIn(Strict):
     """A partner organisation; `public_key` exactly as `haven partner keygen` printed it."""
 
-    name: Short
+    name: Annotated[Short, NoNul]  # a plain, unique column
     services: list[Need] = Field(default_factory=list, max_length=len(Need))
     countries: list[Country] = Field(default_factory=list, max_length=60)
     public_key: PublicKey

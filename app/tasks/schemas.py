@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.cases.schemas import Strict
+from app.validation import storable_time
 
 TITLE_MAX = 200
 INSTRUCTIONS_MAX = 4_000
@@ -51,7 +52,7 @@ Instructions = Annotated[
 ]
 Place = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=PLACE_MAX)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=NOTE_MAX)]
-Due = Annotated[datetime, AfterValidator(_aware)]
+Due = Annotated[datetime, AfterValidator(_aware), AfterValidator(storable_time)]
 
 
 class TaskCreate(Strict):

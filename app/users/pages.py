@@ -29,6 +29,7 @@ from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.users import signin
 from app.users.auth_api import client_address
 from app.users.models import User
+from app.validation import NoNul
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -97,7 +98,7 @@ def login_submit(
     request: Request,
     db: DbSession,
     settings: AppSettings,
-    email: FormStr,
+    email: Annotated[str, Form(max_length=1024), NoNul],
     password: FormStr,
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from app.policy.permissions import Role
+from app.validation import NoNul
+
+# Looked up and stored in plain columns (PostgreSQL text cannot hold NUL).
+Email = Annotated[str, Field(max_length=254), NoNul]
+TeamName = Annotated[str, Field(min_length=1, max_length=120), NoNul]
 
 
 class TokenRequest(BaseModel):
     """Credentials for a bearer token."""
 
-    email: str = Field(max_length=254)
+    email: Email
     password: str = Field(max_length=1024)
     totp: str | None = Field(default=None, max_length=64)
 
@@ -49,7 +55,7 @@ class TeamOut(BaseModel):
 class TeamIn(BaseModel):
     """A new team."""
 
-    name: str = Field(min_length=1, max_length=120)
+    name: TeamName
 
 
 class MeOut(BaseModel):
@@ -78,9 +84,9 @@ class UserOut(BaseModel):
 class UserCreate(BaseModel):
     """A new account; without a password, Haven makes a one-time one and returns it once."""
 
-    email: str = Field(max_length=254)
+    email: Email
     role: Role
-    teams: list[str] = Field(default_factory=list, max_length=50)
+    teams: list[Annotated[str, NoNul]] = Field(default_factory=list, max_length=50)
     password: str | None = Field(default=None, max_length=1024)
 
 

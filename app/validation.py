@@ -1,0 +1,32 @@
+"""Input rules shared by the API's schemas: what the database can hold, refused as a 422
+naming the field instead of failing in the driver (a 500)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+
+def no_nul(value: str) -> str:
+    """Text stored or compared in plain columns: PostgreSQL text cannot hold NUL."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+def storable_time(value: datetime) -> datetime:
+    """A timezone-aware time that exists in UTC (what UTCDateTime stores and compares):
+    0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00 do not."""
+    if value.tzinfo is None:
+        raise ValueError("must carry a timezone")
+    try:
+        value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range") from None
+    return value
+
+
+NoNul = AfterValidator(no_nul)
+StorableTime = Annotated[datetime, AfterValidator(storable_time)]
