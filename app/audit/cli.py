@@ -90,7 +90,10 @@ def verify_cmd(
 
     settings = _settings()
     keys = _trusted_keys(settings, key)
-    external = checkpoint.read_text() if checkpoint is not None else None
+    try:
+        external = checkpoint.read_text() if checkpoint is not None else None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"Cannot read the checkpoint file: {exc.__class__.__name__}") from None
     with transaction(_factory(settings)) as session:
         report = verify_log(
             session,

@@ -94,7 +94,8 @@ class VerifyReport:
         """Readable lines for the CLI."""
         head = (
             f"audit log intact: {self.entries} entries, root {self.root.hex()}, "
-            f"{self.checkpoints} signed checkpoints consistent"
+            f"{self.checkpoints} signed checkpoint{'' if self.checkpoints == 1 else 's'} "
+            "consistent (the stored ones and any file given)"
             if self.ok
             else "audit log NOT intact"
             + (f": first bad entry: {self.first_bad}" if self.first_bad is not None else "")

@@ -86,3 +86,12 @@ def test_verify_with_another_key_fails(install: str, tmp_path: Path) -> None:
     broken = tmp_path / "broken.pub"
     broken.write_text("haven.localhost/audit+00000000+AQ" + "A" * 42 + "=\n")
     assert runner.invoke(cli, ["audit", "verify", "--key", str(broken)]).exit_code == 2
+
+
+def test_a_checkpoint_file_that_cannot_be_read_is_named_not_a_traceback(
+    install: str, tmp_path: Path
+) -> None:
+    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(tmp_path / "nope.txt")])
+    assert result.exit_code == 2
+    assert "Cannot read the checkpoint file: FileNotFoundError" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
