@@ -26,12 +26,12 @@ from app.audit.canonical import LEAF_PREIMAGE
 class Split:
     """The fast path's queries: the chunk's leaves, then the bodies of the entry-id range
     they name (two primary-key range scans, joined in Python: no join work for the
-    database), or, when a chunk's entry ids are spread wide, one joined query."""
+    database), or, when a chunk's entry ids are spread wide, one joined query. Without
+    `leaves` (SQLite: its join is cheaper than a second statement) always the join."""
 
-    leaves: str
-    bodies: str
     joined: str
-    join_always: bool = False  # SQLite: its join is cheaper than a second statement
+    leaves: str | None = None
+    bodies: str | None = None
 
 
 _SQLITE_JOIN = (
@@ -49,18 +49,12 @@ PG_FROM = (
 )
 _COLUMNS = "SELECT l.seq, l.entry_id, e.body, l.leaf_hash "
 SQL = {
-    "sqlite": Split(
-        "SELECT seq, entry_id, leaf_hash FROM audit_leaves WHERE seq >= :lo AND seq < :hi "
-        "ORDER BY seq",
-        "SELECT id, body FROM audit_entries WHERE id >= :lo AND id <= :hi",
-        _COLUMNS + _SQLITE_JOIN,
-        join_always=True,
-    ),
+    "sqlite": Split(_COLUMNS + _SQLITE_JOIN),
     "postgresql": Split(
-        "SELECT seq, entry_id, leaf_hash FROM audit_leaves WHERE seq >= %(lo)s AND seq < %(hi)s "
-        "ORDER BY seq",
-        "SELECT id, body FROM audit_entries WHERE id >= %(lo)s AND id <= %(hi)s",
         _COLUMNS + PG_FROM,
+        leaves="SELECT seq, entry_id, leaf_hash FROM audit_leaves "
+        "WHERE seq >= %(lo)s AND seq < %(hi)s ORDER BY seq",
+        bodies="SELECT id, body FROM audit_entries WHERE id >= %(lo)s AND id <= %(hi)s",
     ),
 }
 # A chunk whose entry ids span more than this many times its length reads the joined query.
@@ -76,7 +70,7 @@ Fetched = tuple[list[Any], dict[int, str] | None]
 
 
 def _read(cursor: Any, query: Split, lo: int, hi: int) -> Fetched:
-    if not query.join_always:
+    if query.leaves is not None and query.bodies is not None:
         cursor.execute(query.leaves, {"lo": lo, "hi": hi})
         found = list(cursor.fetchall())
         ids = [r[1] for r in found]
@@ -88,7 +82,7 @@ def _read(cursor: Any, query: Split, lo: int, hi: int) -> Fetched:
                 return found, bodies
     cursor.execute(query.joined, {"lo": lo, "hi": hi})
     rows = list(cursor.fetchall())
-    if not query.join_always:
+    if query.leaves is not None:
         rows.sort(key=_seq)  # PostgreSQL's hash join keeps no order; SQLite's scan does
     return rows, None
 

@@ -157,13 +157,8 @@ def projection_intact(conn: Connection) -> bool | None:
         ref = conn.execute(
             text(f"SELECT CAST('pg_temp.{_REFERENCE}' AS regclass)::oid")
         ).scalar_one()
-        live = [tuple(r) for r in conn.execute(_PG_COLUMNS, {"table": oids[0]})]
-        live.append(tuple(conn.execute(_PG_TABLE, {"table": oids[0]}).one()))
-        reference: list[tuple[object, ...]] | None = [
-            tuple(r) for r in conn.execute(_PG_COLUMNS, {"table": ref})
-        ]
-        assert reference is not None  # noqa: S101 - for the type checker
-        reference.append(tuple(conn.execute(_PG_TABLE, {"table": ref}).one()))
+        live: list[tuple[object, ...]] = _pg_shape(conn, oids[0])
+        reference: list[tuple[object, ...]] | None = _pg_shape(conn, ref)
         others = conn.execute(_PG_OTHERS, {"tables": oids[1:]}).scalar_one()
     except SQLAlchemyError:  # any failure only means: take the careful path
         live, reference, others = [], None, 0
@@ -173,3 +168,10 @@ def projection_intact(conn: Connection) -> bool | None:
         return None
     # The reference's own constraint is named after it; compare kinds and columns only.
     return live == reference and others == 0
+
+
+def _pg_shape(conn: Connection, table: object) -> list[tuple[object, ...]]:
+    """A table as the server renders it: each column's type, generation and nullability,
+    then its kind, row security, policies, rules and constraints."""
+    shape = [tuple(r) for r in conn.execute(_PG_COLUMNS, {"table": table})]
+    return [*shape, tuple(conn.execute(_PG_TABLE, {"table": table}).one())]

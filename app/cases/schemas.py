@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -295,24 +296,25 @@ class ListQuery(Strict):
         )
 
 
-def _has_phone_digits(value: str | None) -> str | None:
-    """A phone with no digit 0-9 has nothing to search by."""
-    if value is not None:
-        try:
-            normalize_phone(value)
-        except ValueError:
-            raise ValueError("needs the digits 0-9") from None
-    return value
+def _indexable(normalize: Callable[[str], str], message: str) -> Callable[[str | None], str | None]:
+    """A validator refusing a term its blind index normalises to nothing (which would
+    otherwise fail deep in the search), with `message` naming what is missing."""
+
+    def check(value: str | None) -> str | None:
+        if value is not None:
+            try:
+                normalize(value)
+            except ValueError:
+                raise ValueError(message) from None
+        return value
+
+    return check
 
 
-def _has_handle(value: str | None) -> str | None:
-    """A handle that is only '@', a link prefix or invisible characters searches nothing."""
-    if value is not None:
-        try:
-            normalize_handle(value)
-        except ValueError:
-            raise ValueError("needs a letter or digit after any @ or link prefix") from None
-    return value
+# A phone with no digit 0-9, or a handle that is only '@', a link prefix or invisible
+# characters, has nothing to search by.
+_has_phone_digits = _indexable(normalize_phone, "needs the digits 0-9")
+_has_handle = _indexable(normalize_handle, "needs a letter or digit after any @ or link prefix")
 
 
 def _has_name_term(value: str | None) -> str | None:

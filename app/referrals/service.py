@@ -35,7 +35,7 @@ from app.crypto.envelope import (
 from app.crypto.keyring import Keyring
 from app.errors import InvalidInput, NotFound
 from app.policy.deps import Actor
-from app.policy.permissions import Role, Visibility, visibility
+from app.policy.permissions import Permission, Visibility, allows, visibility
 from app.referrals import packet as packets
 from app.referrals.errors import (
     PartnerExists,
@@ -90,7 +90,8 @@ def create_partner(
     now: datetime,
 ) -> Partner:
     """A partner organisation (names are unique; the key was validated by the schema)."""
-    vouched = actor.role is Role.COORDINATOR  # an admin's key waits for a coordinator
+    # Whoever may confirm a key vouches for the one they enter; an admin's waits for them.
+    vouched = allows(actor.role, Permission.PARTNER_CONFIRM)
     partner = Partner(
         id=uuid.uuid4(),
         name=name,
@@ -127,7 +128,7 @@ def confirm_partner(
     partner = db.get(Partner, partner_id)
     if partner is None:
         raise NotFound()
-    expected = packets.key_id(packets.decode_public_key(partner.public_key))
+    expected = _key_id(partner)
     given = "".join(c for c in key_id.lower() if c in "0123456789abcdef")
     if not hmac.compare_digest(given.encode(), expected.encode()):
         raise InvalidInput("key_id", "does not match this partner's key: do not send to it")
@@ -146,6 +147,11 @@ def confirm_partner(
     return partner
 
 
+def _key_id(partner: Partner) -> str:
+    """The fingerprint of the partner's key, as `haven partner keygen` prints it."""
+    return packets.key_id(packets.decode_public_key(partner.public_key))
+
+
 def list_partners(db: Session) -> list[Partner]:
     """Every partner, by name."""
     return list(db.scalars(select(Partner).order_by(Partner.name)))
@@ -159,7 +165,7 @@ def partner_view(partner: Partner) -> dict[str, Any]:
         "services": list(partner.services),
         "countries": list(partner.countries),
         "public_key": partner.public_key,
-        "key_id": packets.key_id(packets.decode_public_key(partner.public_key)),
+        "key_id": _key_id(partner),
         "created_at": partner.created_at.isoformat(),
         "confirmed": partner.confirmed_at is not None,
     }

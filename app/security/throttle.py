@@ -95,7 +95,6 @@ def counter_row(db: Session, key: str, now: datetime) -> LoginThrottle:
             row = LoginThrottle(key=key, failures=0, window_start=now, locked_until=None)
             db.add(row)
     except IntegrityError:  # another process inserted it first: count on theirs
-        row = db.scalars(
-            select(LoginThrottle).where(LoginThrottle.key == key).with_for_update()
-        ).one()
+        row = _get(db, key)
+        assert row is not None  # noqa: S101 - the conflicting insert guarantees it
     return row
