@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 
 def no_nul(value: str) -> str:
@@ -30,3 +30,9 @@ def storable_time(value: datetime) -> datetime:
 
 NoNul = AfterValidator(no_nul)
 StorableTime = Annotated[datetime, AfterValidator(storable_time)]
+
+
+class Strict(BaseModel):
+    """Refuses unknown fields, so a typo is an error naming the field, not silently lost."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)

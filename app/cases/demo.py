@@ -21,7 +21,7 @@ from app.cases import service as cases
 from app.cases import transitions
 from app.cases.demo_people import PeopleMaker
 from app.cases.models import Case
-from app.cases.schemas import Contact
+from app.cases.values import Contact
 from app.cases.vocab import ContactChannel, Stage
 from app.crypto.keyring import Keyring
 from app.db import transaction

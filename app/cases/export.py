@@ -113,9 +113,7 @@ def export_case(
         "exported_at": now.isoformat(),
         "case": {
             **rec.plain(case),
-            "source": case.source,
             "closed_at": _iso(case.closed_at),
-            "legal_hold": case.legal_hold,
             "erasure_decision_due": case.erasure_decision_due,
             **rec.read(case, dek),
         },
@@ -125,13 +123,5 @@ def export_case(
         "documents": _documents(db, case),
         "referrals": _referrals(db, case),
     }
-    record(
-        db,
-        action=AuditAction.CASE_EXPORTED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
-        fields=sorted(document),
-    )
+    record(db, AuditAction.CASE_EXPORTED, by=actor, on=("case", case.id), fields=sorted(document))
     return document

@@ -10,17 +10,9 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.cases.fields import ENCRYPTED_FIELDS
 from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.db import Base, IdMixin, utcnow
-from app.policy.permissions import ENCRYPTED_CASE_FIELDS
-
-# Personal fields, encrypted one column each under the case DEK (AAD: case id + field name);
-# the list is the policy table's, so the two can never disagree.
-ENCRYPTED_COLUMNS: tuple[str, ...] = ENCRYPTED_CASE_FIELDS
-
-
-def _ct() -> Mapped[Ciphertext | None]:
-    return mapped_column(Encrypted)
 
 
 class Case(IdMixin, Base):
@@ -53,27 +45,12 @@ class Case(IdMixin, Base):
     erasure_requested_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     erasure_requested_at: Mapped[datetime | None]
 
-    legal_name: Mapped[Ciphertext | None] = _ct()
-    aliases: Mapped[Ciphertext | None] = _ct()
-    date_of_birth: Mapped[Ciphertext | None] = _ct()
-    languages: Mapped[Ciphertext | None] = _ct()
-    current_city: Mapped[Ciphertext | None] = _ct()
-    contacts: Mapped[Ciphertext | None] = _ct()
-    service_status: Mapped[Ciphertext | None] = _ct()
-    unit: Mapped[Ciphertext | None] = _ct()
-    left_service_on: Mapped[Ciphertext | None] = _ct()
-    criminal_case: Mapped[Ciphertext | None] = _ct()
-    wanted: Mapped[Ciphertext | None] = _ct()
-    documents_held: Mapped[Ciphertext | None] = _ct()
-    family: Mapped[Ciphertext | None] = _ct()
-    risk_flags: Mapped[Ciphertext | None] = _ct()
-    vetting: Mapped[Ciphertext | None] = _ct()
-    consents: Mapped[Ciphertext | None] = _ct()
-    protection: Mapped[Ciphertext | None] = _ct()
-    movement: Mapped[Ciphertext | None] = _ct()
-    intake_notes: Mapped[Ciphertext | None] = _ct()
-    outcome: Mapped[Ciphertext | None] = _ct()
-    closing_note: Mapped[Ciphertext | None] = _ct()
+    # The person's fields: one column each, encrypted under the case DEK (AAD: case id and
+    # field name), named by the catalogue (app/cases/fields.py). Code reaches them by name,
+    # through app/cases/record.py, never as attributes.
+    vars().update(
+        {name: mapped_column(name, Encrypted, nullable=True) for name in ENCRYPTED_FIELDS}
+    )
 
     # Optimistic locking: every UPDATE says WHERE version = <read version>, so a concurrent
     # writer's change is never silently overwritten (StaleDataError -> 409).

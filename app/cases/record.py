@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import String, cast, delete, select
 from sqlalchemy.orm import Session, object_session
 
 from app.cases.errors import CaseDamaged
-from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseIndex, CaseRevision
+from app.cases.fields import (
+    AUTHORISING_FIELDS,
+    BY_NAME,
+    ENCRYPTED_FIELDS,
+    PLAIN_FIELDS,
+    WRITABLE_PLAIN_FIELDS,
+)
+from app.cases.models import Case, CaseIndex, CaseRevision
 from app.crypto.blind_index import IndexedField, blind_index
 from app.crypto.envelope import (
     OpenDataKey,
@@ -23,21 +30,9 @@ from app.crypto.envelope import (
 from app.crypto.keyring import Keyring
 from app.crypto.normalize import fold_token, tokenize
 
-PLAIN_COLUMNS: tuple[str, ...] = (
-    "risk_level",
-    "citizenship",
-    "current_country",
-    "situation",
-    "needs",
-)
 HANDLE_CHANNELS = frozenset({"telegram", "signal", "email", "other"})
 # The associated-data name of an encrypted revision (bound to the revision's row id).
 REVISION_FIELD = "revision"
-# Fields whose value authorises an action (a referral goes out only with consent): read only
-# when they equal what the latest revision recorded, so an old ciphertext put back fails.
-VERIFIED_FIELDS = frozenset({"consents"})
-# The fields blind indexes are made from.
-INDEXED_FIELDS = ("legal_name", "aliases", "date_of_birth", "contacts")
 
 
 def new_case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
@@ -55,23 +50,23 @@ def case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
 def write(case: Case, dek: OpenDataKey, values: Mapping[str, Any]) -> None:
     """Set plain and encrypted fields from JSON-ready values (None clears a field)."""
     for name, value in values.items():
-        if name in PLAIN_COLUMNS:
+        if name in WRITABLE_PLAIN_FIELDS:
             setattr(case, name, [] if name == "needs" and value is None else value)
-        elif name in ENCRYPTED_COLUMNS:
+        elif name in ENCRYPTED_FIELDS:
             ct = None if value is None else encrypt_json(dek, field=name, value=value)
             setattr(case, name, ct)
         else:
             raise KeyError(name)
 
 
-def read(case: Case, dek: OpenDataKey, names: Iterable[str] = ENCRYPTED_COLUMNS) -> dict[str, Any]:
-    """Decrypt the named encrypted fields (absent ones read as None). `consents` is checked
-    against the case's latest revision first (see `check_consents`)."""
+def read(case: Case, dek: OpenDataKey, names: Iterable[str] = ENCRYPTED_FIELDS) -> dict[str, Any]:
+    """Decrypt the named encrypted fields (absent ones read as None). A field that authorises
+    an action is checked against the case's latest revision first (see `check_latest`)."""
     out: dict[str, Any] = {}
     for name in names:
         ct = getattr(case, name)
         out[name] = None if ct is None else decrypt_json(dek, field=name, ciphertext=ct)
-        if name in VERIFIED_FIELDS:
+        if name in AUTHORISING_FIELDS:
             check_latest(case, dek, name, out[name])
     return out
 
@@ -83,7 +78,7 @@ def check_latest(case: Case, dek: OpenDataKey, name: str, value: Any) -> None:
     database could put back an older ciphertext of the same field (a withdrawn consent
     revived). Each change also writes an encrypted revision bound to its own row id, so an
     old ciphertext no longer matches the newest revision's `new` value. Applied to the
-    fields that authorise something (`VERIFIED_FIELDS`); limits in SECURITY.md."""
+    fields that authorise something (the catalogue's `authorises`); limits in SECURITY.md."""
     db = object_session(case)
     if db is None:  # a case outside any session has no history to compare with
         raise CaseDamaged()
@@ -104,23 +99,25 @@ def check_latest(case: Case, dek: OpenDataKey, name: str, value: Any) -> None:
         raise CaseDamaged()
 
 
-def plain(case: Case) -> dict[str, Any]:
-    """The plaintext fields under their API names."""
-    return {
-        "id": str(case.id),
-        "case_code": case.case_code,
-        "stage": case.stage,
-        "risk_level": case.risk_level,
-        "team": str(case.team_id),
-        "assigned_to": str(case.assigned_to) if case.assigned_to else None,
-        "created_at": case.created_at.isoformat(),
-        "updated_at": case.updated_at.isoformat(),
-        "version": case.version,
-        "citizenship": case.citizenship,
-        "current_country": case.current_country,
-        "situation": case.situation,
-        "needs": list(case.needs or []),
-    }
+def _json(value: Any) -> Any:
+    """A plain column's value as the API speaks it (ids and times as strings)."""
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, list):
+        return list(value)
+    return value
+
+
+def plain(case: Case, names: Iterable[str] = PLAIN_FIELDS) -> dict[str, Any]:
+    """The named plaintext fields (every one by default) under their API names."""
+    out = {}
+    for name in names:
+        field = BY_NAME[name]
+        value = getattr(case, field.attribute)
+        out[name] = [] if value is None and field.max_items is not None else _json(value)
+    return out
 
 
 def name_terms(names: Iterable[str]) -> set[str]:

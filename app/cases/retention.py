@@ -106,7 +106,7 @@ def purge_movement(db: Session, *, keyring: Keyring, case: Case, now: datetime) 
     says it was destroyed by schedule (no values)."""
     dek = rec.case_key(db, keyring=keyring, case=case)
     _scrub_revisions(db, dek, case)
-    case.movement = None
+    rec.write(case, dek, {"movement": None})
     case.movement_destroy_after = None
     case.updated_at = now
     db.flush()  # bumps the version: a writer holding the old one gets 409 naming movement
@@ -126,11 +126,10 @@ def purge_movement(db: Session, *, keyring: Keyring, case: Case, now: datetime) 
     db.flush()
     record(
         db,
-        action=AuditAction.RETENTION_PURGED,
-        object_type="case",
-        object_id=case.id,
+        AuditAction.RETENTION_PURGED,
+        on=("case", case.id),
         fields=["movement"],
-        reason_code="movement_destroy_after",
+        reason="movement_destroy_after",
     )
 
 

@@ -1,234 +1,118 @@
-"""The case record as the API speaks it: every field validated, unknown fields refused."""
+"""The case record as the API speaks it: every field validated, unknown fields refused.
+
+The record's fields come from the catalogue (app/cases/fields.py): `CaseFields` holds every
+writable one, `CaseOut` every field a reader may be shown; the value types are in
+app/cases/values.py."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
-import pycountry
 from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     StringConstraints,
+    create_model,
     field_validator,
     model_validator,
 )
 
+from app.cases.fields import CATALOGUE, CaseField
 from app.cases.record import name_terms
 from app.cases.search import Filters
-from app.cases.vocab import (
-    ConsentPurpose,
-    ContactChannel,
-    DocumentType,
-    LegalBasis,
-    Need,
-    RiskLevel,
-    ServiceStatus,
-    Situation,
-    Stage,
-    VettingStatus,
-    WantedStatus,
-)
+from app.cases.values import BirthDate, Country, Short
+from app.cases.vocab import Need, RiskLevel, Stage
 from app.crypto.normalize import normalize_handle, normalize_phone
-from app.validation import NoNul, StorableTime
-
-EARLIEST_BIRTH = date(1900, 1, 1)
+from app.validation import NoNul, Strict
 
 
-def _country(code: str) -> str:
-    code = code.upper()
-    if pycountry.countries.get(alpha_2=code) is None:
-        raise ValueError("must be an ISO 3166 alpha-2 country code")
-    return code
+def _writable(field: CaseField) -> tuple[Any, Any]:
+    """A writable field as an optional pydantic field (unset, or null to clear it)."""
+    if field.max_items is not None:
+        return field.value | None, Field(default=None, max_length=field.max_items)
+    return field.value | None, None
 
 
-def _not_future(value: date) -> date:
-    if value > date.today():  # noqa: DTZ011 - a calendar date, compared as the user sees it
-        raise ValueError("must not be in the future")
-    return value
-
-
-def _birth(value: date) -> date:
-    if value < EARLIEST_BIRTH:
-        raise ValueError("must be after 1900-01-01")
-    return _not_future(value)
-
-
-Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
-Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
-PastDate = Annotated[date, AfterValidator(_not_future)]
-BirthDate = Annotated[date, AfterValidator(_birth)]
-LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
-
-
-class Strict(BaseModel):
-    """Refuses unknown fields, so a typo is an error naming the field, not silently lost."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-.]{5,24}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
-_TELEGRAM = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{4,31}$")
-_SIGNAL_USERNAME = re.compile(r"^@?[A-Za-z][A-Za-z0-9_]{2,31}\.[0-9]{2,9}$")
-_CHANNEL_PATTERNS: dict[ContactChannel, tuple[re.Pattern[str], ...]] = {
-    ContactChannel.PHONE: (_PHONE,),
-    ContactChannel.EMAIL: (_EMAIL,),
-    ContactChannel.TELEGRAM: (_TELEGRAM, _PHONE),
-    ContactChannel.SIGNAL: (_SIGNAL_USERNAME, _PHONE),
-    ContactChannel.OTHER: (),
-}
-
-
-class Contact(Strict):
-    """One way to reach the person."""
-
-    channel: ContactChannel
-    value: Short
+class _WritableFields(Strict):
+    """The rules that span a field's items; the fields themselves come from the catalogue."""
 
     @model_validator(mode="after")
-    def _value_fits_channel(self) -> Contact:
-        patterns = _CHANNEL_PATTERNS[self.channel]
-        if patterns and not any(p.match(self.value) for p in patterns):
-            raise ValueError(f"value is not a valid {self.channel.value} contact")
-        return self
-
-
-class CriminalCase(Strict):
-    """A criminal case against the person (e.g. RU Criminal Code 337, 338)."""
-
-    article: Annotated[str, StringConstraints(max_length=40)] | None = None
-    status: Annotated[str, StringConstraints(max_length=60)] | None = None
-    notes: Note | None = None
-
-
-class Wanted(Strict):
-    """Whether the person is on a wanted list."""
-
-    status: WantedStatus = WantedStatus.UNKNOWN
-    notes: Note | None = None
-
-
-class DocumentHeld(Strict):
-    """An identity document the person holds."""
-
-    type: DocumentType
-    expires_on: date | None = None
-    notes: Note | None = None
-
-
-class Vetting(Strict):
-    """Whether the request is genuine, and who checked."""
-
-    status: VettingStatus = VettingStatus.UNVERIFIED
-    by: Short | None = None
-    notes: Note | None = None
-
-
-class Consent(Strict):
-    """Consent (or another legal basis) for one purpose, withdrawable."""
-
-    purpose: ConsentPurpose
-    partner: uuid.UUID | None = None
-    legal_basis: LegalBasis
-    given_at: datetime
-    withdrawn_at: datetime | None = None
-
-    @model_validator(mode="after")
-    def _coherent(self) -> Consent:
-        if self.purpose is ConsentPurpose.SHARE_WITH_PARTNER and self.partner is None:
-            raise ValueError("partner is required for share_with_partner")
-        if self.purpose is not ConsentPurpose.SHARE_WITH_PARTNER and self.partner is not None:
-            raise ValueError("partner is only for share_with_partner")
-        if self.given_at.tzinfo is None or (
-            self.withdrawn_at is not None and self.withdrawn_at.tzinfo is None
-        ):
-            raise ValueError("times must carry a timezone")
-        if self.withdrawn_at is not None and self.withdrawn_at < self.given_at:
-            raise ValueError("withdrawn_at is before given_at")
-        return self
-
-    @property
-    def active(self) -> bool:
-        """Given and not withdrawn."""
-        return self.withdrawn_at is None
-
-
-class Hearing(Strict):
-    """A hearing in the person's protection procedure."""
-
-    on: date
-    place: Short | None = None
-    notes: Note | None = None
-
-
-class Deadline(Strict):
-    """A date by which something must happen."""
-
-    on: date
-    what: Short
-
-
-class Protection(Strict):
-    """The legal protection route: visa, asylum, hearings, deadlines, lawyer, decision."""
-
-    visa: Note | None = None
-    asylum_country: Country | None = None
-    hearings: list[Hearing] = Field(default_factory=list, max_length=50)
-    deadlines: list[Deadline] = Field(default_factory=list, max_length=50)
-    lawyer: Short | None = None
-    decision: Note | None = None
-
-
-class Movement(Strict):
-    """A planned route or meeting: erased automatically after destroy_after."""
-
-    plan: Text
-    destroy_after: StorableTime
-
-
-class CaseFields(Strict):
-    """Every writable field of a case; all optional so intake can start with little."""
-
-    risk_level: RiskLevel | None = None
-    citizenship: Country | None = None
-    current_country: Country | None = None
-    situation: Situation | None = None
-    needs: list[Need] | None = Field(default=None, max_length=len(Need))
-    legal_name: Short | None = None
-    aliases: list[Short] | None = Field(default=None, max_length=20)
-    date_of_birth: BirthDate | None = None
-    languages: list[LanguageCode] | None = Field(default=None, max_length=20)
-    current_city: Short | None = None
-    contacts: list[Contact] | None = Field(default=None, max_length=20)
-    service_status: ServiceStatus | None = None
-    unit: Short | None = None
-    left_service_on: PastDate | None = None
-    criminal_case: CriminalCase | None = None
-    wanted: Wanted | None = None
-    documents_held: list[DocumentHeld] | None = Field(default=None, max_length=20)
-    family: Text | None = None
-    risk_flags: list[Short] | None = Field(default=None, max_length=30)
-    vetting: Vetting | None = None
-    consents: list[Consent] | None = Field(default=None, max_length=50)
-    protection: Protection | None = None
-    movement: Movement | None = None
-    intake_notes: Text | None = None
-    outcome: Note | None = None
-    closing_note: Text | None = None
-
-    @model_validator(mode="after")
-    def _needs_unique(self) -> CaseFields:
-        if self.needs is not None and len(set(self.needs)) != len(self.needs):
+    def _needs_unique(self) -> _WritableFields:
+        needs = getattr(self, "needs", None)
+        if needs is not None and len(set(needs)) != len(needs):
             raise ValueError("needs: each need once")
         return self
+
+
+class _ShownFields(BaseModel):
+    """A case as a reader sees it: the fields the policy shows them, nothing else."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _ListedFields(BaseModel):
+    """A case in a list: the catalogue's listed fields, none of which identifies anyone."""
+
+
+if TYPE_CHECKING:  # the static view of the models built below from the catalogue
+    CaseFields = _WritableFields
+    CaseOut = _ShownFields
+    CaseListItem = _ListedFields
+else:
+    CaseFields = create_model(
+        "CaseFields",
+        __base__=_WritableFields,
+        __doc__="Every writable field of a case; all optional so intake can start with little.",
+        **{f.name: _writable(f) for f in CATALOGUE if f.writable},
+    )
+    CaseOut = create_model(
+        "CaseOut",
+        __base__=_ShownFields,
+        __doc__=(
+            "One case, each field as the policy lets the caller see it: a field the caller "
+            "may not see is absent, a field that is empty is null."
+        ),
+        **{f.name: (f.value | None, None) for f in CATALOGUE},
+    )
+    CaseListItem = create_model(
+        "CaseListItem",
+        __base__=_ListedFields,
+        __doc__="A case in a list: its code and plain fields, nothing that identifies anyone.",
+        **{f.name: (f.value | None, None) for f in CATALOGUE if f.listed},
+    )
+
+
+class CasePage(BaseModel):
+    """One page of cases in the list shape."""
+
+    items: list[CaseListItem]
+    page: int
+    per_page: int
+    total: int
+
+
+class DuplicatesOut(BaseModel):
+    """Who the person may be: matches in the caller's scope, and whether any lay outside."""
+
+    matches: list[CaseListItem]
+    outside_scope: bool
+
+
+class RevisionOut(BaseModel):
+    """One change to a case: who, when, which fields, old and new values (visible ones)."""
+
+    version: int
+    at: datetime
+    actor_id: uuid.UUID | None
+    fields: list[str]
+    # Per field `{"old", "new"}` (null: empty); a plan destroyed on schedule reads
+    # `{"destroyed": "by_schedule"}` instead.
+    changes: dict[str, dict[str, Any]]
 
 
 class CaseCreate(CaseFields):

@@ -12,8 +12,8 @@ from app.audit.log import record
 from app.cases import record as rec
 from app.cases.errors import StageGateFailed, TransitionNotAllowed
 from app.cases.models import Case, StageChange
-from app.cases.schemas import Consent
 from app.cases.stages import GateFacts, allowed_targets, missing_for
+from app.cases.values import Consent
 from app.cases.vocab import Stage
 from app.crypto.keyring import Keyring
 from app.policy.deps import Actor
@@ -74,12 +74,10 @@ def transition(
     db.flush()
     record(
         db,
-        action=AuditAction.CASE_TRANSITIONED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
+        AuditAction.CASE_TRANSITIONED,
+        by=actor,
+        on=("case", case.id),
         fields=["stage"],
-        reason_code=f"{current.value}->{to.value}",
+        reason=f"{current.value}->{to.value}",
     )
     return case

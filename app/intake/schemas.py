@@ -7,7 +7,8 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from app.cases.schemas import Contact, Country, Short, Strict
+from app.cases.values import Contact, Country, Short
+from app.validation import Strict
 
 MESSAGE_MAX = 5_000
 CONTACTS_MAX = 5

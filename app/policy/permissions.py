@@ -1,8 +1,9 @@
 """The policy table: roles, permissions, and which case fields each role may see.
 
 This is the one place that decides. Routes declare `require(Permission.X)`; serializers ask
-`FIELD_VISIBILITY`. Default deny: a permission not listed for a role is refused, a field not
-listed for a role is hidden.
+`FIELD_VISIBILITY`, derived from the case-field catalogue's classes (app/cases/fields.py).
+Default deny: a permission not listed for a role is refused, a field not listed for a role is
+hidden.
 """
 
 from __future__ import annotations
@@ -10,6 +11,9 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from types import MappingProxyType
+
+from app.cases import fields
+from app.cases.fields import Exposure
 
 
 class Role(enum.StrEnum):
@@ -185,67 +189,32 @@ class Visibility(enum.StrEnum):
     HIDDEN = "hidden"
 
 
-PLAIN_CASE_FIELDS: tuple[str, ...] = (
-    "id",
-    "case_code",
-    "stage",
-    "risk_level",
-    "team",
-    "assigned_to",
-    "created_at",
-    "updated_at",
-    "version",
-    "citizenship",
-    "current_country",
-    "situation",
-    "needs",
-    "source",
-    "legal_hold",
-)
-ENCRYPTED_CASE_FIELDS: tuple[str, ...] = (
-    "legal_name",
-    "aliases",
-    "date_of_birth",
-    "languages",
-    "current_city",
-    "contacts",
-    "service_status",
-    "unit",
-    "left_service_on",
-    "criminal_case",
-    "wanted",
-    "documents_held",
-    "family",
-    "risk_flags",
-    "vetting",
-    "consents",
-    "protection",
-    "movement",
-    "intake_notes",
-    "outcome",
-    "closing_note",
-)
-CASE_FIELDS: tuple[str, ...] = PLAIN_CASE_FIELDS + ENCRYPTED_CASE_FIELDS
-
-
-def _row(full: tuple[str, ...] = (), masked: tuple[str, ...] = ()) -> Mapping[str, Visibility]:
-    row = dict.fromkeys(CASE_FIELDS, Visibility.HIDDEN)
-    row.update(dict.fromkeys(masked, Visibility.MASKED))
-    row.update(dict.fromkeys(full, Visibility.FULL))
-    return MappingProxyType(row)
-
-
-FIELD_VISIBILITY: Mapping[Role, Mapping[str, Visibility]] = MappingProxyType(
+# Which class of case field (app/cases/fields.py) each role sees, and how. The catalogue says
+# what a field is; this table decides who sees it. A class not listed is hidden.
+EXPOSURE_VISIBILITY: Mapping[Role, Mapping[Exposure, Visibility]] = MappingProxyType(
     {
         # The case team sees its cases in full (scope decides which cases those are).
-        Role.COORDINATOR: _row(full=CASE_FIELDS),
-        Role.CASEWORKER: _row(full=CASE_FIELDS),
+        Role.COORDINATOR: dict.fromkeys(Exposure, Visibility.FULL),
+        Role.CASEWORKER: dict.fromkeys(Exposure, Visibility.FULL),
         # A volunteer meets a case only through a task: the code, nothing that identifies.
-        Role.VOLUNTEER: _row(full=("case_code",)),
+        Role.VOLUNTEER: {Exposure.CODE: Visibility.FULL},
         # Admin and auditor see that a case exists (ids in the audit log), never its content.
-        Role.ADMIN: _row(full=("id",)),
-        Role.AUDITOR: _row(full=("id",), masked=("case_code",)),
+        Role.ADMIN: {Exposure.REFERENCE: Visibility.FULL},
+        Role.AUDITOR: {Exposure.REFERENCE: Visibility.FULL, Exposure.CODE: Visibility.MASKED},
     }
+)
+
+
+def _row(role: Role) -> Mapping[str, Visibility]:
+    seen = EXPOSURE_VISIBILITY[role]
+    return MappingProxyType(
+        {f.name: seen.get(f.exposure, Visibility.HIDDEN) for f in fields.CATALOGUE}
+    )
+
+
+# Role x case field -> visibility, derived once from the two tables above.
+FIELD_VISIBILITY: Mapping[Role, Mapping[str, Visibility]] = MappingProxyType(
+    {role: _row(role) for role in Role}
 )
 
 

@@ -6,7 +6,8 @@ import enum
 import uuid
 from collections.abc import Iterable
 
-from app.cases.schemas import Consent
+from app.cases import fields
+from app.cases.values import Consent
 from app.cases.vocab import ConsentPurpose
 
 
@@ -39,33 +40,10 @@ WAS_SENT = frozenset(
 )
 
 
-# Case fields a referral may carry (CONTRACT.md names). Left out on purpose: internal
-# bookkeeping (ids, team, assignee, stage, version, timestamps, source), the organisation's
-# own judgements and records (vetting, consents, intake_notes, outcome,
-# closing_note: what the partner needs goes in the referral's note), and `movement`, which
-# must not outlive its destroy-after date and so never leaves Haven.
-SHAREABLE_FIELDS: tuple[str, ...] = (
-    "legal_name",
-    "aliases",
-    "date_of_birth",
-    "languages",
-    "citizenship",
-    "current_country",
-    "current_city",
-    "contacts",
-    "situation",
-    "service_status",
-    "unit",
-    "left_service_on",
-    "criminal_case",
-    "wanted",
-    "documents_held",
-    "family",
-    "needs",
-    "risk_level",
-    "risk_flags",
-    "protection",
-)
+# The case fields a referral may carry are the catalogue's `shareable` ones (left out on
+# purpose, there: internal bookkeeping, the organisation's own judgements and records, and
+# `movement`, which must not outlive its destroy-after date).
+SHAREABLE_FIELDS: tuple[str, ...] = fields.SHAREABLE_FIELDS
 
 
 def can_move(current: ReferralStatus, target: ReferralStatus) -> bool:

@@ -1,17 +1,26 @@
-"""Partner and referral input, validated: unknown fields refused, errors naming the field."""
+"""Partners and referrals as the API speaks them: input validated (unknown fields refused,
+errors naming the field), output described."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints, WithJsonSchema, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
-from app.cases.schemas import Country, Note, Short, Strict
+from app.cases.values import Country, Note, Short
 from app.cases.vocab import Need
 from app.referrals.packet import PUBLIC_KEY_PREFIX, PacketError, decode_public_key
 from app.referrals.rules import SHAREABLE_FIELDS, ReferralStatus
-from app.validation import NoNul
+from app.validation import NoNul, Strict
 
 
 def _public_key(text: str) -> str:
@@ -86,3 +95,37 @@ class ReferralStatusIn(Strict):
     """A status change: sent, accepted, declined or completed."""
 
     status: ReferralStatus
+
+
+class PartnerOut(BaseModel):
+    """A partner organisation, with the fingerprint of its key (`key_id`) to read out over
+    another channel, and whether a coordinator has confirmed it."""
+
+    id: uuid.UUID
+    name: str
+    services: list[Need]
+    countries: list[str]
+    public_key: str
+    key_id: str
+    created_at: datetime
+    confirmed: bool
+
+
+class ReferralOut(BaseModel):
+    """A referral as the case team sees it: partner, status, the fields chosen, the note."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    partner_id: uuid.UUID
+    partner_name: str
+    status: ReferralStatus
+    # A withdrawn consent to share blocks the referral until consent is given again.
+    blocked: bool
+    fields: list[str]
+    note: str | None
+    # True once sent: the packet sealed to the partner's key can be downloaded.
+    has_packet: bool
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None

@@ -13,8 +13,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from app.cases.schemas import Strict
-from app.validation import storable_time
+from app.validation import Strict, storable_time
 
 TITLE_MAX = 200
 INSTRUCTIONS_MAX = 4_000
@@ -104,6 +103,24 @@ class VolunteerTask(BaseModel):
     due: datetime | None
     status: TaskStatus
     note: str | None
+
+
+class TaskOut(BaseModel):
+    """A task as the case team sees it: the volunteer's shape, and whose task on which case."""
+
+    id: uuid.UUID
+    case_id: uuid.UUID
+    case_code: str
+    assigned_to: uuid.UUID
+    title: str
+    instructions: str
+    place: str | None
+    due: datetime | None
+    status: TaskStatus
+    note: str | None
+    created_by: uuid.UUID | None
+    created_at: datetime
+    updated_at: datetime
 
 
 # Text fields a volunteer reads: every one goes through the leak guard.

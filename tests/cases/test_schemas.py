@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from app.cases.schemas import CaseCreate, CaseUpdate, Consent, Contact
+from app.cases.schemas import CaseCreate, CaseUpdate
+from app.cases.values import Consent, Contact
 from app.errors import _field_errors
 
 TOMORROW_AND_A_DAY = (date.today() + timedelta(days=2)).isoformat()  # noqa: DTZ011 - any zone

@@ -2,9 +2,8 @@
 
 import pytest
 
+from app.cases.fields import CASE_FIELDS, ENCRYPTED_FIELDS
 from app.policy.permissions import (
-    CASE_FIELDS,
-    ENCRYPTED_CASE_FIELDS,
     FIELD_VISIBILITY,
     ROLE_PERMISSIONS,
     Permission,
@@ -47,7 +46,7 @@ def test_admin_and_auditor_get_no_case_content(role: Role) -> None:
 
 def test_volunteer_sees_no_identifying_field_and_no_case() -> None:
     assert not CASE_CONTENT & ROLE_PERMISSIONS[Role.VOLUNTEER]
-    for field in ENCRYPTED_CASE_FIELDS:
+    for field in ENCRYPTED_FIELDS:
         assert FIELD_VISIBILITY[Role.VOLUNTEER][field] is Visibility.HIDDEN
     full = {f for f, v in FIELD_VISIBILITY[Role.VOLUNTEER].items() if v is Visibility.FULL}
     assert full == {"case_code"}

@@ -10,10 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.cases.fields import CASE_FIELDS
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.policy.deps import Actor, AuthMethod
-from app.policy.permissions import CASE_FIELDS, Role
+from app.policy.permissions import Role
 from app.policy.scope import readable_cases
 from app.security.clock import FrozenClock
 from tests.factories import auth, bearer, make_case, make_team, make_user

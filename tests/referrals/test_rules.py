@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.cases.schemas import Consent
+from app.cases.values import Consent
 from app.referrals.rules import ReferralStatus as S
 from app.referrals.rules import active_purposes, can_move, has_share_consent
 

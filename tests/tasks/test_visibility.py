@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.cases.fields import ENCRYPTED_FIELDS
 from app.policy.permissions import (
-    ENCRYPTED_CASE_FIELDS,
     TASK_FIELDS,
     TASK_VISIBILITY,
     VOLUNTEER_TASK_FIELDS,
@@ -25,7 +25,7 @@ def test_volunteer_shape_is_exactly_the_contract() -> None:
 
 
 def test_volunteer_shape_holds_no_case_field() -> None:
-    assert not CONTRACT & set(ENCRYPTED_CASE_FIELDS)
+    assert not CONTRACT & set(ENCRYPTED_FIELDS)
     assert "case_id" not in CONTRACT
     assert "assigned_to" not in CONTRACT
 
@@ -42,7 +42,7 @@ def test_every_role_has_a_row_within_the_known_fields() -> None:
 def test_redaction_passes_only_the_row(role: Role) -> None:
     full = {name: f"value-of-{name}" for name in TASK_FIELDS}
     # Every case field name too, as if a careless view had added them.
-    full.update({name: f"case-{name}" for name in ENCRYPTED_CASE_FIELDS})
+    full.update({name: f"case-{name}" for name in ENCRYPTED_FIELDS})
     shown = redact_task(role, full)
     assert set(shown) == set(TASK_VISIBILITY[role])
 
