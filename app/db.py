@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -12,6 +12,8 @@ from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from app.errors import HavenError
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -105,13 +107,57 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error. Services never commit."""
+    """One unit of work: commit on success, roll back on any error. Services never commit.
+
+    The one exception is an error that refuses something and asks to keep the record of the
+    refusal (`HavenError.keep_record`: a denied access's audit entry, a failed sign-in's
+    count): what was written before it is committed, then the error goes on. Such an error
+    is raised only where nothing but that record was written. Every request (app/deps.py),
+    CLI command and background job runs in one of these."""
     session = factory()
     try:
         yield session
         session.commit()
+    except HavenError as exc:
+        if exc.keep_record:
+            session.commit()
+        else:
+            session.rollback()
+        raise
     except BaseException:
         session.rollback()
         raise
     finally:
         session.close()
+
+
+def commit_early(session: Session) -> None:
+    """Commit the unit of work so far and go on in a new transaction: only before a long
+    wait outside the database (an upload streaming in over a slow link), so that no lock or
+    pooled connection is held meanwhile. What follows is written in its own transaction."""
+    session.commit()
+
+
+_AFTER_COMMIT = "haven.after_commit"
+
+
+def after_commit(session: Session, action: Callable[[], None]) -> None:
+    """Run action once the session's transaction commits; a rollback drops it.
+
+    For work outside the database that must follow a change and never precede it: deleting
+    an erased case's files, sealing the keyring once the seal is recorded."""
+    queued: list[Callable[[], None]] | None = session.info.get(_AFTER_COMMIT)
+    if queued is None:
+        queued = session.info[_AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _run_queued)
+        event.listen(session, "after_soft_rollback", _drop_queued)
+    queued.append(action)
+
+
+def _run_queued(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, None) or ():
+        action()
+
+
+def _drop_queued(session: Session, _previous: object) -> None:
+    session.info.pop(_AFTER_COMMIT, None)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.db import transaction
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -32,16 +33,10 @@ def request_now(request: Request) -> datetime:
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """One session per request: commits when the handler returns, rolls back when it raises."""
-    session: Session = request.app.state.sessionmaker()
-    try:
+    """One unit of work per request (app/db.py `transaction`): commits when the handler
+    returns, rolls back when it raises (keeping only a refusal's own record)."""
+    with transaction(request.app.state.sessionmaker) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

@@ -15,15 +15,22 @@ log = logging.getLogger("haven.errors")
 
 
 class HavenError(Exception):
-    """Base of every error a client may see; the message must hold no personal data."""
+    """Base of every error a client may see; the message must hold no personal data.
+
+    `keep_record=True` asks the unit of work (app/db.py `transaction`) to commit what was
+    written before the error instead of rolling it back: for refusals whose only writes are
+    their own record (an audit entry, a failure count), which must survive the refusal."""
 
     status: int = 400
     code: str = "bad_request"
     message: str = "The request could not be processed."
 
-    def __init__(self, message: str | None = None, **extra: Any) -> None:
+    def __init__(
+        self, message: str | None = None, *, keep_record: bool = False, **extra: Any
+    ) -> None:
         super().__init__(message or self.message)
         self.message = message or self.message
+        self.keep_record = keep_record
         self.extra = extra
 
     def body(self) -> dict[str, Any]:

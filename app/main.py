@@ -26,6 +26,7 @@ from app.intake.api import router as intake_router
 from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
@@ -88,6 +89,7 @@ def create_app(
     app.state.keyring.on_seal(_end_every_session(app.state.sessionmaker))
 
     install_error_handlers(app)
+    install_openapi(app)
     routers = (
         system_router,
         unseal_router,

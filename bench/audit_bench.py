@@ -192,7 +192,7 @@ def read_only(s: Session, case: int) -> None:
 def audited(s: Session, case: int) -> None:
     """The chosen design: entry now, position and head lock at commit."""
     s.execute(text("SELECT stage FROM bench_cases WHERE id = :i"), {"i": case}).one()
-    record(s, action=AuditAction.CASE_READ, object_type="case", object_id=str(case))
+    record(s, AuditAction.CASE_READ, on=("case", str(case)))
     time.sleep(WORK_SECONDS)
 
 
@@ -200,7 +200,7 @@ def head_for_request(s: Session, case: int) -> None:
     """Alternative 1: the head locked when the entry is written, held to the request's end."""
     s.execute(text("SELECT stage FROM bench_cases WHERE id = :i"), {"i": case}).one()
     lock_head(s)
-    record(s, action=AuditAction.CASE_READ, object_type="case", object_id=str(case))
+    record(s, AuditAction.CASE_READ, on=("case", str(case)))
     time.sleep(WORK_SECONDS)
 
 

@@ -131,7 +131,7 @@ def bearer(
     """A bearer token for user, made directly (no password work)."""
     issued = sessions.create(
         db,
-        user=user,
+        user_id=user.id,
         kind=CredentialKind.BEARER,
         stage=SessionStage.FULL,
         now=clock.now(),
@@ -221,6 +221,14 @@ def make_draft_referral(db: Session, *, case: Case, partner: Partner) -> Referra
     db.add(ref)
     db.flush()
     return ref
+
+
+@dataclass(frozen=True)
+class By:
+    """Who acted, for audit entries a test writes directly: an account id and a role."""
+
+    id: uuid.UUID
+    role: str = "caseworker"
 
 
 @dataclass

@@ -8,16 +8,25 @@ after the read so the caller's own entry never counts as an unsequenced one.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from app.audit import service
 from app.audit.checkpoints import latest_checkpoint, verifier_key
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.audit.schemas import (
+    AlertOut,
+    AlertsOut,
+    CheckpointOut,
+    EntryOut,
+    EntryPage,
+    LatestCheckpointOut,
+    VerifierKeyOut,
+    VerifyOut,
+)
 from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput
 from app.policy.deps import Actor, require
@@ -29,37 +38,11 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
-def _filter(
-    *,
-    actor: uuid.UUID | None,
-    case: str | None,
-    action: AuditAction | None,
-    since: datetime | None,
-    until: datetime | None,
-) -> service.AuditFilter:
-    if since is not None and until is not None and until <= since:
-        raise InvalidInput("until", "must be after since")
-    return service.AuditFilter(
-        actor_id=actor, case_id=case, action=action, since=since, until=until
-    )
-
-
 def _used(flt: service.AuditFilter) -> list[str]:
     """The filter names the auditor used (names only, as every entry holds)."""
     names: dict[str, object] = {"actor": flt.actor_id, "case": flt.case_id}
     names |= {"action": flt.action, "since": flt.since, "until": flt.until}
     return [k for k, v in names.items() if v is not None]
-
-
-def _audit(db: Session, actor: Actor, action: AuditAction, **extra: Any) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="audit_log",
-        **extra,
-    )
 
 
 Actor_ = Annotated[uuid.UUID | None, Query(alias="actor", description="An actor's user id.")]
@@ -73,11 +56,36 @@ Since_ = Annotated[
 Until_ = Annotated[StorableTime | None, Query(description="Until this time (exclusive).")]
 
 
+def _entry_filter(
+    actor_id: Actor_ = None,
+    case: Case_ = None,
+    action: Action_ = None,
+    since: Since_ = None,
+    until: Until_ = None,
+) -> service.AuditFilter:
+    """The entries asked for, from the query (the same filters for the page and the CSV)."""
+    if since is not None and until is not None and until <= since:
+        raise InvalidInput("until", "must be after since")
+    return service.AuditFilter(
+        actor_id=actor_id, case_id=case, action=action, since=since, until=until
+    )
+
+
+EntryFilter = Annotated[service.AuditFilter, Depends(_entry_filter)]
+
+
 def _csv_response(db: Session, actor: Actor, flt: service.AuditFilter) -> Response:
     # Built in memory: a streamed body would outlive the request's session (and, on SQLite,
     # hold the write lock while the client reads). Filter by time for very large exports.
     body = "".join(service.export_csv(db, flt))
-    _audit(db, actor, AuditAction.AUDIT_EXPORTED, fields=_used(flt), reason_code="csv")
+    record(
+        db,
+        AuditAction.AUDIT_EXPORTED,
+        by=actor,
+        on=("audit_log", None),
+        fields=_used(flt),
+        reason="csv",
+    )
     return Response(
         body,
         media_type=CSV_MEDIA_TYPE,
@@ -85,131 +93,134 @@ def _csv_response(db: Session, actor: Actor, flt: service.AuditFilter) -> Respon
     )
 
 
-@router.get("", response_model=None)
+@router.get(
+    "",
+    response_model=EntryPage,
+    responses={200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
 def list_entries(
     *,
     db: DbSession,
-    actor_id: Actor_ = None,
-    case: Case_ = None,
-    action: Action_ = None,
-    since: Since_ = None,
-    until: Until_ = None,
+    flt: EntryFilter,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=service.MAX_PER_PAGE)] = 50,
     format: Annotated[Literal["json", "csv"], Query()] = "json",
     actor: Actor = require(Permission.AUDIT_READ),
-) -> dict[str, Any] | Response:
+) -> EntryPage | Response:
     """Entries, newest first, one page; `?format=csv` exports every match (oldest first)."""
-    flt = _filter(actor=actor_id, case=case, action=action, since=since, until=until)
     if format == "csv":
         return _csv_response(db, actor, flt)
     found = service.query_entries(db, flt, page=page, per_page=per_page)
-    _audit(db, actor, AuditAction.AUDIT_READ, fields=_used(flt), reason_code="entries")
-    return {
-        "items": [row.as_dict() for row in found.items],
-        "page": found.page,
-        "per_page": found.per_page,
-        "total": found.total,
-    }
+    record(
+        db,
+        AuditAction.AUDIT_READ,
+        by=actor,
+        on=("audit_log", None),
+        fields=_used(flt),
+        reason="entries",
+    )
+    return EntryPage(
+        items=[EntryOut.model_validate(row.as_dict()) for row in found.items],
+        page=found.page,
+        per_page=found.per_page,
+        total=found.total,
+    )
 
 
-@router.get("/export.csv", response_class=Response)
+@router.get(
+    "/export.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+)
 def export_entries(
-    *,
-    db: DbSession,
-    actor_id: Actor_ = None,
-    case: Case_ = None,
-    action: Action_ = None,
-    since: Since_ = None,
-    until: Until_ = None,
-    actor: Actor = require(Permission.AUDIT_READ),
+    *, db: DbSession, flt: EntryFilter, actor: Actor = require(Permission.AUDIT_READ)
 ) -> Response:
     """Every matching entry as CSV, oldest first; formula-like cells are neutralised."""
-    flt = _filter(actor=actor_id, case=case, action=action, since=since, until=until)
     return _csv_response(db, actor, flt)
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=VerifyOut)
 def verify_log(
     request: Request,
     db: DbSession,
     settings: AppSettings,
     actor: Actor = require(Permission.AUDIT_VERIFY),
-) -> dict[str, Any]:
+) -> VerifyOut:
     """Recompute the tree and check every stored checkpoint: `{"ok", "entries", "first_bad"}`."""
     result = service.verify(db, keyring=request.app.state.keyring, settings=settings)
-    _audit(
+    record(
         db,
-        actor,
         AuditAction.AUDIT_VERIFIED,
+        by=actor,
+        on=("audit_log", None),
         outcome="ok" if result["ok"] else "failed",
-        reason_code=None if result["ok"] else f"first_bad:{result['first_bad']}",
+        reason=None if result["ok"] else f"first_bad:{result['first_bad']}",
     )
-    return result
+    return VerifyOut.model_validate(result)
 
 
-@router.get("/alerts")
+@router.get("/alerts", response_model=AlertsOut)
 def list_alerts(
     db: DbSession,
     settings: AppSettings,
     since: Since_ = None,
     actor: Actor = require(Permission.AUDIT_READ),
-) -> dict[str, Any]:
+) -> AlertsOut:
     """Break-glass uses, bursts of denied access and mass case reads (default: last 24 h)."""
     found = service.alerts(db, settings=settings, since=since)
-    _audit(db, actor, AuditAction.AUDIT_READ, reason_code="alerts")
-    return {
-        "alerts": [
-            {
-                "kind": a.kind,
-                "actor_id": str(a.actor_id) if a.actor_id else None,
-                "first_at": a.first_at.isoformat(),
-                "last_at": a.last_at.isoformat(),
-                "count": a.count,
-                "entry_ids": a.entry_ids,
-            }
+    record(db, AuditAction.AUDIT_READ, by=actor, on=("audit_log", None), reason="alerts")
+    return AlertsOut(
+        alerts=[
+            AlertOut(
+                kind=a.kind,
+                actor_id=a.actor_id,
+                first_at=a.first_at,
+                last_at=a.last_at,
+                count=a.count,
+                entry_ids=a.entry_ids,
+            )
             for a in found
         ]
-    }
+    )
 
 
-@router.get("/checkpoints/latest")
+@router.get("/checkpoints/latest", response_model=LatestCheckpointOut)
 def latest(
     request: Request,
     db: DbSession,
     settings: AppSettings,
     actor: Actor = require(Permission.AUDIT_READ),
-) -> dict[str, Any]:
+) -> LatestCheckpointOut:
     """The newest signed checkpoint (C2SP note; null before the first) and the verifier key,
     both to keep off the server: `haven audit verify --checkpoint FILE --key FILE`."""
     row = latest_checkpoint(db)
     key = verifier_key(request.app.state.keyring, settings.audit_origin)
-    _audit(
+    record(
         db,
-        actor,
         AuditAction.AUDIT_READ,
-        reason_code="checkpoint",
-        object_id=str(row.id) if row is not None else None,
+        by=actor,
+        on=("audit_log", str(row.id) if row is not None else None),
+        reason="checkpoint",
     )
     checkpoint = None
     if row is not None:
-        checkpoint = {
-            "tree_size": row.tree_size,
-            "root_hash": row.root_hash.hex(),
-            "created_at": row.created_at.isoformat(),
-            "note": row.note,
-        }
-    return {"checkpoint": checkpoint, "verifier_key": key.encode()}
+        checkpoint = CheckpointOut(
+            tree_size=row.tree_size,
+            root_hash=row.root_hash.hex(),
+            created_at=row.created_at,
+            note=row.note,
+        )
+    return LatestCheckpointOut(checkpoint=checkpoint, verifier_key=key.encode())
 
 
-@router.get("/verifier-key")
+@router.get("/verifier-key", response_model=VerifierKeyOut)
 def public_key(
     request: Request,
     db: DbSession,
     settings: AppSettings,
     actor: Actor = require(Permission.AUDIT_READ),
-) -> dict[str, str]:
+) -> VerifierKeyOut:
     """The note verifier key (`<name>+<hash>+<key>`) that checks this log's checkpoints."""
     key = verifier_key(request.app.state.keyring, settings.audit_origin)
-    _audit(db, actor, AuditAction.AUDIT_READ, reason_code="verifier_key")
-    return {"verifier_key": key.encode()}
+    record(db, AuditAction.AUDIT_READ, by=actor, on=("audit_log", None), reason="verifier_key")
+    return VerifierKeyOut(verifier_key=key.encode())

@@ -65,3 +65,14 @@ class AuditAction(enum.StrEnum):
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORTED = "audit.exported"
+
+
+class DuplicateCheck(enum.StrEnum):
+    """How a duplicate check (action `case.searched`) is marked, so the alerts can find a
+    burst of them or hits outside the caller's scope (app/audit/service.py)."""
+
+    # The reason code of a check, and of one refused by its throttle.
+    REASON = "duplicates"
+    THROTTLED = "duplicates_throttled"
+    # The outcome of a check that matched a case outside the caller's scope.
+    OUTSIDE_SCOPE = "outside_scope"

@@ -1,10 +1,19 @@
 """Append audit entries in the caller's transaction: a rolled-back change leaves no entry,
-a committed one always has its position in the Merkle tree (see app/audit/tree.py)."""
+a committed one always has its position in the Merkle tree (see app/audit/tree.py).
+
+`record` is the one way an event is written, from every package:
+
+    record(db, AuditAction.CASE_READ, by=actor, on=("case", case.id), fields=shown)
+
+`by` is anything with an `id` and a `role` (the policy's Actor, a User, or None for the
+service itself), so this package needs no domain package to name who acted.
+"""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -14,29 +23,45 @@ from app.audit.models import AuditEntry
 from app.logs import request_id_var
 
 
+class AuditActor(Protocol):
+    """Who acted, as an entry records it: an account id and its role."""
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The account's id."""
+
+    @property
+    def role(self) -> str:
+        """The account's role (a Role, or its string value)."""
+
+
+# The object an entry is about: its kind ("case", "user", "task"...) and id (None for a kind).
+Target = tuple[str, str | uuid.UUID | None]
+
+
 def record(
     session: Session,
-    *,
     action: AuditAction,
-    actor_id: uuid.UUID | None = None,
-    actor_role: str | None = None,
-    object_type: str | None = None,
-    object_id: str | uuid.UUID | None = None,
-    fields: Sequence[str] = (),
+    *,
+    by: AuditActor | None = None,
+    on: Target | None = None,
+    fields: Iterable[str] = (),
     outcome: str = "ok",
-    reason_code: str | None = None,
+    reason: str | None = None,
 ) -> AuditEntry:
-    """Add one entry to the session (flushed, never committed here). Field names only."""
+    """Add one entry to the session (flushed, never committed here). Field names only, never
+    values; `reason` is a short code, never free text."""
+    object_type, object_id = on if on is not None else (None, None)
     entry = AuditEntry.of(
-        actor_id=actor_id,
-        actor_role=actor_role,
+        actor_id=by.id if by is not None else None,
+        actor_role=str(by.role) if by is not None else None,
         action=action.value,
         object_type=object_type,
         object_id=str(object_id) if object_id is not None else None,
-        fields=fields,
+        fields=list(fields),
         outcome=outcome,
         request_id=request_id_var.get() if request_id_var.get() != "-" else None,
-        reason_code=reason_code,
+        reason_code=reason,
     )
     session.add(entry)
     session.flush()

@@ -17,10 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.canonical import BodyError, Recorded
 from app.audit.checkpoints import verifier_key
-from app.audit.events import AuditAction
+from app.audit.events import AuditAction, DuplicateCheck
 from app.audit.models import AuditEntry, AuditLeaf
 from app.audit.verify import verify_log
-from app.cases import duplicates
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
@@ -187,7 +186,7 @@ def _burst(evs: list[tuple[datetime, int, str]]) -> tuple[datetime, datetime, in
 DUPLICATE_BURST = 10  # checks of any outcome
 DUPLICATE_OUTSIDE = 3  # checks that hit a case outside the account's scope
 DUPLICATE_MINUTES = 60
-_DUPLICATE_REASONS = (duplicates.REASON, duplicates.REASON_THROTTLED)
+_DUPLICATE_REASONS = (DuplicateCheck.REASON.value, DuplicateCheck.THROTTLED.value)
 
 Events = dict[uuid.UUID | None, list[tuple[datetime, int, str]]]
 
@@ -218,7 +217,7 @@ def _sort(e: AuditEntry, found: list[Alert], events: dict[str, Events]) -> None:
         found.append(Alert("break_glass", e.actor_id, e.at, e.at, 1, [e.id]))
     if e.action == AuditAction.CASE_SEARCHED.value and e.reason_code in _DUPLICATE_REASONS:
         events["duplicate_burst"][e.actor_id].append(ev)
-        if e.outcome == duplicates.OUTSIDE_SCOPE:
+        if e.outcome == DuplicateCheck.OUTSIDE_SCOPE:
             events["duplicate_outside_scope"][e.actor_id].append(ev)
     if e.outcome == "denied" or e.action == AuditAction.ACCESS_DENIED.value:
         events["denied_burst"][e.actor_id].append(ev)

@@ -1,30 +1,40 @@
-"""Case routes of the access work: a minimal case read through the policy, and break-glass.
-
-The casework extends the case read with the encrypted fields; redaction already goes through
-FIELD_VISIBILITY, so new fields are covered by the same table.
-"""
+"""Case routes: thin translations of HTTP to the case services, every answer described by
+its response model, every case reached through a scoped alias (app/cases/dependencies.py)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.audit.events import AuditAction
-from app.audit.log import record
 from app.cases import break_glass, duplicates, erasure, export, search, service, transitions
+from app.cases.dependencies import (
+    CaseAssign,
+    CaseBreakGlass,
+    CaseErase,
+    CaseExport,
+    CaseHistory,
+    CaseRead,
+    CaseTransition,
+    CaseWrite,
+)
 from app.cases.models import Case
 from app.cases.schemas import (
     AssignIn,
     CaseCreate,
+    CaseListItem,
+    CaseOut,
+    CasePage,
     CaseUpdate,
     DuplicatesIn,
+    DuplicatesOut,
     ListQuery,
+    RevisionOut,
     SearchIn,
     Transition,
 )
@@ -32,35 +42,23 @@ from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.documents.blobs import BlobStore
-from app.errors import Throttled
+from app.openapi import errors
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, redact
-from app.policy.scope import CaseAccess, any_case, readable_case
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
 
-def _audit_search(db: Session, actor: Actor, terms: list[str]) -> None:
-    record(
-        db,
-        action=AuditAction.CASE_SEARCHED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        fields=terms,
-    )
-
-
-@router.get("/cases")
+@router.get("/cases", response_model=CasePage)
 def list_cases(
     q: Annotated[ListQuery, Query()],
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.CASE_LIST),
-) -> dict[str, Any]:
+) -> CasePage:
     """Cases in scope, in the list shape (no identifying field); plain filters only. Unknown
     parameters are refused, so a name or phone typed into a URL is an error, not a search."""
-    return search.page_in_scope(
+    found = search.page_in_scope(
         db,
         keyring=_keyring(request),
         actor=actor,
@@ -69,62 +67,56 @@ def list_cases(
         page=q.page,
         now=_now(request),
     )
+    return CasePage.model_validate(found)
 
 
-@router.post("/cases/search")
+@router.post("/cases/search", response_model=CasePage)
 def search_cases(
     body: SearchIn,
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.CASE_SEARCH),
-) -> dict[str, Any]:
+) -> CasePage:
     """Search by personal terms, which travel in this body and never in a URL."""
-    found = search.page_in_scope(
+    found = search.search_in_scope(
         db,
         keyring=_keyring(request),
         actor=actor,
-        permission=Permission.CASE_SEARCH,
         f=body.filters(),
         page=body.page,
         now=_now(request),
     )
-    _audit_search(db, actor, sorted(body.model_dump(exclude_none=True, exclude={"page"})))
-    return found
+    return CasePage.model_validate(found)
 
 
-@router.post("/cases/duplicates")
+@router.post("/cases/duplicates", response_model=DuplicatesOut, responses=errors(429))
 def find_duplicates(
     body: DuplicatesIn,
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.CASE_SEARCH),
-) -> dict[str, Any]:
+) -> DuplicatesOut:
     """Whether the person may already be known: same name and birth date, phone or handle.
     Throttled per account (429); audited with the kinds of term and whether a hit lay
     outside the caller's scope, never the terms."""
-    kinds = sorted(body.model_dump(exclude_none=True))
-    try:
-        return duplicates.check(
-            db,
-            keyring=_keyring(request),
-            actor=actor,
-            probes=body.probes(),
-            kinds=kinds,
-            now=_now(request),
-        )
-    except Throttled:
-        duplicates.record_throttled(db, actor=actor, kinds=kinds)
-        db.commit()  # the refusal is recorded although the request fails
-        raise
+    found = duplicates.check(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        probes=body.probes(),
+        kinds=sorted(body.model_dump(exclude_none=True)),
+        now=_now(request),
+    )
+    return DuplicatesOut.model_validate(found)
 
 
-@router.post("/cases", status_code=201)
+@router.post("/cases", status_code=201, response_model=CaseOut, response_model_exclude_unset=True)
 def create_case(
     body: CaseCreate,
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.CASE_CREATE),
-) -> dict[str, Any]:
+) -> CaseOut:
     """A new intake; 201 with the case as the caller may see it."""
     values = service.validate_fields(body.model_dump(exclude_unset=True, exclude={"team_id"}))
     case = service.create_case(
@@ -135,24 +127,29 @@ def create_case(
         values=values,
         now=_now(request),
     )
-    return service.view(db, keyring=_keyring(request), actor=actor, case=case)
+    return _shown(db, request, actor, case)
 
 
-@router.get("/cases/{case_id}")
-def read_case(
-    request: Request, db: DbSession, access: CaseAccess = readable_case(Permission.CASE_READ)
-) -> dict[str, Any]:
+def _shown(db: Session, request: Request, actor: Actor, case: Case) -> CaseOut:
+    """The case as actor may see it (absent: hidden), the read audited."""
+    return CaseOut.model_validate(
+        service.view(db, keyring=_keyring(request), actor=actor, case=case)
+    )
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, response_model_exclude_unset=True)
+def read_case(request: Request, db: DbSession, access: CaseRead) -> CaseOut:
     """One case in scope, each field as the policy lets the caller see it."""
-    return service.view(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+    return _shown(db, request, access.actor, access.case)
 
 
-@router.patch("/cases/{case_id}")
-def update_case(
-    body: CaseUpdate,
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_UPDATE),
-) -> dict[str, Any]:
+@router.patch(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    response_model_exclude_unset=True,
+    responses=errors(409),
+)
+def update_case(body: CaseUpdate, request: Request, db: DbSession, access: CaseWrite) -> CaseOut:
     """A partial update; `version` must be current (409 names the fields changed since).
     `legal_hold` (coordinators) keeps a closed case from the retention purge."""
     sent = body.changes()
@@ -167,26 +164,20 @@ def update_case(
         changes=changes,
         now=_now(request),
     )
-    return service.view(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+    return _shown(db, request, access.actor, access.case)
 
 
-@router.get("/cases/{case_id}/history")
-def case_history(
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_HISTORY),
-) -> list[dict[str, Any]]:
+@router.get("/cases/{case_id}/history", response_model=list[RevisionOut])
+def case_history(request: Request, db: DbSession, access: CaseHistory) -> list[RevisionOut]:
     """Revisions, newest first: who, when, which fields, old and new values."""
-    return service.history(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+    revisions = service.history(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+    return [RevisionOut.model_validate(r) for r in revisions]
 
 
-@router.post("/cases/{case_id}/transition")
+@router.post("/cases/{case_id}/transition", response_model=CaseListItem, responses=errors(409))
 def transition_case(
-    body: Transition,
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_TRANSITION),
-) -> dict[str, Any]:
+    body: Transition, request: Request, db: DbSession, access: CaseTransition
+) -> CaseListItem:
     """Move to another stage; 409 with `missing` when the gate refuses."""
     transitions.transition(
         db,
@@ -196,29 +187,31 @@ def transition_case(
         to=body.to,
         now=_now(request),
     )
-    return search.list_item(access.case)
+    return CaseListItem.model_validate(search.list_item(access.case))
 
 
-@router.post("/cases/{case_id}/assign")
+@router.post("/cases/{case_id}/assign", response_model=CaseListItem)
 def assign_case(
-    body: AssignIn,
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_ASSIGN),
-) -> dict[str, Any]:
+    body: AssignIn, request: Request, db: DbSession, access: CaseAssign
+) -> CaseListItem:
     """Assign the case to a caseworker of its team (null unassigns)."""
     service.assign(
         db, actor=access.actor, case=access.case, user_id=body.user_id, now=_now(request)
     )
-    return search.list_item(access.case)
+    return CaseListItem.model_validate(search.list_item(access.case))
 
 
-@router.get("/cases/{case_id}/export")
-def export_case(
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_EXPORT, reauth=True),
-) -> Response:
+@router.get(
+    "/cases/{case_id}/export",
+    response_class=JSONResponse,
+    responses={
+        200: {
+            "description": "Everything held about the person, as a JSON attachment.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+)
+def export_case(request: Request, db: DbSession, access: CaseExport) -> Response:
     """Subject access export: everything held about the person, as a JSON attachment
     (coordinators, after re-authentication; audited)."""
     document = export.export_case(
@@ -243,12 +236,14 @@ class ErasureOut(BaseModel):
     approve_before: datetime | None = None
 
 
-@router.delete("/cases/{case_id}", response_model=ErasureOut, response_model_exclude_none=True)
+@router.delete(
+    "/cases/{case_id}",
+    response_model=ErasureOut,
+    response_model_exclude_none=True,
+    responses={202: {"model": ErasureOut}, **errors(409)},
+)
 def erase_case(
-    request: Request,
-    response: Response,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.CASE_ERASE, reauth=True),
+    request: Request, response: Response, db: DbSession, access: CaseErase
 ) -> ErasureOut:
     """Four eyes: the first coordinator's call asks (202); a second coordinator of the same
     team approves within seven days and the case is crypto-shredded (200). The same
@@ -287,10 +282,7 @@ class BreakGlassOut(BaseModel):
 
 @router.post("/cases/{case_id}/break-glass", response_model=BreakGlassOut, status_code=201)
 def open_break_glass(
-    body: BreakGlassIn,
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = any_case(Permission.CASE_BREAK_GLASS, reauth=True),
+    body: BreakGlassIn, request: Request, db: DbSession, access: CaseBreakGlass
 ) -> BreakGlassOut:
     """Open a case outside one's scope for one hour (needs a fresh re-authentication)."""
     grant = break_glass.open_grant(

@@ -47,13 +47,11 @@ def open_grant(
     db.flush()
     record(
         db,
-        action=AuditAction.BREAK_GLASS,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
+        AuditAction.BREAK_GLASS,
+        by=actor,
+        on=("case", case.id),
         fields=["reason"],
-        reason_code="granted",
+        reason="granted",
     )
     return grant
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.audit.events import AuditAction
+from app.audit.events import AuditAction, DuplicateCheck
 from app.audit.log import record
 from app.cases.models import Case
 from app.cases.search import Filters, confirmed, list_item
@@ -34,9 +34,9 @@ WINDOW = timedelta(hours=1)
 # Rows live in the shared throttle table under their own prefix (like the public intake's).
 THROTTLE_PREFIX = "dup:"
 # How the audit log marks a duplicate check (action case.searched) and its outcomes.
-REASON = "duplicates"
-REASON_THROTTLED = "duplicates_throttled"
-OUTSIDE_SCOPE = "outside_scope"
+REASON = DuplicateCheck.REASON.value
+REASON_THROTTLED = DuplicateCheck.THROTTLED.value
+OUTSIDE_SCOPE = DuplicateCheck.OUTSIDE_SCOPE.value
 
 
 def admit(db: Session, *, actor_id: uuid.UUID, now: datetime) -> None:
@@ -54,22 +54,17 @@ def admit(db: Session, *, actor_id: uuid.UUID, now: datetime) -> None:
     db.flush()
 
 
-def _audit(db: Session, actor: Actor, kinds: list[str], *, outcome: str, reason: str) -> None:
-    record(
-        db,
-        action=AuditAction.CASE_SEARCHED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        fields=sorted(kinds),
-        outcome=outcome,
-        reason_code=reason,
-    )
-
-
 def record_throttled(db: Session, *, actor: Actor, kinds: list[str]) -> None:
     """Audit a refused check (outcome denied, so it also feeds the denied-burst alert)."""
-    _audit(db, actor, kinds, outcome="denied", reason=REASON_THROTTLED)
+    record(
+        db,
+        AuditAction.CASE_SEARCHED,
+        by=actor,
+        on=("case", None),
+        fields=sorted(kinds),
+        outcome="denied",
+        reason=REASON_THROTTLED,
+    )
 
 
 def find(
@@ -101,9 +96,23 @@ def check(
     kinds: list[str],
     now: datetime,
 ) -> dict[str, Any]:
-    """Throttle, look, audit (outcome `outside_scope` when a hit lay outside the scope)."""
-    admit(db, actor_id=actor.id, now=now)
+    """Throttle, look, audit (outcome `outside_scope` when a hit lay outside the scope). A
+    refused check is audited too, and the refusal kept although the request fails."""
+    try:
+        admit(db, actor_id=actor.id, now=now)
+    except Throttled as refused:
+        record_throttled(db, actor=actor, kinds=kinds)
+        refused.keep_record = True
+        raise
     result = find(db, keyring=keyring, actor=actor, probes=probes, now=now)
     outcome = OUTSIDE_SCOPE if result["outside_scope"] else "ok"
-    _audit(db, actor, kinds, outcome=outcome, reason=REASON)
+    record(
+        db,
+        AuditAction.CASE_SEARCHED,
+        by=actor,
+        on=("case", None),
+        fields=sorted(kinds),
+        outcome=outcome,
+        reason=REASON,
+    )
     return result

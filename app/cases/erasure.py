@@ -72,7 +72,7 @@ def request_or_approve(
         case.erasure_requested_by = actor.id
         case.erasure_requested_at = now
         db.flush()
-        _audit(db, actor, AuditAction.CASE_ERASURE_REQUESTED, case.id)
+        record(db, AuditAction.CASE_ERASURE_REQUESTED, by=actor, on=("case", case.id))
         return ErasureOutcome(
             erased=False, case_id=case.id, requested_at=now, approve_before=now + APPROVAL_WINDOW
         )
@@ -80,26 +80,8 @@ def request_or_approve(
         raise AwaitingSecondCoordinator()
     case_id = case.id
     erase_case(db, case=case, blob_store=blob_store)
-    _audit(db, actor, AuditAction.CASE_ERASED, case_id, reason="four_eyes")
+    record(db, AuditAction.CASE_ERASED, by=actor, on=("case", case_id), reason="four_eyes")
     return ErasureOutcome(erased=True, case_id=case_id)
-
-
-def _audit(
-    db: Session,
-    actor: Actor | None,
-    action: AuditAction,
-    case_id: uuid.UUID,
-    reason: str | None = None,
-) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        object_type="case",
-        object_id=case_id,
-        reason_code=reason,
-    )
 
 
 def erase_case(db: Session, *, case: Case, blob_store: BlobStore | None) -> None:
@@ -125,4 +107,4 @@ def erase_for_retention(db: Session, *, case: Case, blob_store: BlobStore | None
     """Erase a closed case past the retention period (no actor: the schedule did it)."""
     case_id = case.id
     erase_case(db, case=case, blob_store=blob_store)
-    _audit(db, None, AuditAction.CASE_ERASED, case_id, reason="retention")
+    record(db, AuditAction.CASE_ERASED, by=None, on=("case", case_id), reason="retention")

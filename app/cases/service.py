@@ -18,9 +18,11 @@ from app.audit.log import record
 from app.cases import record as rec
 from app.cases.codes import new_case_code
 from app.cases.errors import StaleVersion
-from app.cases.models import ENCRYPTED_COLUMNS, Case, CaseRevision, StageChange
+from app.cases.fields import ENCRYPTED_FIELDS, INDEXED_FIELDS
+from app.cases.models import Case, CaseRevision, StageChange
 from app.cases.record import REVISION_FIELD
-from app.cases.schemas import CaseFields, Consent
+from app.cases.schemas import CaseFields
+from app.cases.values import Consent
 from app.cases.vocab import ConsentPurpose, Stage
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
@@ -29,18 +31,6 @@ from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role, redact
 from app.referrals.consent import block_referrals_without_consent
 from app.users.models import TeamMembership, User
-
-
-def _audit(db: Session, actor: Actor | None, action: AuditAction, case: Case, **kw: Any) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        object_type="case",
-        object_id=case.id,
-        **kw,
-    )
 
 
 def resolve_team(actor: Actor, team_id: uuid.UUID | None) -> uuid.UUID:
@@ -93,7 +83,7 @@ def create_case(
     created = {k: {"old": None, "new": values[k]} for k in fields}
     _revision(db, dek=dek, case=case, actor=actor, changes=created, now=now)
     db.add(StageChange(case_id=case.id, actor_id=_aid(actor), at=now, to_stage=case.stage))
-    _audit(db, actor, AuditAction.CASE_CREATED, case, fields=fields)
+    record(db, AuditAction.CASE_CREATED, by=actor, on=("case", case.id), fields=fields)
     return case
 
 
@@ -140,18 +130,13 @@ def _revision(
 def read_full(db: Session, *, keyring: Keyring, case: Case) -> dict[str, Any]:
     """Every field of a case, decrypted (callers redact by role before answering)."""
     dek = rec.case_key(db, keyring=keyring, case=case)
-    return {
-        **rec.plain(case),
-        "source": case.source,
-        "legal_hold": case.legal_hold,
-        **rec.read(case, dek),
-    }
+    return {**rec.plain(case), **rec.read(case, dek)}
 
 
 def view(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> dict[str, Any]:
     """The case as this actor may see it; the read is audited with the fields shown."""
     shown = redact(actor.role, read_full(db, keyring=keyring, case=case))
-    _audit(db, actor, AuditAction.CASE_READ, case, fields=sorted(shown))
+    record(db, AuditAction.CASE_READ, by=actor, on=("case", case.id), fields=sorted(shown))
     return shown
 
 
@@ -191,8 +176,7 @@ def update_case(
     dek = rec.case_key(db, keyring=keyring, case=case)
     before = {
         **rec.plain(case),
-        "legal_hold": case.legal_hold,
-        **rec.read(case, dek, [k for k in changes if k in ENCRYPTED_COLUMNS]),
+        **rec.read(case, dek, [k for k in changes if k in ENCRYPTED_FIELDS]),
     }
     diff = {k: {"old": before.get(k), "new": v} for k, v in changes.items() if before.get(k) != v}
     if not diff:
@@ -205,11 +189,11 @@ def update_case(
         db.flush()
     except StaleDataError:
         raise StaleVersion(current_version=None, changed_fields=[]) from None
-    if diff.keys() & {"legal_name", "aliases", "date_of_birth", "contacts"}:
-        indexed = rec.read(case, dek, rec.INDEXED_FIELDS)
+    if diff.keys() & set(INDEXED_FIELDS):
+        indexed = rec.read(case, dek, INDEXED_FIELDS)
         rec.reindex(db, keyring=keyring, case_id=case.id, fields=indexed)
     _revision(db, dek=dek, case=case, actor=actor, changes=diff, now=now)
-    _audit(db, actor, AuditAction.CASE_UPDATED, case, fields=sorted(diff))
+    record(db, AuditAction.CASE_UPDATED, by=actor, on=("case", case.id), fields=sorted(diff))
     return case
 
 
@@ -259,7 +243,7 @@ def history(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> list[
                 "changes": visible,
             }
         )
-    _audit(db, actor, AuditAction.CASE_HISTORY_READ, case)
+    record(db, AuditAction.CASE_HISTORY_READ, by=actor, on=("case", case.id))
     return out
 
 
@@ -279,7 +263,7 @@ def assign(
     case.assigned_to = user_id
     case.updated_at = now
     db.flush()
-    _audit(db, actor, AuditAction.CASE_ASSIGNED, case, fields=["assigned_to"])
+    record(db, AuditAction.CASE_ASSIGNED, by=actor, on=("case", case.id), fields=["assigned_to"])
     return case
 
 

@@ -51,8 +51,7 @@ def begin_rotation(session: Session, *, keyring: Keyring) -> tuple[int, bool]:
         session.flush()
     session.get_one(KeyEncryptionKey, new).state = KekState.CURRENT
     session.flush()
-    record(session, action=AuditAction.KEY_ROTATED, object_type="kek", object_id=str(new),
-           reason_code="started")  # fmt: skip
+    record(session, AuditAction.KEY_ROTATED, on=("kek", str(new)), reason="started")
     return new, False
 
 
@@ -116,8 +115,7 @@ def retire_drained(session: Session, *, keyring: Keyring) -> list[int]:
         kek.state, kek.wrapped, kek.retired_at = KekState.RETIRED, None, utcnow()
         keyring.forget_kek(kek.version)
         retired.append(kek.version)
-        record(session, action=AuditAction.KEY_ROTATED, object_type="kek",
-               object_id=str(kek.version), reason_code="retired")  # fmt: skip
+        record(session, AuditAction.KEY_ROTATED, on=("kek", str(kek.version)), reason="retired")
     session.flush()
     return retired
 

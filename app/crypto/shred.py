@@ -10,31 +10,30 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from functools import partial
+from typing import Protocol
 
-from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from app.crypto.envelope import destroy_data_key
-from app.documents.blobs import BlobStore
+from app.db import after_commit
 
 log = logging.getLogger("haven.shred")
 
-_PENDING = "haven_pending_shred"
-_LISTENING = "haven_shred_listening"
 
+class BlobDeleter(Protocol):
+    """Where a shredded key's encrypted files live (app/documents/blobs.py's BlobStore)."""
 
-@dataclass
-class _Pending:
-    blobs: list[tuple[BlobStore, uuid.UUID]] = field(default_factory=list)
+    def delete(self, blob_id: uuid.UUID) -> None:
+        """Remove one blob; a missing one is not an error."""
 
 
 def shred(
     session: Session,
     *,
     key_id: uuid.UUID,
-    blob_store: BlobStore | None = None,
+    blob_store: BlobDeleter | None = None,
     blob_ids: Iterable[uuid.UUID] = (),
 ) -> None:
     """Destroy a DEK now; delete its blobs and checkpoint SQLite's WAL once the caller commits.
@@ -42,31 +41,13 @@ def shred(
     The caller deletes its own rows (case fields, revisions, attachment rows) in the same
     transaction; every ciphertext they held is already unreadable once the DEK is gone."""
     destroy_data_key(session, key_id=key_id)
-    pending = _pending(session)
     if blob_store is not None:
-        pending.blobs.extend((blob_store, blob_id) for blob_id in blob_ids)
+        for blob_id in list(blob_ids):
+            after_commit(session, partial(blob_store.delete, blob_id))
+    after_commit(session, partial(_checkpoint_session, session))
 
 
-def _pending(session: Session) -> _Pending:
-    if not session.info.get(_LISTENING):
-        session.info[_LISTENING] = True
-        event.listen(session, "after_commit", _after_commit)
-        event.listen(session, "after_soft_rollback", _after_rollback)
-    pending = session.info.setdefault(_PENDING, _Pending())
-    assert isinstance(pending, _Pending)  # noqa: S101 - only this module writes the key
-    return pending
-
-
-def _after_rollback(session: Session, _previous: object) -> None:
-    session.info.pop(_PENDING, None)
-
-
-def _after_commit(session: Session) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not isinstance(pending, _Pending):
-        return
-    for store, blob_id in pending.blobs:
-        store.delete(blob_id)
+def _checkpoint_session(session: Session) -> None:
     bind = session.get_bind()
     checkpoint_sqlite(bind.engine if isinstance(bind, Connection) else bind)
 

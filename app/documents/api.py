@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.db import commit_early
 from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.documents import service
 from app.documents.blobs import BlobStore
+from app.documents.dependencies import CaseDocuments, DocumentRead, DocumentUpload
+from app.documents.schemas import DocumentOut
 from app.documents.upload import receive_encrypted_upload
 from app.errors import HavenError
-from app.policy.permissions import Permission
-from app.policy.scope import CaseAccess, DocumentAccess, readable_case, readable_document
+from app.openapi import errors
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -44,13 +45,16 @@ class UploadTimeout(HavenError):
     status, code, message = 408, "upload_timeout", "The upload took too long; try again."
 
 
-@router.post("/cases/{case_id}/documents", status_code=201, openapi_extra=_MULTIPART)
+@router.post(
+    "/cases/{case_id}/documents",
+    status_code=201,
+    openapi_extra=_MULTIPART,
+    response_model=DocumentOut,
+    responses=errors(408, 413, 415),
+)
 async def upload_document(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    access: CaseAccess = readable_case(Permission.DOCUMENT_UPLOAD),
-) -> dict[str, Any]:
+    request: Request, db: DbSession, settings: AppSettings, access: DocumentUpload
+) -> DocumentOut:
     """Upload one file (multipart field `file`): encrypted under the case key as it arrives,
     its type sniffed from its bytes (the declared type is ignored); 413 past the size limit.
     With a session cookie, the CSRF token must travel in the `X-CSRF-Token` header."""
@@ -60,7 +64,7 @@ async def upload_document(
     # must not hold SQLite's write lock, or a pooled PostgreSQL connection, for minutes, and
     # keep everyone else (the seal button included) waiting. The row is written afterwards
     # in a transaction of its own; a case erased meanwhile fails that insert and the blob goes.
-    await run_in_threadpool(db.commit)
+    await run_in_threadpool(commit_early, db)
     try:
         stored = await asyncio.wait_for(
             receive_encrypted_upload(
@@ -71,7 +75,7 @@ async def upload_document(
     except TimeoutError:
         raise UploadTimeout() from None
 
-    def save(session: Session) -> dict[str, Any]:
+    def save(session: Session) -> DocumentOut:
         doc = service.record_upload(
             session,
             store=store,
@@ -81,50 +85,42 @@ async def upload_document(
             stored=stored,
             now=_now(request),
         )
-        return service.describe(dek, doc)
+        return DocumentOut.model_validate(service.describe(dek, doc))
 
     # record_upload ties the blob to the transaction: a rollback (here or at commit) removes it.
     return await run_in_threadpool(save, db)
 
 
-@router.get("/cases/{case_id}/documents")
-def list_documents(
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.DOCUMENT_READ),
-) -> list[dict[str, Any]]:
+@router.get("/cases/{case_id}/documents", response_model=list[DocumentOut])
+def list_documents(request: Request, db: DbSession, access: CaseDocuments) -> list[DocumentOut]:
     """The case's documents: id, name, sniffed type, size, SHA-256, who and when."""
-    return service.list_documents(
+    found = service.list_documents(
         db, keyring=_keyring(request), actor=access.actor, case=access.case
     )
+    return [DocumentOut.model_validate(d) for d in found]
 
 
 @router.get(
     "/cases/{case_id}/documents/{doc_id}",
     response_class=StreamingResponse,
-    responses={200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+        **errors(500),
+    },
 )
 def download_document(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    access: DocumentAccess = readable_document(Permission.DOCUMENT_READ),
+    request: Request, db: DbSession, settings: AppSettings, access: DocumentRead
 ) -> StreamingResponse:
     """The decrypted file as an attachment, after its SHA-256 is checked against the
     recorded evidence hash (500 `document_damaged` when it differs)."""
-    try:
-        download = service.open_download(
-            db,
-            keyring=_keyring(request),
-            store=BlobStore(settings.blob_dir),
-            actor=access.actor,
-            case=access.case,
-            doc=access.document,
-        )
-    except service.DocumentDamaged:
-        service.record_damage(db, actor=access.actor, case=access.case, doc=access.document)
-        db.commit()  # the request's rollback must not erase the record of a damaged file
-        raise
+    download = service.open_download(
+        db,
+        keyring=_keyring(request),
+        store=BlobStore(settings.blob_dir),
+        actor=access.actor,
+        case=access.case,
+        doc=access.document,
+    )
     return StreamingResponse(
         download.chunks,
         media_type=service.media_type(download.content_type),

@@ -66,18 +66,6 @@ def case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
     return rec.case_key(db, keyring=keyring, case=case)
 
 
-def _audit(db: Session, actor: Actor, action: AuditAction, case: Case, **kw: Any) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
-        **kw,
-    )
-
-
 def _forget_pending(session: Session) -> None:
     session.info.pop(_PENDING_KEY, None)
 
@@ -123,13 +111,13 @@ def record_upload(
     doc.meta = encrypt_json(dek, field=META_FIELD, value=meta, row_id=doc.id)
     db.add(doc)
     db.flush()
-    _audit(
+    record(
         db,
-        actor,
         AuditAction.DOCUMENT_UPLOADED,
-        case,
+        by=actor,
+        on=("case", case.id),
         fields=["file", *META_NAMES],
-        reason_code=f"document:{doc.id}",
+        reason=f"document:{doc.id}",
     )
     return doc
 
@@ -192,7 +180,7 @@ def list_documents(
         .where(Document.case_id == case.id)
         .order_by(Document.uploaded_at, Document.id)
     ).all()
-    _audit(db, actor, AuditAction.DOCUMENT_LISTED, case, fields=list(META_NAMES))
+    record(db, AuditAction.DOCUMENT_LISTED, by=actor, on=("case", case.id), fields=list(META_NAMES))
     return [describe(dek, d) for d in docs]
 
 
@@ -224,14 +212,19 @@ def open_download(
     download, and hand back a fresh decrypting stream."""
     dek = case_key(db, keyring=keyring, case=case)
     meta = _meta(dek, doc)
-    _verify(dek, store, doc, meta["sha256"])
-    _audit(
+    try:
+        _verify(dek, store, doc, meta["sha256"])
+    except DocumentDamaged as damaged:
+        _record_damage(db, actor=actor, case=case, doc=doc)
+        damaged.keep_record = True  # the request fails; the record of the damage stays
+        raise
+    record(
         db,
-        actor,
         AuditAction.DOCUMENT_DOWNLOADED,
-        case,
+        by=actor,
+        on=("case", case.id),
         fields=["file", *META_NAMES],
-        reason_code=f"document:{doc.id}",
+        reason=f"document:{doc.id}",
     )
     return Download(
         name=meta["name"],
@@ -241,15 +234,15 @@ def open_download(
     )
 
 
-def record_damage(db: Session, *, actor: Actor, case: Case, doc: Document) -> None:
+def _record_damage(db: Session, *, actor: Actor, case: Case, doc: Document) -> None:
     """Audit a download refused because the document failed its integrity check."""
-    _audit(
+    record(
         db,
-        actor,
         AuditAction.DOCUMENT_DOWNLOADED,
-        case,
+        by=actor,
+        on=("case", case.id),
         outcome="failed",
-        reason_code=f"damaged:{doc.id}",
+        reason=f"damaged:{doc.id}",
     )
 
 

@@ -74,11 +74,5 @@ def receive_request(
     case = cases.create_case(
         db, keyring=keyring, actor=None, team_id=team.id, values=values, now=now, source=SOURCE
     )
-    record(
-        db,
-        action=AuditAction.REQUEST_RECEIVED,
-        object_type="case",
-        object_id=case.id,
-        fields=sorted(values),
-    )
+    record(db, AuditAction.REQUEST_RECEIVED, on=("case", case.id), fields=sorted(values))
     return case

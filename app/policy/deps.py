@@ -2,7 +2,7 @@
 
 Every route must declare exactly one access rule: `PUBLIC` for routes open to anyone
 (health, unseal, sign-in, the public self-referral), or `require(Permission.X)` (directly or
-through a scoped lookup in `app.policy.scope`). A test walks the route table and fails on a
+through a scoped lookup, `app.policy.access.Scoped`). A test walks the route table and fails on a
 route that declares none.
 """
 
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.deps import DbSession
-from app.errors import Forbidden, NotAuthenticated
+from app.errors import Forbidden, HavenError, NotAuthenticated, NotFound
 from app.policy.permissions import Permission, Role, allows
 from app.security import csrf, sessions
 from app.security.errors import ReauthRequired
@@ -67,20 +67,31 @@ def bearer_token(request: Request) -> str | None:
     return token.strip() or None
 
 
+def session_account(request: Request, db: Session, token: str) -> tuple[AuthSession, User] | None:
+    """The live session of a raw token and its account, or None when either has ended (an
+    account disabled since keeps no session, even one the disabling missed)."""
+    settings = request.app.state.settings
+    row = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+    if row is None:
+        return None
+    user = db.get(User, row.user_id)
+    if user is None or user.disabled_at is not None:
+        return None
+    return row, user
+
+
 def authenticate(request: Request, db: Session) -> tuple[AuthSession, User] | None:
     """The caller's live, fully signed-in session and user, or None.
 
     A bearer header wins over a cookie; a bad bearer token never falls back to the cookie."""
-    settings = request.app.state.settings
-    now = request.app.state.clock.now()
     token = bearer_token(request)
     kind = CredentialKind.BEARER
     if token is None:
-        token = request.cookies.get(sessions.cookie_name(settings))
+        token = request.cookies.get(sessions.cookie_name(request.app.state.settings))
         kind = CredentialKind.COOKIE
     if not token:
         return None
-    found = sessions.resolve(db, token, now=now, settings=settings)
+    found = session_account(request, db, token)
     if found is None:
         return None
     row, user = found
@@ -102,26 +113,20 @@ def actor_for(db: Session, row: AuthSession, user: User) -> Actor:
     )
 
 
-def deny(
+def denied(
     db: Session,
     actor: Actor,
     *,
     reason: str,
-    object_type: str | None = None,
-    object_id: uuid.UUID | None = None,
-) -> None:
-    """Record a denied access and commit it, so the request's rollback cannot erase it."""
-    record(
-        db,
-        action=AuditAction.ACCESS_DENIED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type=object_type,
-        object_id=object_id,
-        outcome="denied",
-        reason_code=reason,
-    )
-    db.commit()
+    on: tuple[str, uuid.UUID] | None = None,
+    error: HavenError | None = None,
+) -> HavenError:
+    """Record a denied access and return the error to raise (404 unless another is given),
+    marked to keep its record: the request's rollback must not erase the refusal."""
+    record(db, AuditAction.ACCESS_DENIED, by=actor, on=on, outcome="denied", reason=reason)
+    refusal = error or NotFound()
+    refusal.keep_record = True
+    return refusal
 
 
 class Requirement:
@@ -148,8 +153,7 @@ class Requirement:
             csrf.verify(row.csrf_token, submitted_csrf)
         actor = actor_for(db, row, user)
         if not actor.can(self.permission):
-            deny(db, actor, reason=f"lacks:{self.permission.value}")
-            raise Forbidden()
+            raise denied(db, actor, reason=f"lacks:{self.permission.value}", error=Forbidden())
         if self.reauth:
             require_fresh_reauth(request, actor)
         return actor

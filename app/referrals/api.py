@@ -3,37 +3,49 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
+from app.openapi import errors
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
-from app.policy.scope import CaseAccess, ReferralAccess, readable_case, readable_referral
 from app.referrals import service
-from app.referrals.schemas import PartnerConfirmIn, PartnerIn, ReferralIn, ReferralStatusIn
+from app.referrals.dependencies import CaseReferrals, ReferralCreate, ReferralRead, ReferralWrite
+from app.referrals.models import Partner
+from app.referrals.schemas import (
+    PartnerConfirmIn,
+    PartnerIn,
+    PartnerOut,
+    ReferralIn,
+    ReferralOut,
+    ReferralStatusIn,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["referrals"])
 
 
-@router.get("/partners")
+def _partner(partner: Partner) -> PartnerOut:
+    return PartnerOut.model_validate(service.partner_view(partner))
+
+
+@router.get("/partners", response_model=list[PartnerOut])
 def list_partners(
     db: DbSession, actor: Actor = require(Permission.PARTNER_READ)
-) -> list[dict[str, Any]]:
+) -> list[PartnerOut]:
     """Partner organisations: name, services, countries, public key and its fingerprint."""
-    return [service.partner_view(p) for p in service.list_partners(db)]
+    return [_partner(p) for p in service.list_partners(db)]
 
 
-@router.post("/partners", status_code=201)
+@router.post("/partners", status_code=201, response_model=PartnerOut, responses=errors(409))
 def create_partner(
     body: PartnerIn,
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.PARTNER_WRITE),
-) -> dict[str, Any]:
+) -> PartnerOut:
     """A new partner; `public_key` as printed by `haven partner keygen` (422 otherwise)."""
     partner = service.create_partner(
         db,
@@ -44,33 +56,32 @@ def create_partner(
         public_key=body.public_key,
         now=_now(request),
     )
-    return service.partner_view(partner)
+    return _partner(partner)
 
 
-@router.post("/partners/{partner_id}/confirm")
+@router.post("/partners/{partner_id}/confirm", response_model=PartnerOut, responses=errors(404))
 def confirm_partner(
     partner_id: uuid.UUID,
     body: PartnerConfirmIn,
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.PARTNER_CONFIRM),
-) -> dict[str, Any]:
+) -> PartnerOut:
     """A coordinator vouches for the partner's key: `key_id` as the partner read it out over
     another channel (422 naming `key_id` if it differs). Referrals go only to confirmed
     partners; one a coordinator registered is confirmed already."""
     partner = service.confirm_partner(
         db, actor=actor, partner_id=partner_id, key_id=body.key_id, now=_now(request)
     )
-    return service.partner_view(partner)
+    return _partner(partner)
 
 
-@router.post("/cases/{case_id}/referrals", status_code=201)
+@router.post(
+    "/cases/{case_id}/referrals", status_code=201, response_model=ReferralOut, responses=errors(409)
+)
 def create_referral(
-    body: ReferralIn,
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.REFERRAL_WRITE),
-) -> dict[str, Any]:
+    body: ReferralIn, request: Request, db: DbSession, access: ReferralCreate
+) -> ReferralOut:
     """A draft referral; 409 `share_consent_required` without an active consent to share
     with exactly that partner."""
     ref = service.create_referral(
@@ -83,28 +94,24 @@ def create_referral(
         note=body.note,
         now=_now(request),
     )
-    return service.describe(db, keyring=_keyring(request), case=access.case, ref=ref)
-
-
-@router.get("/cases/{case_id}/referrals")
-def list_referrals(
-    request: Request,
-    db: DbSession,
-    access: CaseAccess = readable_case(Permission.REFERRAL_READ),
-) -> list[dict[str, Any]]:
-    """The case's referrals with status, chosen fields and note."""
-    return service.list_referrals(
-        db, keyring=_keyring(request), actor=access.actor, case=access.case
+    return ReferralOut.model_validate(
+        service.describe(db, keyring=_keyring(request), case=access.case, ref=ref)
     )
 
 
-@router.patch("/referrals/{referral_id}")
+@router.get("/cases/{case_id}/referrals", response_model=list[ReferralOut])
+def list_referrals(request: Request, db: DbSession, access: CaseReferrals) -> list[ReferralOut]:
+    """The case's referrals with status, chosen fields and note."""
+    found = service.list_referrals(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case
+    )
+    return [ReferralOut.model_validate(r) for r in found]
+
+
+@router.patch("/referrals/{referral_id}", response_model=ReferralOut, responses=errors(409))
 def update_referral(
-    body: ReferralStatusIn,
-    request: Request,
-    db: DbSession,
-    access: ReferralAccess = readable_referral(Permission.REFERRAL_WRITE),
-) -> dict[str, Any]:
+    body: ReferralStatusIn, request: Request, db: DbSession, access: ReferralWrite
+) -> ReferralOut:
     """Change the status; `sent` seals the packet to the partner's key. 409 for a move the
     status machine does not allow, or a send without (or after withdrawn) consent."""
     service.change_status(
@@ -116,19 +123,23 @@ def update_referral(
         status=body.status,
         now=_now(request),
     )
-    return service.describe(db, keyring=_keyring(request), case=access.case, ref=access.referral)
+    return ReferralOut.model_validate(
+        service.describe(db, keyring=_keyring(request), case=access.case, ref=access.referral)
+    )
 
 
 @router.get(
     "/referrals/{referral_id}/packet",
     response_class=Response,
-    responses={200: {"content": {"application/json": {}}}},
+    responses={
+        200: {
+            "description": "The packet, encrypted to the partner's key, as an attachment.",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        **errors(409),
+    },
 )
-def referral_packet(
-    request: Request,
-    db: DbSession,
-    access: ReferralAccess = readable_referral(Permission.REFERRAL_READ),
-) -> Response:
+def referral_packet(request: Request, db: DbSession, access: ReferralRead) -> Response:
     """The packet file (encrypted to the partner's key) to hand to the partner, who opens
     it with `haven referral open PACKET --key FILE`."""
     data = service.read_packet(

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.cases import record as rec
-from app.cases.models import ENCRYPTED_COLUMNS, Case
-from app.cases.schemas import Consent
+from app.cases.fields import ENCRYPTED_FIELDS
+from app.cases.models import Case
+from app.cases.values import Consent
 from app.crypto.ciphertext import Ciphertext
 from app.crypto.envelope import (
     OpenDataKey,
@@ -52,28 +53,10 @@ NOTE_FIELD = "referral_note"
 PACKET_FIELD = "referral_packet"
 
 
-def _audit(
-    db: Session,
-    actor: Actor,
-    action: AuditAction,
-    case: Case,
-    ref: Referral,
-    *,
-    fields: Sequence[str],
-    suffix: str = "",
-) -> None:
+def _referral_reason(ref: Referral, suffix: str = "") -> str:
     """Referral events are filed under their case (so an auditor's case filter finds them);
     the referral is named in the reason code."""
-    record(
-        db,
-        action=action,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
-        fields=fields,
-        reason_code=f"referral:{ref.id.hex}{suffix}",
-    )
+    return f"referral:{ref.id.hex}{suffix}"
 
 
 # --- partners -------------------------------------------------------------------------
@@ -110,11 +93,9 @@ def create_partner(
         raise PartnerExists() from None
     record(
         db,
-        action=AuditAction.PARTNER_CREATED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="partner",
-        object_id=partner.id,
+        AuditAction.PARTNER_CREATED,
+        by=actor,
+        on=("partner", partner.id),
         fields=["name", "services", "countries", "public_key"],
     )
     return partner
@@ -137,11 +118,9 @@ def confirm_partner(
         db.flush()
         record(
             db,
-            action=AuditAction.PARTNER_CONFIRMED,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            object_type="partner",
-            object_id=partner.id,
+            AuditAction.PARTNER_CONFIRMED,
+            by=actor,
+            on=("partner", partner.id),
             fields=["public_key"],
         )
     return partner
@@ -222,7 +201,14 @@ def create_referral(
     db.add(ref)
     db.flush()
     shared = [*fields, "note"] if note else list(fields)
-    _audit(db, actor, AuditAction.REFERRAL_CREATED, case, ref, fields=shared)
+    record(
+        db,
+        AuditAction.REFERRAL_CREATED,
+        by=actor,
+        on=("case", case.id),
+        fields=shared,
+        reason=_referral_reason(ref),
+    )
     return ref
 
 
@@ -268,15 +254,7 @@ def list_referrals(
         .where(Referral.case_id == case.id)
         .order_by(Referral.created_at, Referral.id)
     ).all()
-    record(
-        db,
-        action=AuditAction.REFERRAL_LISTED,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="case",
-        object_id=case.id,
-        fields=["note"],
-    )
+    record(db, AuditAction.REFERRAL_LISTED, by=actor, on=("case", case.id), fields=["note"])
     return [view(dek, ref, name) for ref, name in rows]
 
 
@@ -302,14 +280,13 @@ def change_status(
     ref.status = status.value
     ref.updated_at = now
     db.flush()
-    _audit(
+    record(
         db,
-        actor,
         AuditAction.REFERRAL_UPDATED,
-        case,
-        ref,
+        by=actor,
+        on=("case", case.id),
         fields=["status"],
-        suffix=f":{current.value}->{status.value}",
+        reason=_referral_reason(ref, f":{current.value}->{status.value}"),
     )
     return ref
 
@@ -318,7 +295,7 @@ def packet_body(dek: OpenDataKey, *, case: Case, ref: Referral, partner: Partner
     """What the partner reads: the chosen fields (decrypted; null when not recorded), the case
     code and the note. Nothing else of the case."""
     chosen = list(ref.fields)
-    encrypted = [f for f in chosen if f in ENCRYPTED_COLUMNS]
+    encrypted = [f for f in chosen if f in ENCRYPTED_FIELDS]
     values = {**rec.plain(case), **rec.read(case, dek, encrypted)}
     return {
         "referral_id": str(ref.id),
@@ -358,7 +335,14 @@ def read_packet(db: Session, *, keyring: Keyring, actor: Actor, case: Case, ref:
         raise ReferralBlocked()
     dek = rec.case_key(db, keyring=keyring, case=case)
     data = decrypt_field(dek, field=PACKET_FIELD, ciphertext=Ciphertext(ref.packet), row_id=ref.id)
-    _audit(db, actor, AuditAction.REFERRAL_PACKET_READ, case, ref, fields=list(ref.fields))
+    record(
+        db,
+        AuditAction.REFERRAL_PACKET_READ,
+        by=actor,
+        on=("case", case.id),
+        fields=list(ref.fields),
+        reason=_referral_reason(ref),
+    )
     return data
 
 

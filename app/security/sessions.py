@@ -14,7 +14,6 @@ from starlette.responses import Response
 
 from app.config import Settings
 from app.security.models import AuthSession, CredentialKind, SessionStage
-from app.users.models import User
 
 SECURE_COOKIE_NAME = "__Host-haven_session"
 # Browsers refuse a __Host- cookie without Secure, so plain-HTTP local use drops the prefix.
@@ -47,13 +46,13 @@ class Issued:
 def create(
     db: Session,
     *,
-    user: User,
+    user_id: uuid.UUID,
     kind: CredentialKind,
     stage: SessionStage,
     now: datetime,
     settings: Settings,
 ) -> Issued:
-    """A new session (cookie) or token (bearer) for user."""
+    """A new session (cookie) or token (bearer) for the account user_id."""
     raw = secrets.token_urlsafe(32)
     if kind is CredentialKind.BEARER:
         raw = BEARER_PREFIX + raw
@@ -64,7 +63,7 @@ def create(
         lifetime = PENDING_LIFETIME
     row = AuthSession(
         token_hash=hash_token(raw),
-        user_id=user.id,
+        user_id=user_id,
         kind=kind.value,
         stage=stage.value,
         csrf_token=secrets.token_urlsafe(32),
@@ -88,35 +87,25 @@ def is_live(row: AuthSession, *, now: datetime, settings: Settings) -> bool:
     return True
 
 
-def resolve(
-    db: Session, raw: str, *, now: datetime, settings: Settings
-) -> tuple[AuthSession, User] | None:
-    """The live session and its enabled user for a raw token, or None."""
-    found = db.execute(
-        select(AuthSession, User)
-        .join(User, User.id == AuthSession.user_id)
-        .where(AuthSession.token_hash == hash_token(raw))
-    ).one_or_none()
-    if found is None:
-        return None
-    row, user = found
-    if user.disabled_at is not None or not is_live(row, now=now, settings=settings):
+def resolve(db: Session, raw: str, *, now: datetime, settings: Settings) -> AuthSession | None:
+    """The live session for a raw token, or None. Whether its account may still use it
+    (enabled) is the caller's question: app/policy/deps.py `session_account`."""
+    row = db.scalars(select(AuthSession).where(AuthSession.token_hash == hash_token(raw))).first()
+    if row is None or not is_live(row, now=now, settings=settings):
         return None
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
         db.flush()
-    return row, user
+    return row
 
 
-def rotate(
-    db: Session, *, old: AuthSession, user: User, now: datetime, settings: Settings
-) -> Issued:
+def rotate(db: Session, *, old: AuthSession, now: datetime, settings: Settings) -> Issued:
     """Replace a session by a new full one with a new token (fixation defence)."""
     db.delete(old)
     db.flush()
     return create(
         db,
-        user=user,
+        user_id=old.user_id,
         kind=CredentialKind(old.kind),
         stage=SessionStage.FULL,
         now=now,

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.db import after_commit
 from app.deps import DbSession
 from app.policy.deps import PUBLIC, Actor, require
 from app.policy.permissions import Permission
@@ -38,9 +39,9 @@ def seal(request: Request, db: DbSession, actor: Actor = require(Permission.SYS_
     """Drop the root key from memory and end every session and token, at once.
 
     No re-authentication is asked: this is the panic button."""
-    record(db, action=AuditAction.SEALED, actor_id=actor.id, actor_role=actor.role.value)
-    # Commit first: the seal hooks end sessions in their own transaction, and on SQLite this
-    # request's open write transaction would otherwise hold the lock they need.
-    db.commit()
-    request.app.state.keyring.seal()
-    return SealOut(sealed=request.app.state.keyring.sealed)
+    record(db, AuditAction.SEALED, by=actor)
+    # Sealed once the entry commits, before the answer leaves: the seal hooks end every
+    # session in a transaction of their own, which on SQLite needs the write lock this
+    # request holds until then. A failed commit leaves the service unsealed, and says so.
+    after_commit(db, request.app.state.keyring.seal)
+    return SealOut(sealed=True)

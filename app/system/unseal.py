@@ -16,6 +16,7 @@ from app.crypto.errors import UnsealRejected
 from app.crypto.keyring import Keyring
 from app.deps import AppSettings, DbSession
 from app.errors import Throttled
+from app.openapi import errors
 from app.policy.deps import PUBLIC
 
 router = APIRouter(prefix="/api/v1/sys", tags=["system"])
@@ -99,7 +100,7 @@ def seal_status(request: Request, db: DbSession) -> SealStatusOut:
     "/unseal",
     response_model=UnsealOut,
     dependencies=PUBLIC,
-    responses={400: {"description": "Key rejected"}, 429: {"description": "Throttled"}},
+    responses=errors(400, 409, 429),
 )
 def unseal(
     request: Request, body: UnsealIn, db: DbSession, settings: AppSettings
@@ -118,10 +119,10 @@ def unseal(
     except UnsealRejected as exc:
         # Answered, not raised, so the request's own transaction commits the audit entry (a
         # second transaction would wait on SQLite's write lock held by this one).
-        record(db, action=AuditAction.UNSEAL_FAILED, outcome="denied")
+        record(db, AuditAction.UNSEAL_FAILED, outcome="denied")
         return JSONResponse(exc.body(), status_code=exc.status)
     finally:
         throttle.running.release()
     if was_sealed and not status.sealed:
-        record(db, action=AuditAction.UNSEALED)
+        record(db, AuditAction.UNSEALED)
     return UnsealOut(sealed=status.sealed, progress=status.progress, threshold=status.threshold)

@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from sqlalchemy.orm import Session
 
-from app.cases.models import Case
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
-from app.errors import NotFound
-from app.policy.deps import Actor, deny, require
+from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, Role
-from app.policy.scope import TaskAccess, readable_cases, readable_task
 from app.tasks import service
-from app.tasks.schemas import TaskCreate, TaskListQuery, TaskUpdate, VolunteerTask
+from app.tasks.dependencies import TaskCase, TaskWrite
+from app.tasks.schemas import TaskCreate, TaskListQuery, TaskOut, TaskUpdate, VolunteerTask
 
 router = APIRouter(prefix="/api/v1", tags=["tasks"])
 
 
-def _shape(actor: Actor, item: dict[str, Any]) -> dict[str, Any]:
-    """A volunteer's row goes through the volunteer model too, which refuses any extra key."""
+def _shape(actor: Actor, item: dict[str, Any]) -> TaskOut | VolunteerTask:
+    """A volunteer's row goes through the volunteer model, which refuses any extra key."""
     if actor.role is Role.VOLUNTEER:
-        return VolunteerTask.model_validate(item).model_dump(mode="json")
-    return item
+        return VolunteerTask.model_validate(item)
+    return TaskOut.model_validate(item)
 
 
-def _case_in_scope(db: Session, request: Request, actor: Actor, case_id: uuid.UUID) -> Case:
-    stmt = readable_cases(actor, Permission.TASK_CREATE, now=_now(request)).where(
-        Case.id == case_id
-    )
-    case = db.scalars(stmt).first()
-    if case is None:
-        deny(db, actor, reason="out_of_scope", object_type="case", object_id=case_id)
-        raise NotFound()
-    return case
-
-
-@router.get("/tasks")
+@router.get("/tasks", response_model=list[TaskOut | VolunteerTask])
 def list_tasks(
     q: Annotated[TaskListQuery, Query()],
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.TASK_READ),
-) -> list[dict[str, Any]]:
+) -> list[TaskOut | VolunteerTask]:
     """A volunteer's own tasks (case code, text, coarse place, due, status, note: nothing
     else); for the case team, the tasks of cases in scope."""
     items = service.list_tasks(
@@ -61,28 +46,25 @@ def list_tasks(
     return [_shape(actor, i) for i in items]
 
 
-@router.post("/tasks", status_code=201)
-def create_task(
-    body: TaskCreate,
-    request: Request,
-    db: DbSession,
-    actor: Actor = require(Permission.TASK_CREATE),
-) -> dict[str, Any]:
+@router.post("/tasks", status_code=201, response_model=TaskOut)
+def create_task(body: TaskCreate, request: Request, db: DbSession, target: TaskCase) -> TaskOut:
     """A task for a volunteer of the case's team; 422 when its text identifies the person."""
-    case = _case_in_scope(db, request, actor, body.case_id)
     task = service.create_task(
-        db, keyring=_keyring(request), actor=actor, case=case, data=body, now=_now(request)
+        db,
+        keyring=_keyring(request),
+        actor=target.actor,
+        case=target.case,
+        data=body,
+        now=_now(request),
     )
-    return service.view(db, keyring=_keyring(request), actor=actor, task=task)
+    item = service.view(db, keyring=_keyring(request), actor=target.actor, task=task)
+    return TaskOut.model_validate(item)
 
 
-@router.patch("/tasks/{task_id}")
+@router.patch("/tasks/{task_id}", response_model=TaskOut | VolunteerTask)
 def update_task(
-    body: TaskUpdate,
-    request: Request,
-    db: DbSession,
-    access: TaskAccess = readable_task(Permission.TASK_UPDATE),
-) -> dict[str, Any]:
+    body: TaskUpdate, request: Request, db: DbSession, access: TaskWrite
+) -> TaskOut | VolunteerTask:
     """Volunteer assignee: accept, done, note. Case team: any status, edit the text."""
     service.update_task(
         db,

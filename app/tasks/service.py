@@ -4,7 +4,7 @@ change what, and the views each role gets. Services flush, never commit."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -81,20 +81,6 @@ def _set_text(task: Task, dek: OpenDataKey, name: str, value: str | None) -> Non
     setattr(task, name, ct)
 
 
-def _audit(
-    db: Session, actor: Actor, action: AuditAction, task: Task, fields: Iterable[str]
-) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="task",
-        object_id=task.id,
-        fields=list(fields),
-    )
-
-
 def create_task(
     db: Session, *, keyring: Keyring, actor: Actor, case: Case, data: TaskCreate, now: datetime
 ) -> Task:
@@ -118,7 +104,7 @@ def create_task(
     db.flush()
     sent = ["case_id", "assigned_to", "title", "instructions"]
     sent += [n for n in ("place", "due") if getattr(data, n) is not None]
-    _audit(db, actor, AuditAction.TASK_CREATED, task, sent)
+    record(db, AuditAction.TASK_CREATED, by=actor, on=("task", task.id), fields=sent)
     return task
 
 
@@ -190,11 +176,9 @@ def list_tasks(
     for read_id in sorted(keys, key=str):
         record(
             db,
-            action=AuditAction.TASK_LISTED,
-            actor_id=actor.id,
-            actor_role=actor.role.value,
-            object_type="case",
-            object_id=read_id,
+            AuditAction.TASK_LISTED,
+            by=actor,
+            on=("case", read_id),
             fields=sorted({f for item in out for f in item}),
         )
     return out
@@ -256,5 +240,5 @@ def update_task(
             setattr(task, name, value)
     task.updated_at = now
     db.flush()
-    _audit(db, actor, AuditAction.TASK_UPDATED, task, changes)
+    record(db, AuditAction.TASK_UPDATED, by=actor, on=("task", task.id), fields=changes)
     return task

@@ -12,14 +12,22 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput, NotFound
-from app.policy.deps import Actor, AuthMethod, deny, require, require_fresh_reauth
+from app.openapi import errors
+from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
 from app.policy.permissions import CASE_ROLES, Permission, Role
-from app.policy.scope import RequestAccess, UserAccess, access_request, managed_user
 from app.security import sessions, throttle
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
 from app.users import grants, service
 from app.users.auth_api import check_factors
+from app.users.dependencies import (
+    AccessRequestApprove,
+    AccessRequestReject,
+    UserRead,
+    UserSessions,
+    UserUnlock,
+    UserWrite,
+)
 from app.users.models import AccessRequest, Team, User
 from app.users.schemas import (
     AccessRequestOut,
@@ -75,7 +83,7 @@ def me(db: DbSession, actor: Actor = require(Permission.SELF_READ)) -> MeOut:
     )
 
 
-@router.post("/me/password", status_code=204)
+@router.post("/me/password", status_code=204, responses=errors(423, 429))
 def change_password(
     body: PasswordChange,
     request: Request,
@@ -151,7 +159,7 @@ def create_user(
 
 
 @router.get("/users/{user_id}", response_model=UserOut)
-def get_user(db: DbSession, access: UserAccess = managed_user(Permission.USER_READ)) -> UserOut:
+def get_user(db: DbSession, access: UserRead) -> UserOut:
     """One account."""
     return _user_out(db, access.user)
 
@@ -160,10 +168,7 @@ def get_user(db: DbSession, access: UserAccess = managed_user(Permission.USER_RE
     "/users/{user_id}", response_model=UserOut, responses={202: {"model": AccessRequestOut}}
 )
 def update_user(
-    body: UserPatch,
-    request: Request,
-    db: DbSession,
-    access: UserAccess = managed_user(Permission.USER_UPDATE),
+    body: UserPatch, request: Request, db: DbSession, access: UserWrite
 ) -> Response | UserOut:
     """Change role or teams (fresh re-authentication; never one's own; 202 with a pending
     access request when the change grants case content), disable or enable."""
@@ -175,8 +180,9 @@ def update_user(
     teams = set(body.team_ids) if body.team_ids is not None else current
     if role.value != user.role or teams != current:
         if user.id == actor.id:
-            deny(db, actor, reason="own_access_change", object_type="user", object_id=user.id)
-            raise OwnAccessChange()
+            raise denied(
+                db, actor, reason="own_access_change", on=("user", user.id), error=OwnAccessChange()
+            )
         require_fresh_reauth(request, actor)
         pending = grants.change_access(
             db, actor=actor, user=user, role=role, team_ids=teams, now=now
@@ -191,17 +197,13 @@ def update_user(
 
 
 @router.post("/users/{user_id}/unlock", response_model=UnlockOut)
-def unlock_user(
-    db: DbSession, access: UserAccess = managed_user(Permission.USER_UNLOCK)
-) -> UnlockOut:
+def unlock_user(db: DbSession, access: UserUnlock) -> UnlockOut:
     """Lift a sign-in lockout (coordinators: members of their teams; admins: anyone)."""
     return UnlockOut(was_locked=service.unlock(db, actor=access.actor, user=access.user))
 
 
 @router.delete("/users/{user_id}/sessions", response_model=SessionsEnded)
-def end_user_sessions(
-    db: DbSession, access: UserAccess = managed_user(Permission.USER_END_SESSIONS)
-) -> SessionsEnded:
+def end_user_sessions(db: DbSession, access: UserSessions) -> SessionsEnded:
     """End every session and bearer token of an account."""
     return SessionsEnded(ended=service.end_sessions(db, actor=access.actor, user=access.user))
 
@@ -251,10 +253,7 @@ def list_access_requests(
     response_model_exclude_none=True,
 )
 def approve_access_request(
-    request: Request,
-    db: DbSession,
-    # A FastAPI Depends, like the scope helpers listed in pyproject's extend-immutable-calls.
-    access: RequestAccess = access_request(Permission.ACCESS_REQUEST_APPROVE, reauth=True),  # noqa: B008
+    request: Request, db: DbSession, access: AccessRequestApprove
 ) -> Approved:
     """Approve a grant (a coordinator of every team it opens, after re-authentication)."""
     password = grants.approve(
@@ -265,9 +264,7 @@ def approve_access_request(
 
 @router.post("/access-requests/{request_id}/reject", response_model=AccessRequestOut)
 def reject_access_request(
-    request: Request,
-    db: DbSession,
-    access: RequestAccess = access_request(Permission.ACCESS_REQUEST_REJECT),  # noqa: B008 - a Depends
+    request: Request, db: DbSession, access: AccessRequestReject
 ) -> AccessRequestOut:
     """Refuse (coordinator) or withdraw (admin) a pending grant."""
     grants.reject(db, actor=access.actor, req=access.request, now=request.app.state.clock.now())

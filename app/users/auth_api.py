@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.deps import AppSettings, DbSession
-from app.errors import HavenError
+from app.openapi import errors
 from app.policy.deps import PUBLIC, Actor, AuthMethod, require
 from app.policy.permissions import Permission
 from app.security import sessions
@@ -37,31 +37,29 @@ def check_factors(
     failure: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> User:
     """Password and (when needed) TOTP, under the sign-in throttle and lockout; failures are
-    audited as `failure` and committed before they are raised."""
+    audited as `failure` and kept although the request fails (app/users/signin.py)."""
     now: datetime = request.app.state.clock.now()
     address = client_address(request)
-    try:
-        user = signin.password_step(
-            db, email=email, password=password, address=address, now=now, failure=failure
+    user = signin.password_step(
+        db, email=email, password=password, address=address, now=now, failure=failure
+    )
+    if signin.needs_second_factor(user):
+        signin.second_factor(
+            db,
+            user=user,
+            code=code or "",
+            address=address,
+            now=now,
+            keyring=request.app.state.keyring,
+            allow_recovery=False,
+            failure=failure,
         )
-        if signin.needs_second_factor(user):
-            signin.second_factor(
-                db,
-                user=user,
-                code=code or "",
-                address=address,
-                now=now,
-                keyring=request.app.state.keyring,
-                allow_recovery=False,
-                failure=failure,
-            )
-    except HavenError:
-        db.commit()
-        raise
     return user
 
 
-@router.post("/token", dependencies=PUBLIC, response_model=TokenOut)
+@router.post(
+    "/token", dependencies=PUBLIC, response_model=TokenOut, responses=errors(401, 423, 429)
+)
 def issue_token(
     body: TokenRequest, request: Request, db: DbSession, settings: AppSettings
 ) -> TokenOut:
@@ -71,20 +69,13 @@ def issue_token(
     signin.succeeded(db, user=user, method="api_token")
     issued = sessions.create(
         db,
-        user=user,
+        user_id=user.id,
         kind=CredentialKind.BEARER,
         stage=SessionStage.FULL,
         now=now,
         settings=settings,
     )
-    record(
-        db,
-        action=AuditAction.TOKEN_ISSUED,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="session",
-        object_id=issued.session.id,
-    )
+    record(db, AuditAction.TOKEN_ISSUED, by=user, on=("session", issued.session.id))
     return TokenOut(access_token=issued.token, expires_at=issued.session.expires_at)
 
 
@@ -98,21 +89,14 @@ def revoke_token(
     """End the credential this request was made with (bearer token or cookie session)."""
     sessions.end(db, actor.session_id)
     action = AuditAction.TOKEN_REVOKED if actor.auth is AuthMethod.BEARER else AuditAction.SIGN_OUT
-    record(
-        db,
-        action=action,
-        actor_id=actor.id,
-        actor_role=actor.role.value,
-        object_type="session",
-        object_id=actor.session_id,
-    )
+    record(db, action, by=actor, on=("session", actor.session_id))
     response = Response(status_code=204)
     if actor.auth is AuthMethod.SESSION:
         sessions.clear_cookie(response, settings)
     return response
 
 
-@router.post("/reauth", response_model=ReauthOut)
+@router.post("/reauth", response_model=ReauthOut, responses=errors(423, 429))
 def reauthenticate(
     *,
     body: ReauthRequest,
@@ -131,16 +115,9 @@ def reauthenticate(
     row = db.get(AuthSession, actor.session_id)
     assert row is not None  # noqa: S101 - resolved by require() in this request
     if actor.auth is AuthMethod.SESSION:
-        issued = sessions.rotate(db, old=row, user=user, now=now, settings=settings)
+        issued = sessions.rotate(db, old=row, now=now, settings=settings)
         row = issued.session
         sessions.set_cookie(response, issued.token, settings)
     row.reauth_at = now
-    record(
-        db,
-        action=AuditAction.REAUTH,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="session",
-        object_id=row.id,
-    )
+    record(db, AuditAction.REAUTH, by=user, on=("session", row.id))
     return ReauthOut(reauth_until=now + sessions.REAUTH_WINDOW)

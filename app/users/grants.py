@@ -51,27 +51,6 @@ def opened_teams(
     return (new - old) or None
 
 
-def _audit(
-    db: Session,
-    action: AuditAction,
-    actor: Actor | None,
-    user_id: uuid.UUID,
-    *,
-    fields: Iterable[str] = (),
-    reason: str | None = None,
-) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        object_type="user",
-        object_id=user_id,
-        fields=list(fields),
-        reason_code=reason,
-    )
-
-
 def write_memberships(
     db: Session, *, actor: Actor | None, user: User, team_ids: Iterable[uuid.UUID]
 ) -> None:
@@ -90,10 +69,14 @@ def write_memberships(
     db.flush()
     for verb, ids in (("removed", removed), ("added", added)):
         for team_id in sorted(ids, key=str):
-            _audit(
-                db, AuditAction.USER_TEAMS_CHANGED, actor, user.id, fields=["teams"],
+            record(
+                db,
+                AuditAction.USER_TEAMS_CHANGED,
+                by=actor,
+                on=("user", user.id),
+                fields=["teams"],
                 reason=f"{verb}:{team_id}",
-            )  # fmt: skip
+            )
 
 
 def check_teams_exist(db: Session, team_ids: Iterable[uuid.UUID]) -> set[uuid.UUID]:
@@ -148,10 +131,14 @@ def request_access(
     )
     db.add(req)
     db.flush()
-    _audit(
-        db, AuditAction.ACCESS_REQUESTED, actor, user.id, fields=["role", "teams"],
+    record(
+        db,
+        AuditAction.ACCESS_REQUESTED,
+        by=actor,
+        on=("user", user.id),
+        fields=["role", "teams"],
         reason=f"request:{req.id}",
-    )  # fmt: skip
+    )
     return req
 
 
@@ -194,7 +181,7 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
         raise ApproverNotEntitled()
     if user.role != req.role:
         user.role = req.role
-        _audit(db, AuditAction.USER_ROLE_CHANGED, actor, user.id, fields=["role"])
+        record(db, AuditAction.USER_ROLE_CHANGED, by=actor, on=("user", user.id), fields=["role"])
     write_memberships(db, actor=actor, user=user, team_ids=teams)
     sessions.end_for_user(db, user.id)
     password = None
@@ -205,10 +192,14 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
         user.password_hash = passwords.hash_password(password)
         user.password_changed_at = now
     req.status, req.decided_by, req.decided_at = APPROVED, actor.id, now
-    _audit(
-        db, AuditAction.ACCESS_APPROVED, actor, user.id, fields=["role", "teams"],
+    record(
+        db,
+        AuditAction.ACCESS_APPROVED,
+        by=actor,
+        on=("user", user.id),
+        fields=["role", "teams"],
         reason=f"request:{req.id}",
-    )  # fmt: skip
+    )
     db.flush()
     return password
 
@@ -217,7 +208,9 @@ def reject(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> N
     """Refuse (coordinator) or withdraw (admin) a pending grant; nothing is applied."""
     user = _decidable(db, req)
     req.status, req.decided_by, req.decided_at = REJECTED, actor.id, now
-    _audit(db, AuditAction.ACCESS_REJECTED, actor, user.id, reason=f"request:{req.id}")
+    record(
+        db, AuditAction.ACCESS_REJECTED, by=actor, on=("user", user.id), reason=f"request:{req.id}"
+    )
     db.flush()
 
 

@@ -22,7 +22,7 @@ from app.crypto.keyring import Keyring
 from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError
-from app.policy.deps import PUBLIC, Actor, require
+from app.policy.deps import PUBLIC, Actor, require, session_account
 from app.policy.permissions import Permission
 from app.security import csrf, sessions, totp
 from app.security.models import AuthSession, CredentialKind, SessionStage
@@ -58,7 +58,7 @@ def _pending(request: Request, db: Session, stage: SessionStage) -> tuple[AuthSe
     token = request.cookies.get(sessions.cookie_name(settings))
     if not token:
         return None
-    found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+    found = session_account(request, db, token)
     if found is None or found[0].kind != CredentialKind.COOKIE.value:
         return None
     return found if found[0].stage == stage.value else None
@@ -117,8 +117,7 @@ def login_submit(
         user = signin.password_step(
             db, email=email, password=password, address=client_address(request), now=now
         )
-    except HavenError as exc:
-        db.commit()
+    except HavenError as exc:  # the failure's count and audit entry are kept (a 200 commits)
         return _login_form(
             request, settings, status=exc.status, email=email, errors={"password": exc.message}
         )
@@ -131,7 +130,7 @@ def login_submit(
         signin.succeeded(db, user=user, method="password")
         stage, target = SessionStage.FULL, "/"
     issued = sessions.create(
-        db, user=user, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
+        db, user_id=user.id, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
     )
     response = _redirect(target)
     sessions.set_cookie(response, issued.token, settings)
@@ -142,9 +141,9 @@ def _end_presented_session(request: Request, db: Session, settings: Settings) ->
     # Whatever session the browser held before is ended, never upgraded (fixation defence).
     token = request.cookies.get(sessions.cookie_name(settings))
     if token:
-        found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
-        if found is not None:
-            sessions.end(db, found[0].id)
+        row = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+        if row is not None:
+            sessions.end(db, row.id)
 
 
 @router.get("/login/totp", dependencies=PUBLIC)
@@ -181,14 +180,13 @@ def _second_step(
             keyring=request.app.state.keyring,
             allow_recovery=stage is SessionStage.TOTP,
         )
-    except HavenError as exc:
-        db.commit()
+    except HavenError as exc:  # the failure's count and audit entry are kept (a page commits)
         page = "auth/totp.html" if stage is SessionStage.TOTP else "auth/enrol.html"
         context = {"csrf_token": row.csrf_token, "errors": {"code": exc.message}}
         enrol = _enrol_context(user, request.app.state.keyring)
         return _render(request, page, context | enrol, exc.status)
     signin.succeeded(db, user=user, method="totp")
-    issued = sessions.rotate(db, old=row, user=user, now=now, settings=settings)
+    issued = sessions.rotate(db, old=row, now=now, settings=settings)
     if user.recovery_codes_issued_at is None:
         codes = signin.issue_recovery_codes(db, user=user, now=now)
         response = _render(request, "auth/recovery_codes.html", {"codes": codes})
@@ -269,19 +267,12 @@ def logout(
     """End the session (CSRF-checked) and forget the cookie."""
     token = request.cookies.get(sessions.cookie_name(settings))
     if token:
-        found = sessions.resolve(db, token, now=request.app.state.clock.now(), settings=settings)
+        found = session_account(request, db, token)
         if found is not None:
             row, user = found
             csrf.verify(row.csrf_token, csrf_token)
             sessions.end(db, row.id)
-            record(
-                db,
-                action=AuditAction.SIGN_OUT,
-                actor_id=user.id,
-                actor_role=user.role,
-                object_type="session",
-                object_id=row.id,
-            )
+            record(db, AuditAction.SIGN_OUT, by=user, on=("session", row.id))
     response = _redirect("/login")
     sessions.clear_cookie(response, settings)
     return response

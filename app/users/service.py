@@ -34,28 +34,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-def _audit(
-    db: Session,
-    action: AuditAction,
-    actor: Actor | None,
-    *,
-    object_type: str,
-    object_id: uuid.UUID,
-    fields: Iterable[str] = (),
-    outcome: str = "ok",
-) -> None:
-    record(
-        db,
-        action=action,
-        actor_id=actor.id if actor else None,
-        actor_role=actor.role.value if actor else None,
-        object_type=object_type,
-        object_id=object_id,
-        fields=list(fields),
-        outcome=outcome,
-    )
-
-
 _PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXY346789"  # no look-alikes
 
 
@@ -92,14 +70,7 @@ def get_or_create_team(db: Session, name: str, *, actor: Actor | None = None) ->
         team = Team(name=name)
         db.add(team)
         db.flush()
-        _audit(
-            db,
-            AuditAction.TEAM_CREATED,
-            actor,
-            object_type="team",
-            object_id=team.id,
-            fields=["name"],
-        )
+        record(db, AuditAction.TEAM_CREATED, by=actor, on=("team", team.id), fields=["name"])
     return team
 
 
@@ -154,12 +125,11 @@ def create_user(
             TeamMembership(user_id=user.id, team_id=get_or_create_team(db, name, actor=actor).id)
         )
     db.flush()
-    _audit(
+    record(
         db,
         AuditAction.USER_CREATED,
-        actor,
-        object_type="user",
-        object_id=user.id,
+        by=actor,
+        on=("user", user.id),
         fields=["email", "role", "teams"],
     )
     return NewAccount(user, generated, totp.provisioning_uri(secret, email), secret)
@@ -171,14 +141,7 @@ def set_role(db: Session, *, actor: Actor, user: User, role: Role) -> None:
         return
     user.role = role.value
     sessions.end_for_user(db, user.id)
-    _audit(
-        db,
-        AuditAction.USER_ROLE_CHANGED,
-        actor,
-        object_type="user",
-        object_id=user.id,
-        fields=["role"],
-    )
+    record(db, AuditAction.USER_ROLE_CHANGED, by=actor, on=("user", user.id), fields=["role"])
 
 
 def set_disabled(db: Session, *, actor: Actor, user: User, disabled: bool, now: datetime) -> None:
@@ -191,7 +154,7 @@ def set_disabled(db: Session, *, actor: Actor, user: User, disabled: bool, now: 
     if disabled:
         sessions.end_for_user(db, user.id)
     action = AuditAction.USER_DISABLED if disabled else AuditAction.USER_ENABLED
-    _audit(db, action, actor, object_type="user", object_id=user.id, fields=["disabled"])
+    record(db, action, by=actor, on=("user", user.id), fields=["disabled"])
 
 
 def set_password(db: Session, *, user: User, new: str, now: datetime) -> None:
@@ -203,25 +166,17 @@ def set_password(db: Session, *, user: User, new: str, now: datetime) -> None:
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = now
     sessions.end_for_user(db, user.id)
-    record(
-        db,
-        action=AuditAction.PASSWORD_CHANGED,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="user",
-        object_id=user.id,
-    )
+    record(db, AuditAction.PASSWORD_CHANGED, by=user, on=("user", user.id))
 
 
 def unlock(db: Session, *, actor: Actor, user: User) -> bool:
     """Lift a sign-in lockout; True when the account was locked."""
     was_locked = throttle.unlock(db, email=user.email)
-    _audit(
+    record(
         db,
         AuditAction.ACCOUNT_UNLOCKED,
-        actor,
-        object_type="user",
-        object_id=user.id,
+        by=actor,
+        on=("user", user.id),
         outcome="ok" if was_locked else "noop",
     )
     return was_locked
@@ -230,5 +185,5 @@ def unlock(db: Session, *, actor: Actor, user: User) -> bool:
 def end_sessions(db: Session, *, actor: Actor, user: User) -> int:
     """End every session and token of an account."""
     count = sessions.end_for_user(db, user.id)
-    _audit(db, AuditAction.USER_SESSIONS_ENDED, actor, object_type="user", object_id=user.id)
+    record(db, AuditAction.USER_SESSIONS_ENDED, by=actor, on=("user", user.id))
     return count

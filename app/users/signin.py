@@ -2,7 +2,8 @@
 
 Every failure answers the same way (InvalidCredentials) whether the account is unknown,
 disabled, or the password or code is wrong, and costs one Argon2 verification either way.
-Failures are flushed here; the caller commits them before it raises, so a refused attempt
+A failure is flushed here and its error asks to keep it (`keep_record`): the unit of work
+commits the count and the audit entry although the request fails, so a refused attempt
 still counts.
 """
 
@@ -37,25 +38,17 @@ def _fail(
     action: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> None:
     locked = throttle.record_failure(db, email=email, address=address, now=now)
-    record(
-        db,
-        action=action,
-        actor_id=user.id if user else None,
-        actor_role=user.role if user else None,
-        outcome="denied",
-        reason_code=f"{factor}" if user else "unknown_account",
-    )
+    record(db, action, by=user, outcome="denied", reason=f"{factor}" if user else "unknown_account")
     if locked:
         record(
             db,
-            action=AuditAction.ACCOUNT_LOCKED,
-            actor_id=user.id if user else None,
-            actor_role=user.role if user else None,
+            AuditAction.ACCOUNT_LOCKED,
+            by=user,
             outcome="denied",
-            reason_code=None if user else "unknown_account",
+            reason=None if user else "unknown_account",
         )
-        raise Locked()
-    raise InvalidCredentials()
+        raise Locked(keep_record=True)
+    raise InvalidCredentials(keep_record=True)
 
 
 def password_step(
@@ -110,14 +103,7 @@ def _use_recovery_code(db: Session, *, user: User, code: str, now: datetime) -> 
     if row is None:
         return False
     row.used_at = now
-    record(
-        db,
-        action=AuditAction.RECOVERY_CODE_USED,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="user",
-        object_id=user.id,
-    )
+    record(db, AuditAction.RECOVERY_CODE_USED, by=user, on=("user", user.id))
     return True
 
 
@@ -177,14 +163,7 @@ def second_factor(
     if user.totp_enrolled_at is None:
         # A valid code from the provisioned secret proves the authenticator holds it.
         user.totp_enrolled_at = now
-        record(
-            db,
-            action=AuditAction.TOTP_ENROLLED,
-            actor_id=user.id,
-            actor_role=user.role,
-            object_type="user",
-            object_id=user.id,
-        )
+        record(db, AuditAction.TOTP_ENROLLED, by=user, on=("user", user.id))
     db.flush()
 
 
@@ -202,12 +181,4 @@ def issue_recovery_codes(db: Session, *, user: User, now: datetime) -> list[str]
 def succeeded(db: Session, *, user: User, method: str) -> None:
     """Clear the account's failures and audit the sign-in."""
     throttle.record_success(db, email=user.email)
-    record(
-        db,
-        action=AuditAction.SIGN_IN,
-        actor_id=user.id,
-        actor_role=user.role,
-        object_type="user",
-        object_id=user.id,
-        reason_code=method,
-    )
+    record(db, AuditAction.SIGN_IN, by=user, on=("user", user.id), reason=method)

@@ -20,6 +20,7 @@ from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.migrate import upgrade
 from tests.conftest import ScratchDatabase
+from tests.factories import By
 
 ORIGIN = "haven.test/audit"
 APPEND_ONLY = ("audit_entries", "audit_leaves", "audit_checkpoints")
@@ -40,11 +41,9 @@ class AuditLog:
             with transaction(self.factory) as s:
                 record(
                     s,
-                    action=AuditAction.CASE_READ,
-                    actor_id=uuid.uuid4(),
-                    actor_role="caseworker",
-                    object_type="case",
-                    object_id=uuid.uuid4(),
+                    AuditAction.CASE_READ,
+                    by=By(uuid.uuid4(), "caseworker"),
+                    on=("case", uuid.uuid4()),
                     fields=["legal_name", "unit"],
                 )
             if checkpoint_every:

@@ -30,7 +30,7 @@ from app.main import create_app
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from tests.audit.conftest import ORIGIN, AuditLog
-from tests.factories import auth, bearer, make_user
+from tests.factories import By, auth, bearer, make_user
 
 ROUTES = (
     "/api/v1/audit",
@@ -74,8 +74,8 @@ def test_only_the_auditor_may_read_the_log(
 def test_filters_and_pages(client: TestClient, db: Session, as_auditor: dict[str, str]) -> None:
     anna, boris, case = uuid.uuid4(), uuid.uuid4(), str(uuid.uuid4())
     for actor in (anna, anna, boris):
-        record(db, action=AuditAction.CASE_READ, actor_id=actor, object_type="case", object_id=case)
-    record(db, action=AuditAction.CASE_UPDATED, actor_id=anna, object_type="case", object_id=case)
+        record(db, AuditAction.CASE_READ, by=By(actor), on=("case", case))
+    record(db, AuditAction.CASE_UPDATED, by=By(anna), on=("case", case))
     db.commit()
 
     def total(**params: str) -> int:
@@ -111,8 +111,9 @@ def test_csv_export_neutralises_formulas_and_is_audited(
 ) -> None:
     mallory = uuid.uuid4()
     for payload in ('=HYPERLINK("http://x")', "+1+1", "-2", "@SUM(A1)", "\tx"):
-        record(db, action=AuditAction.ACCESS_DENIED, actor_id=mallory, object_type="case",
-               object_id=payload, outcome="denied")  # fmt: skip
+        record(
+            db, AuditAction.ACCESS_DENIED, by=By(mallory), on=("case", payload), outcome="denied"
+        )
     db.commit()
     r = client.get(path, params={"actor": str(mallory), **extra}, headers=as_auditor)
     assert r.status_code == 200
@@ -159,8 +160,9 @@ def test_alerts_show_break_glass(
     client: TestClient, db: Session, as_auditor: dict[str, str]
 ) -> None:
     boris = uuid.uuid4()
-    record(db, action=AuditAction.BREAK_GLASS, actor_id=boris, object_type="case",
-           object_id=str(uuid.uuid4()), reason_code="granted")  # fmt: skip
+    record(
+        db, AuditAction.BREAK_GLASS, by=By(boris), on=("case", str(uuid.uuid4())), reason="granted"
+    )
     db.commit()
     r = client.get("/api/v1/audit/alerts", headers=as_auditor)
     assert r.status_code == 200
@@ -175,7 +177,7 @@ def test_latest_checkpoint_verifies_off_the_server(
     empty = client.get("/api/v1/audit/checkpoints/latest", headers=as_auditor).json()
     assert empty["checkpoint"] is None
     assert empty["verifier_key"]
-    record(db, action=AuditAction.CASE_READ, object_type="case", object_id=str(uuid.uuid4()))
+    record(db, AuditAction.CASE_READ, on=("case", str(uuid.uuid4())))
     db.commit()
     row = take_checkpoint(db, keyring=keyring, origin=settings.audit_origin)
     body = client.get("/api/v1/audit/checkpoints/latest", headers=as_auditor).json()

@@ -27,7 +27,7 @@ def install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     engine = make_engine(url)
     for _ in range(5):
         with transaction(make_sessionmaker(engine)) as s:
-            record(s, action=AuditAction.CASE_READ, object_type="case", object_id="HV-1")
+            record(s, AuditAction.CASE_READ, on=("case", "HV-1"))
     engine.dispose()
     return url
 

@@ -35,7 +35,7 @@ def _count(db: Session, model: type[AuditEntry] | type[AuditLeaf]) -> int:
 
 def test_entry_is_visible_in_the_transaction_and_sequenced_at_commit(db: Session) -> None:
     before = _count(db, AuditLeaf)
-    entry = record(db, action=AuditAction.CASE_READ, object_type="case", object_id=uuid.uuid4())
+    entry = record(db, AuditAction.CASE_READ, on=("case", uuid.uuid4()))
     assert db.get(AuditEntry, entry.id) is entry
     assert _count(db, AuditLeaf) == before  # positions are given at commit
     db.commit()
@@ -47,9 +47,9 @@ def test_entry_is_visible_in_the_transaction_and_sequenced_at_commit(db: Session
 def test_rolled_back_savepoint_leaves_no_entry_and_no_position(db: Session) -> None:
     before = _count(db, AuditLeaf)
     nested = db.begin_nested()
-    record(db, action=AuditAction.CASE_UPDATED, fields=["unit"])
+    record(db, AuditAction.CASE_UPDATED, fields=["unit"])
     nested.rollback()
-    kept = record(db, action=AuditAction.CASE_READ)
+    kept = record(db, AuditAction.CASE_READ)
     db.commit()
     assert _count(db, AuditLeaf) == before + 1
     assert db.scalars(select(AuditLeaf.entry_id).where(AuditLeaf.seq == before)).one() == kept.id
@@ -58,12 +58,10 @@ def test_rolled_back_savepoint_leaves_no_entry_and_no_position(db: Session) -> N
 def test_denied_access_leaves_an_entry(db: Session) -> None:
     entry = record(
         db,
-        action=AuditAction.ACCESS_DENIED,
-        actor_role="volunteer",
-        object_type="case",
-        object_id=uuid.uuid4(),
+        AuditAction.ACCESS_DENIED,
+        on=("case", uuid.uuid4()),
         outcome="denied",
-        reason_code="out_of_scope",
+        reason="out_of_scope",
     )
     db.commit()
     assert db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
@@ -76,7 +74,7 @@ def test_failed_request_leaves_no_entry_and_a_good_one_leaves_one(
 
     @router.post("/api/v1/_test/audited")
     def audited(session: DbSession, fail: bool = False) -> dict[str, bool]:
-        record(session, action=AuditAction.CASE_UPDATED, object_type="case", fields=["unit"])
+        record(session, AuditAction.CASE_UPDATED, on=("case", None), fields=["unit"])
         if fail:
             raise Conflict("refused")
         return {"done": True}
@@ -192,7 +190,7 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
 
     def one_transaction(conn: Connection, rng: random.Random, roll_back: bool) -> None:
         with Session(bind=conn) as s:
-            ids = [record(s, action=AuditAction.CASE_READ).id for _ in range(rng.randint(1, 3))]
+            ids = [record(s, AuditAction.CASE_READ).id for _ in range(rng.randint(1, 3))]
             time.sleep(rng.random() / 500)
             if roll_back:
                 s.rollback()
@@ -231,7 +229,7 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
 
 
 def _commit_one(s: Session) -> None:
-    record(s, action=AuditAction.CASE_READ)  # SQLite refuses here (BEGIN IMMEDIATE) ...
+    record(s, AuditAction.CASE_READ)  # SQLite refuses here (BEGIN IMMEDIATE) ...
     s.commit()  # ... PostgreSQL at commit (the head row)
 
 

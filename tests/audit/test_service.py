@@ -16,14 +16,20 @@ from app.audit.service import AuditFilter, alerts, export_csv, query_entries, ve
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
+from tests.factories import By
 
 ANNA = uuid.uuid4()  # a synthetic caseworker
 BORIS = uuid.uuid4()  # a synthetic coordinator
 
 
 def _read(db: Session, actor: uuid.UUID, case: str) -> None:
-    record(db, action=AuditAction.CASE_READ, actor_id=actor, actor_role="caseworker",
-           object_type="case", object_id=case, fields=["legal_name"])  # fmt: skip
+    record(
+        db,
+        AuditAction.CASE_READ,
+        by=By(actor, "caseworker"),
+        on=("case", case),
+        fields=["legal_name"],
+    )
 
 
 def test_filters_and_pages(db: Session) -> None:
@@ -31,7 +37,7 @@ def test_filters_and_pages(db: Session) -> None:
     for _ in range(3):
         _read(db, ANNA, case)
     _read(db, BORIS, case)
-    record(db, action=AuditAction.CASE_UPDATED, actor_id=ANNA, object_type="case", object_id=case)
+    record(db, AuditAction.CASE_UPDATED, by=By(ANNA), on=("case", case))
     db.commit()
     assert query_entries(db, AuditFilter(actor_id=ANNA)).total == 4
     assert query_entries(db, AuditFilter(case_id=case)).total == 5
@@ -46,8 +52,14 @@ def test_filters_and_pages(db: Session) -> None:
 
 
 def test_csv_export_neutralises_formulas(db: Session) -> None:
-    record(db, action=AuditAction.ACCESS_DENIED, actor_id=ANNA, object_type="case",
-           object_id="=HYPERLINK(1)", outcome="denied", reason_code="out_of_scope")  # fmt: skip
+    record(
+        db,
+        AuditAction.ACCESS_DENIED,
+        by=By(ANNA),
+        on=("case", "=HYPERLINK(1)"),
+        outcome="denied",
+        reason="out_of_scope",
+    )
     rows = list(csv.reader(io.StringIO("".join(export_csv(db, AuditFilter(actor_id=ANNA))))))
     assert rows[0][:3] == ["seq", "at", "actor_id"]
     assert rows[1][6] == "'=HYPERLINK(1)"
@@ -56,15 +68,20 @@ def test_csv_export_neutralises_formulas(db: Session) -> None:
 
 def test_alerts(db: Session, settings: Settings) -> None:
     start = utcnow() - timedelta(hours=1)
-    record(db, action=AuditAction.BREAK_GLASS, actor_id=BORIS, object_type="case",
-           object_id=str(uuid.uuid4()), reason_code="night_emergency")  # fmt: skip
+    record(
+        db,
+        AuditAction.BREAK_GLASS,
+        by=By(BORIS),
+        on=("case", str(uuid.uuid4())),
+        reason="night_emergency",
+    )
     for _ in range(settings.audit_alert_reads):  # 40 distinct cases at once
         _read(db, ANNA, str(uuid.uuid4()))
     one_case = str(uuid.uuid4())
     for _ in range(60):  # many reads of one case is not "many cases"
         _read(db, BORIS, one_case)
     for _ in range(settings.audit_alert_denied):
-        record(db, action=AuditAction.ACCESS_DENIED, actor_id=BORIS, outcome="denied")
+        record(db, AuditAction.ACCESS_DENIED, by=By(BORIS), outcome="denied")
     found = alerts(db, settings=settings, since=start)
     kinds = sorted((a.kind, a.actor_id == ANNA) for a in found)
     assert kinds == [("break_glass", False), ("denied_burst", False), ("mass_read", True)]

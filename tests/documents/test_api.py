@@ -223,7 +223,7 @@ def test_starlettes_spooling_parser_is_never_used(
     monkeypatch.setattr("starlette.formparsers.MultiPartParser.parse", refuse)
     assert _upload(client, world).status_code == 201  # bearer
     issued = sessions.create(
-        db, user=world.users["worker"], kind=CredentialKind.COOKIE, stage=SessionStage.FULL,
+        db, user_id=world.users["worker"].id, kind=CredentialKind.COOKIE, stage=SessionStage.FULL,
         now=clock.now(), settings=settings,
     )  # fmt: skip
     client.cookies.set(sessions.cookie_name(settings), issued.token)

@@ -31,11 +31,11 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(
     factory = make_sessionmaker(engine)
     marker = f"test-{datetime.now().timestamp()}"  # noqa: DTZ005 - only a unique marker
     with transaction(factory) as session:
-        record(session, action=AuditAction.SEALED, reason_code=marker + "-kept")
+        record(session, AuditAction.SEALED, reason=marker + "-kept")
 
     def failing_unit_of_work() -> None:
         with transaction(factory) as session:
-            record(session, action=AuditAction.SEALED, reason_code=marker + "-lost")
+            record(session, AuditAction.SEALED, reason=marker + "-lost")
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError):
@@ -58,7 +58,7 @@ def test_naive_datetimes_are_refused() -> None:
 def test_timestamps_come_back_timezone_aware(engine: Engine) -> None:
     factory = make_sessionmaker(engine)
     with factory() as session:
-        entry = record(session, action=AuditAction.SEALED)
+        entry = record(session, AuditAction.SEALED)
         session.expire_all()
         at = session.execute(select(AuditEntry.at).where(AuditEntry.id == entry.id)).scalar_one()
         session.rollback()

@@ -9,7 +9,7 @@ touching this file. Path parameters are filled by name (`case_id`, `user_id`, `d
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -18,16 +18,18 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.cases.models import BreakGlassGrant
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.documents.blobs import BlobStore
+from app.policy.access import BodyId, Scoped
 from app.policy.deps import Requirement, public, require
 from app.policy.permissions import Permission, Role, allows
-from app.policy.scope import ScopeMarker
 from app.security.clock import FrozenClock
+from app.tasks.schemas import TaskCreate
 from tests.factories import (
     auth,
     bearer,
@@ -66,6 +68,14 @@ GRANT_READS = {
     Permission.TASK_READ,
 }
 GRANT_RESOURCES = {"case", "document", "referral", "task"}
+# A valid body for each request model that names its object in a field (the id is filled in).
+BODY_SCOPED: dict[type[BaseModel], Callable[[World], dict[str, object]]] = {
+    TaskCreate: lambda world: {
+        "assigned_to": str(world.actors[Role.VOLUNTEER].id),  # type: ignore[attr-defined]
+        "title": "Meet at the station",
+        "instructions": "Bring a SIM card.",
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -76,7 +86,7 @@ class RoutePolicy:
     path: str
     is_public: bool
     requirements: tuple[Requirement, ...]
-    scopes: tuple[ScopeMarker, ...]
+    scopes: tuple[Scoped[object], ...]
 
     @property
     def permission(self) -> Permission:
@@ -99,9 +109,7 @@ def route_policies(app: FastAPI) -> list[RoutePolicy]:
             continue
         calls = [d.call for d in _walk(route.dependant)]
         requirements = tuple(c for c in calls if isinstance(c, Requirement))
-        scopes = tuple(
-            m for c in calls if isinstance(m := getattr(c, "__haven_scope__", None), ScopeMarker)
-        )
+        scopes = tuple(c for c in calls if isinstance(c, Scoped))
         for method in sorted(route.methods or ()):
             out.append(
                 RoutePolicy(
@@ -122,9 +130,13 @@ def test_every_route_declares_exactly_one_access_rule(app: FastAPI) -> None:
         rules = int(p.is_public) + len({id(r) for r in p.requirements})
         if rules != 1:
             problems.append(f"{p.method} {p.path}: {rules} access rules (need exactly one)")
-        for param, resource in SCOPED_PARAMS.items():
-            if "{" + param + "}" in p.path and not any(s.resource == resource for s in p.scopes):
+        for param in SCOPED_PARAMS:
+            if "{" + param + "}" in p.path and not any(param in s.lookup.params for s in p.scopes):
                 problems.append(f"{p.method} {p.path}: {param} not resolved through the scope")
+        for scoped in p.scopes:
+            ids = scoped.lookup.ids
+            if isinstance(ids, BodyId) and ids.model not in BODY_SCOPED:
+                problems.append(f"{p.method} {p.path}: no body for {ids.model.__name__} here")
     assert not problems, "\n".join(problems)
 
 
@@ -225,6 +237,20 @@ def _fill(path: str, role: Role, scope: str, world: World) -> tuple[str, bool]:
     return path, exact
 
 
+def _body(p: RoutePolicy, role: Role, scope: str, world: World) -> dict[str, object] | None:
+    """The JSON body: empty, or for a route scoped by an id in its body, a valid body naming
+    the object in, out of, or under break-glass of the actor's scope."""
+    if p.method not in ("POST", "PUT", "PATCH"):
+        return None
+    for scoped in p.scopes:
+        ids = scoped.lookup.ids
+        if isinstance(ids, BodyId):
+            tables = {"out_of_scope": world.out_of_scope, "break_glass": world.break_glass}
+            target = tables.get(scope, world.in_scope)[(role, scoped.lookup.resource)]
+            return BODY_SCOPED[ids.model](world) | {ids.field: str(target)}
+    return {}
+
+
 def _is_page(p: RoutePolicy) -> bool:
     return not p.path.startswith("/api/") and p.method in ("GET", "HEAD")
 
@@ -235,7 +261,11 @@ def expected(p: RoutePolicy, role: Role, scope: str) -> str:
         return "401"
     if not allows(role, p.permission):
         return "403"
-    enforced = [s for s in p.scopes if s.enforced and (role, s.resource) not in UNIVERSAL_SCOPE]
+    enforced = [
+        s.lookup
+        for s in p.scopes
+        if s.lookup.enforced and (role, s.lookup.resource) not in UNIVERSAL_SCOPE
+    ]
     if scope == "out_of_scope" and enforced:
         return "404"
     if scope == "break_glass" and enforced:
@@ -267,7 +297,7 @@ def test_route_matrix(
                 if scope != "anonymous":
                     user = world.actors[role]
                     headers = auth(bearer(db, user, clock=clock, settings=settings))  # type: ignore[arg-type]
-                body = {} if p.method in ("POST", "PUT", "PATCH") else None
+                body = _body(p, role, scope, world)
                 r = client.request(
                     p.method, path, headers=headers, json=body, follow_redirects=False
                 )
