@@ -9,7 +9,8 @@ from sqlalchemy.engine import Engine
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.audit.models import AuditEntry
-from app.db import UTCDateTime, make_engine, make_sessionmaker, transaction
+from app.db import UTCDateTime, after_commit, make_engine, make_sessionmaker, transaction
+from app.errors import NotFound
 from tests.conftest import ScratchDatabase
 
 
@@ -48,6 +49,34 @@ def test_transaction_commits_on_success_and_rolls_back_on_error(
         )
     engine.dispose()
     assert codes == {marker + "-kept"}
+
+
+def test_a_refusal_keeps_only_its_own_record_when_it_asks_to(
+    migrated_db: ScratchDatabase,
+) -> None:
+    engine = make_engine(migrated_db.url)
+    factory = make_sessionmaker(engine)
+    marker = f"refusal-{datetime.now().timestamp()}"  # noqa: DTZ005 - only a unique marker
+    ran: list[str] = []
+
+    def refuse(keep: bool, suffix: str) -> None:
+        with transaction(factory) as session:
+            after_commit(session, lambda: ran.append(suffix))
+            record(session, AuditAction.ACCESS_DENIED, reason=marker + suffix)
+            raise NotFound(keep_record=keep)
+
+    for keep, suffix in ((True, "-kept"), (False, "-dropped")):
+        with pytest.raises(NotFound):
+            refuse(keep, suffix)
+    with factory() as session:
+        codes = set(
+            session.scalars(
+                select(AuditEntry.reason_code).where(AuditEntry.reason_code.like(marker + "%"))
+            )
+        )
+    engine.dispose()
+    assert codes == {marker + "-kept"}
+    assert ran == ["-kept"]  # work queued for after the commit runs only when it commits
 
 
 def test_naive_datetimes_are_refused() -> None:
