@@ -42,11 +42,18 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict app
 
-# The browser tests drive Debian's Chromium (never a downloaded browser build).
+# The browser tests drive Debian's Chromium (never a downloaded browser build). apt's
+# hundreds of lines go to a log; a failure shows its tail and stops the run.
+APT_LOG := $(VENV)/apt-chromium.log
 chromium:
 	@if [ -x $(CHROMIUM) ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		mkdir -p $(VENV); \
+		echo "make: installing Debian's chromium for the browser tests (apt-get log: $(APT_LOG))"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; } \
+			>$(APT_LOG) 2>&1 \
+		|| { echo "make: apt-get could not install chromium; the end of $(APT_LOG):" >&2; \
+			tail -n 25 $(APT_LOG) >&2; exit 1; }; \
 	else \
 		echo "make: $(CHROMIUM) is missing and installing it needs root:"; \
 		echo "      sudo apt-get install chromium   (until then the browser tests are skipped)"; \

@@ -172,7 +172,7 @@ def demo(
     """Load synthetic demo data (invented people only). Safe to run twice: it tops up."""
     from app.cli_keys import unseal_locally
     from app.db import make_engine, make_sessionmaker, transaction
-    from app.users.demo import ensure_demo_accounts
+    from app.demo.accounts import ensure_demo_accounts
 
     settings = _settings()
     if settings.seal_mode is not SealMode.DEV:

@@ -12,12 +12,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.cases.demo import load_demo_cases
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
+from app.demo.accounts import ensure_demo_accounts
+from app.demo.cases import load_demo_cases
 from app.migrate import upgrade
 from app.security import passwords
-from app.users.demo import ensure_demo_accounts
 
 
 def _run(url: str, cases: int) -> tuple[float, int]:

@@ -1,5 +1,5 @@
 """`haven retention purge` and the case part of `haven demo`: small commands, the work in
-app/cases/retention.py and app/cases/demo.py."""
+app/cases/retention.py and app/demo/cases.py."""
 
 from __future__ import annotations
 
@@ -87,9 +87,9 @@ def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
     """The case part of `haven demo`: top the demo team up to `target` cases, with a bar."""
     import time
 
-    from app.cases.demo import load_demo_cases
     from app.cli_keys import unseal_locally
     from app.db import make_engine, make_sessionmaker
+    from app.demo.cases import load_demo_cases
     from app.documents.blobs import BlobStore
 
     engine = make_engine(settings.database_url)

@@ -1,7 +1,6 @@
-"""Attacks on the v2 schema found by an independent review (SECURITY.md, "Audit log"): a
-duplicated entry id, a function shadowing pg_catalog's, row security, a relative SQLite
-path, an index edited apart from its table. The attacker has SQL access (triggers dropped,
-schema altered), as in test_verify."""
+"""The audit schema against an attacker with SQL access (triggers dropped, schema altered,
+as in test_verify; SECURITY.md, "Audit log"): a duplicated entry id, a function shadowing
+pg_catalog's, row security, a relative SQLite path, an index edited apart from its table."""
 
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ def _only(log: AuditLog, backend: str, why: str) -> None:
         pytest.skip(f"{backend} only: {why}")
 
 
-# --- F1: a second row with an entry's id (PostgreSQL) ------------------------------------
+# --- a second row with an entry's id (PostgreSQL) -----------------------------------------
 
 
 def test_duplicate_entry_id_is_reported(tampered: AuditLog) -> None:
@@ -67,7 +66,7 @@ def test_duplicate_entry_id_is_reported(tampered: AuditLog) -> None:
     assert not report.ok, "a forged entry sharing entry 7's id passed verification"
 
 
-# --- F2: functions shadowed through search_path (PostgreSQL) -----------------------------
+# --- functions shadowed through search_path (PostgreSQL) ----------------------------------
 
 
 def test_shadowed_function_in_search_path_is_an_altered_schema(tampered: AuditLog) -> None:
@@ -101,7 +100,7 @@ def test_shadowed_function_in_search_path_is_an_altered_schema(tampered: AuditLo
     assert not report.ok, "a generation expression calling evil.make_timestamp passed"
 
 
-# --- F3: row-level security shows the verifier what it hides from the auditor -------------
+# --- row-level security shows the verifier what it hides from the auditor -----------------
 
 
 def test_row_security_policy_is_an_altered_schema(tampered: AuditLog) -> None:
@@ -139,7 +138,7 @@ def test_row_security_policy_is_an_altered_schema(tampered: AuditLog) -> None:
         tampered.sql(f"DROP ROLE {role}")
 
 
-# --- F4: workers open a relative SQLite path from another directory ----------------------
+# --- workers open a relative SQLite path from another directory ---------------------------
 
 
 def test_workers_read_the_database_the_verifier_reads(
@@ -173,7 +172,7 @@ def test_workers_read_the_database_the_verifier_reads(
     assert report.first_bad == 7, report.findings
 
 
-# --- F5: an index that omits an entry, under a schema text that says it does not (SQLite) -
+# --- an index that omits an entry, under a schema text that says it does not (SQLite) -----
 
 
 def test_deep_verification_finds_an_index_hiding_an_entry(tampered: AuditLog) -> None:

@@ -1,6 +1,7 @@
-"""F13: the field AAD binds case and field but no version, so someone with write access to
-the database can put back an older ciphertext of `consents` (a withdrawn consent revived).
-Attacked: the replayed consent must not let a referral be created or sent."""
+"""A withdrawn consent cannot be revived by replaying its ciphertext: the field AAD binds
+case and field but no version, so someone with write access to the database can put back an
+older ciphertext of `consents`. Attacked: the replayed consent must not let a referral be
+created or sent."""
 
 from __future__ import annotations
 

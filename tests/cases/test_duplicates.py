@@ -1,5 +1,5 @@
-"""F6: the duplicate check looks across the organisation, so it is an oracle ("is this
-phone a client?"). Attacked: a wordless name turning name+birth date into a birth-date
+"""The duplicate check looks across the organisation, so it must not become an oracle ("is
+this phone a client?"). Attacked: a wordless name turning name+birth date into a birth-date
 probe, an enumeration of phones past the per-account throttle, and the audit trail and
 alerts that must show both (never the terms)."""
 

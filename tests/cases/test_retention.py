@@ -24,6 +24,7 @@ from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.migrate import upgrade
 from app.security.clock import FrozenClock
+from tests.cases.conftest import Org
 from tests.casework import PERSON, Staff, audit_count, make_staff, new_case
 from tests.conftest import ScratchDatabase
 from tests.factories import auth, bearer, make_case, make_team
@@ -216,3 +217,32 @@ def test_cli_purge_is_dry_by_default(
     with transaction(factory) as db:
         assert db.get(Case, case.id) is None
     engine.dispose()
+
+
+def test_movement_given_at_intake_leaves_history_when_due(
+    client: TestClient,
+    db: Session,
+    org: Org,
+    clock: FrozenClock,
+    keyring: Keyring,
+    settings: Settings,
+) -> None:
+    """A plan (a meeting point) recorded with the new case is erased when destroy_after
+    passes, from the case and from the first revision GET /history decrypts."""
+    plan = "Meet at the north pier, bench 7, Thursday 14:00"
+    created = client.post(
+        "/api/v1/cases",
+        json={"movement": _movement(clock, 1, plan)},
+        headers=org.headers["caseworker"],
+    )
+    assert created.status_code == 201, created.text
+    case = db.get(Case, uuid.UUID(created.json()["id"]))
+    assert case is not None
+    before = client.get(f"/api/v1/cases/{case.id}/history", headers=org.headers["caseworker"])
+    assert plan in before.text  # still due tomorrow: the team can read it
+    clock.advance(timedelta(days=2))
+    assert retention.purge_due_movements(db, keyring=keyring, now=clock.now()) == [case.case_code]
+    fresh = auth(bearer(db, org.caseworker, clock=clock, settings=settings))  # two days later
+    history = client.get(f"/api/v1/cases/{case.id}/history", headers=fresh)
+    assert history.status_code == 200
+    assert plan not in history.text, "the destroyed movement plan is still readable in history"

@@ -1,5 +1,5 @@
-"""F12: the case list pages in SQL (COUNT, LIMIT, OFFSET, the `need` filter) instead of
-loading every case in scope; a personal search decrypts a bounded candidate set."""
+"""The case list pages in SQL (COUNT, LIMIT, OFFSET, the `need` filter) instead of loading
+every case in scope; a personal search decrypts a bounded candidate set."""
 
 from __future__ import annotations
 

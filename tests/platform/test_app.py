@@ -160,6 +160,16 @@ def test_chunked_body_past_the_limit_is_413(client: TestClient) -> None:
     assert r.json()["code"] == "too_large"
 
 
+def test_oversized_anonymous_body_with_a_length_is_413(client: TestClient) -> None:
+    """A 32 MiB JSON body from nobody is refused by its size, before it is read into memory
+    and parsed."""
+    body = b'{"email": "a@example.invalid", "password": "' + b"p" * (32 * 1024 * 1024) + b'"}'
+    r = client.post(
+        "/api/v1/auth/token", content=body, headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 413, r.status_code
+
+
 def test_small_bodies_pass_the_limit(client: TestClient) -> None:
     r = client.post("/api/v1/auth/token", json={"email": "a@example.invalid"})
     assert r.status_code == 422

@@ -1,4 +1,4 @@
-"""F7: changing one's password proves the current password and TOTP code under the very
+"""Changing one's password proves the current password and TOTP code under the very
 sign-in lockout, and is audited, so a stolen token cannot guess the password without limit."""
 
 from __future__ import annotations
@@ -75,3 +75,21 @@ def test_password_change_needs_the_current_totp_code(
         json={"email": user.email, "password": NEW, "totp": code_for(user, clock)},
     )
     assert signed.status_code == 200, signed.text
+
+
+def test_password_change_guesses_meet_a_lockout_within_eight_tries(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """Whatever the lockout threshold becomes, eight wrong current passwords through
+    POST /me/password end in 423 or 429, never in an endless series of 401s."""
+    user = make_user(db, Role.CASEWORKER)
+    stolen = auth(bearer(db, user, clock=clock, settings=settings))
+    statuses = []
+    for i in range(8):
+        r = client.post(
+            "/api/v1/me/password",
+            json={"current_password": f"guess-number-{i}", "new_password": "x" * 20},
+            headers=stolen,
+        )
+        statuses.append(r.status_code)
+    assert 423 in statuses or 429 in statuses, f"no lockout after 8 wrong guesses: {statuses}"

@@ -1,4 +1,4 @@
-"""F11: two requests racing with the same TOTP code: exactly one passes.
+"""Two requests racing with the same TOTP code: exactly one passes.
 
 Real commits on a database of its own, two threads, two connections. The first request has
 claimed the code but not committed when the second checks it: a read-then-write check would

@@ -194,7 +194,8 @@ def test_volunteer_note_is_checked_for_contact_details_only(
     client: TestClient, staff: Staff, case: dict[str, Any]
 ) -> None:
     """Contact details are refused; the person's identity is not checked in a volunteer's
-    own note, so a refusal cannot confirm a guessed name (tests/review2)."""
+    own note, so a refusal cannot confirm a guessed name
+    (tests/tasks/test_volunteer_note_confirms_no_guess.py)."""
     task_id = _create(client, staff, case).json()["id"]
     r = client.patch(
         f"/api/v1/tasks/{task_id}",

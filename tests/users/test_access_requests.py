@@ -1,5 +1,5 @@
-"""F1 and F9: case content is granted by two people, never by an admin alone; nobody changes
-their own role or teams; team changes need re-authentication and name the teams in the log.
+"""Case content is granted by two people, never by an admin alone; nobody changes their own
+role or teams; team changes need re-authentication and name the teams in the log.
 
 Every test attacks the rule as an admin would (synthetic people only)."""
 
@@ -100,7 +100,7 @@ def test_adding_a_coordinator_to_another_team_needs_that_teams_coordinator(
     clock: FrozenClock,
     settings: Settings,
 ) -> None:
-    """F9: moving an existing coordinator into another team reaches that team's cases."""
+    """Moving an existing coordinator into another team reaches that team's cases."""
     case_b = make_case(db, keyring=keyring, team=org.team_b, values={"legal_name": CANARY})
     both = [str(org.team_a.id), str(org.team_b.id)]
     r = client.patch(
@@ -145,7 +145,7 @@ def test_an_approver_must_coordinate_every_team_the_request_opens(
 def test_a_case_account_created_by_an_admin_gets_its_password_from_the_approver(
     client: TestClient, org: Org, db: Session, clock: FrozenClock, keyring: Keyring
 ) -> None:
-    """F1: the admin who creates a caseworker holds neither factor: no password, no TOTP."""
+    """The admin who creates a caseworker holds neither factor: no password, no TOTP."""
     h = org.headers["admin"]
     body = {"email": "new.worker@example.invalid", "role": "caseworker", "teams": ["Team A"]}
     given = client.post(
@@ -227,7 +227,7 @@ def test_taking_access_away_applies_at_once_and_names_the_teams(
 def test_team_changes_need_fresh_reauthentication(
     client: TestClient, db: Session, org: Org, clock: FrozenClock, settings: Settings
 ) -> None:
-    """F9: a stale admin token cannot move anyone between teams, even without case content."""
+    """A stale admin token cannot move anyone between teams, even without case content."""
     admin = make_user(db, Role.ADMIN)
     token = auth(bearer(db, admin, clock=clock, settings=settings))
     clock.advance(timedelta(minutes=6))

@@ -21,7 +21,7 @@ def _admin(db: Session, clock: FrozenClock, settings: Settings) -> dict[str, str
 def test_create_user_returns_the_one_time_password_but_never_the_totp_secret(
     client: TestClient, db: Session, clock: FrozenClock, settings: Settings
 ) -> None:
-    """F1: the admin gets the one-time password of an account without case content, never
+    """The admin gets the one-time password of an account without case content, never
     its TOTP secret (the user enrols at first sign-in), so it never holds both factors."""
     r = client.post(
         "/api/v1/users",

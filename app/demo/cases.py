@@ -19,12 +19,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases import service as cases
 from app.cases import transitions
-from app.cases.demo_people import PeopleMaker
 from app.cases.models import Case
 from app.cases.values import Contact
 from app.cases.vocab import ContactChannel, Stage
 from app.crypto.keyring import Keyring
 from app.db import transaction
+from app.demo.accounts import DEMO_DOMAIN, DEMO_TEAM
+from app.demo.people import PeopleMaker
 from app.documents import service as documents
 from app.documents.blobs import BlobStore
 from app.intake.schemas import RequestIn
@@ -39,7 +40,6 @@ from app.referrals.rules import ReferralStatus
 from app.tasks import service as tasks
 from app.tasks.errors import IdentifyingText
 from app.tasks.schemas import TaskCreate
-from app.users.demo import DEMO_DOMAIN, DEMO_TEAM
 from app.users.models import Team, User
 
 DEFAULT_CASES = 40

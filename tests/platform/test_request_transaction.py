@@ -1,8 +1,7 @@
-"""Review findings on the request transaction: get_db commits AFTER the response is sent
-(FastAPI's default "request" scope for yield dependencies), so (F2) case content reaches the
-client before its audit entry is committed, and (F3) on SQLite a slow client holds the one
-write lock (BEGIN IMMEDIATE) for as long as it likes, freezing every other request,
-including the panic-button seal. Driven at the ASGI level against a really committing DB."""
+"""The request's transaction ends before its answer leaves: case content is not handed to
+the client before its `case.read` audit entry is committed, and on SQLite a slow client
+cannot hold the one write lock (BEGIN IMMEDIATE) and freeze every other request, the
+panic-button seal included. Driven at the ASGI level against a really committing DB."""
 
 from __future__ import annotations
 
@@ -106,9 +105,9 @@ def _reads(factory: sessionmaker[Session]) -> int:
 
 
 def test_case_content_is_not_sent_before_its_read_is_audited(live: Live) -> None:
-    """F2: when the last byte of the case (legal name included) is handed to the client, the
-    `case.read` entry must already be committed; it is not (the commit runs afterwards, and
-    if it fails the client keeps the data with no trace)."""
+    """When the last byte of the case (legal name included) is handed to the client, the
+    `case.read` entry is already committed (were the commit to run afterwards and fail, the
+    client would keep the data with no trace)."""
     seen: dict[str, Any] = {}
 
     async def receive() -> dict[str, Any]:
@@ -127,13 +126,13 @@ def test_case_content_is_not_sent_before_its_read_is_audited(live: Live) -> None
 
 
 def test_slow_upload_does_not_hold_the_sqlite_write_lock(live: Live, backend: str) -> None:
-    """F3: a caseworker (or a slow Tor link) sends an upload slowly; while it trickles in,
-    nobody else can write: every authenticated request (each starts BEGIN IMMEDIATE) waits
-    the 10 s busy timeout and fails, the sign-in, and POST /sys/seal too."""
+    """While a caseworker (or a slow Tor link) trickles an upload in, others can still write;
+    were the lock held, every authenticated request (each starts BEGIN IMMEDIATE) would wait
+    the 10 s busy timeout and fail, the sign-in and POST /sys/seal too."""
     if backend != "sqlite":
         pytest.skip("the global write lock is SQLite's; PostgreSQL holds a pooled connection")
     assert live.db_path is not None
-    boundary = "reviewboundary"
+    boundary = "slowboundary"
     head = (
         f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.pdf"\r\n'
         "Content-Type: application/pdf\r\n\r\n%PDF-1.4 synthetic "

@@ -11,17 +11,17 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cases import record as rec
-from app.cases.demo import demo_pdf, load_demo_cases
 from app.cases.models import Case
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
+from app.demo.accounts import ensure_demo_accounts
+from app.demo.cases import demo_pdf, load_demo_cases
 from app.documents import service as documents
 from app.documents.blobs import BlobStore
 from app.documents.models import Document
 from app.migrate import upgrade
 from app.referrals.models import Referral
 from app.tasks.models import Task
-from app.users.demo import ensure_demo_accounts
 from app.users.models import User
 from tests.conftest import ScratchDatabase
 from tests.factories import actor_of

@@ -1,6 +1,7 @@
-"""Hostile input found by fuzzing every route: each of these answered 500 (an unhandled
-exception in the driver, a datetime conversion or a parser) instead of a 4xx naming the
-field. Run on SQLite and PostgreSQL (NUL is refused by PostgreSQL text only)."""
+"""Hostile input on every route is a 422 naming the field, never a 500: times without a
+zone or outside UTC, numbers past their column, search terms with nothing to index, NUL in
+text bound for a plain column (PostgreSQL refuses it), an overlong multipart boundary, and a
+property over search bodies. Run on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Review2 F1: the leak guard misses the person's name in ordinary Russian/Ukrainian
-grammatical cases (instrumental, dative, genitive...), which a caseworker writing in Russian
-produces in nearly every sentence. Invented people only."""
+"""The leak guard finds the person's name in the ordinary Russian and Ukrainian grammatical
+cases (instrumental, dative, genitive...) a caseworker writes in nearly every sentence, and
+birth dates written with ordinals. Invented people only."""
 
 from datetime import date
 

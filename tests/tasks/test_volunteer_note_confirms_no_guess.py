@@ -1,7 +1,8 @@
-"""Review2 F2: a volunteer's own note goes through the person-specific leak guard, and the
-422 says which kind of identifier matched. A phished or planted volunteer can therefore
-test guesses ("is the person behind HV-... called Przhevaltsev? born 1991-07-23?") against
-the decrypted case, without limit and without an audit entry. Invented people only."""
+"""A volunteer's own note cannot confirm guesses about the person behind a task: were it run
+through the person-specific leak guard, whose 422 says which kind of identifier matched, a
+phished or planted volunteer could test guesses ("is the person behind HV-... called
+Przhevaltsev? born 1991-07-23?") against the decrypted case, without limit and without an
+audit entry. Invented people only."""
 
 from __future__ import annotations
 
