@@ -86,6 +86,7 @@ def serve(
     from app.crypto.keyring import Keyring
     from app.db import make_engine, make_sessionmaker, transaction
     from app.main import create_app
+    from app.security.proxies import uvicorn_options
 
     settings = _settings()
     engine = make_engine(settings.database_url)
@@ -101,7 +102,18 @@ def serve(
     base = f"http://{host}:{port}"
     # Plain echo, not rich: a wrapped line would break the address in two.
     typer.echo(f"Haven is running. Sign in at {base}/login  (health: {base}/api/v1/sys/health)")
-    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False)
+    # Forwarded headers only from HAVEN_TRUSTED_PROXIES (uvicorn alone would trust 127.0.0.1,
+    # where a Tor onion service or a local proxy connects from, and so anyone behind it).
+    proxy_headers, forwarded_allow_ips = uvicorn_options(settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @cli.command()

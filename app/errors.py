@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -29,6 +30,10 @@ class HavenError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON body for the API."""
         return {"detail": self.message, "code": self.code, **self.extra}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers this error carries (none by default)."""
+        return {}
 
 
 class NotAuthenticated(HavenError):
@@ -60,11 +65,33 @@ class InvalidInput(HavenError):
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
-class Locked(HavenError):
+# When a page catches a HavenError and renders it itself, the response is built without the
+# error's headers; the security headers middleware opens one list per request, each
+# wait-and-retry error notes its seconds in it, and a 423 or 429 that went out without
+# Retry-After gets it from there. The list is shared with the threads sync routes run in.
+retry_notes: ContextVar[list[int] | None] = ContextVar("haven_retry_notes", default=None)
+
+
+class _RetryLater(HavenError):
+    """An error that says when to try again: Retry-After, in whole seconds."""
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None, **extra: Any):
+        super().__init__(message, **extra)
+        self.retry_after = None if retry_after is None else max(1, retry_after)
+        notes = retry_notes.get()
+        if notes is not None and self.retry_after is not None:
+            notes.append(self.retry_after)
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After when the end of the wait is known."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class Locked(_RetryLater):
     status, code, message = 423, "locked", "The account is locked for a while."
 
 
-class Throttled(HavenError):
+class Throttled(_RetryLater):
     status, code, message = 429, "throttled", "Too many attempts; wait and try again."
 
 
@@ -118,7 +145,9 @@ async def _haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
     if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
         return RedirectResponse("/login", status_code=303)
-    return _render(request, exc.status, exc.body())
+    response = _render(request, exc.status, exc.body())
+    response.headers.update(exc.headers())
+    return response
 
 
 def _sends_to_sign_in(request: Request) -> bool:
