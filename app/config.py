@@ -79,6 +79,22 @@ class Settings(BaseSettings):
     audit_alert_denied: int = Field(default=5, gt=1)
     audit_alert_denied_minutes: int = Field(default=5, gt=0)
 
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme == "postgres":
+            raise ValueError("write postgresql://…, not postgres://…")
+        if scheme not in ("sqlite", "postgresql", "postgresql+psycopg"):
+            raise ValueError(
+                "expected sqlite:///path/to/haven.db or postgresql://user@host/database"
+            )
+        if scheme == "sqlite" and value.rstrip("/") in ("sqlite:", "sqlite:/"):
+            raise ValueError("a SQLite URL needs a file: sqlite:///./var/haven.db")
+        if scheme == "sqlite" and ":memory:" in value:
+            raise ValueError("a SQLite URL needs a file: sqlite:///./var/haven.db")
+        return value
+
     @field_validator("trusted_proxies", mode="before")
     @classmethod
     def _split_proxies(cls, value: object) -> object:

@@ -21,6 +21,8 @@ class HavenError(Exception):
     status: int = 400
     code: str = "bad_request"
     message: str = "The request could not be processed."
+    # What an API client is told instead of `message`, when the two audiences differ.
+    api_message: str | None = None
 
     def __init__(self, message: str | None = None, **extra: Any) -> None:
         super().__init__(message or self.message)
@@ -132,12 +134,19 @@ def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
     return response
 
 
+def validation_message(err: Any) -> str:
+    """A pydantic error's message as a person should read it: our validators' own words,
+    without the "Value error, " pydantic puts before them."""
+    text = str(err.get("msg", "invalid")) if isinstance(err, dict) else str(err)
+    return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     out = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
         # The message names the field and the rule; the submitted value is never echoed back.
-        out.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+        out.append({"field": ".".join(loc) or "body", "message": validation_message(err)})
     return out
 
 
@@ -145,7 +154,10 @@ async def _haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
     if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
         return RedirectResponse("/login", status_code=303)
-    response = _render(request, exc.status, exc.body())
+    body = exc.body()
+    if exc.api_message is not None and _wants_json(request):
+        body["detail"] = exc.api_message
+    response = _render(request, exc.status, body)
     response.headers.update(exc.headers())
     return response
 
@@ -177,7 +189,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     # The traceback goes to the server log (which never holds bodies); the client gets an id.
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
     log.error("unhandled error [%s]", request_id, exc_info=exc)
-    response = _render(
+    # The request-id middleware wraps even this handler (app.main.Haven), so the id the
+    # client quotes is in the header.
+    return _render(
         request,
         500,
         {
@@ -185,9 +199,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
             "code": "internal",
         },
     )
-    # This handler runs outside the request-id middleware, so it sets the header itself.
-    response.headers["x-request-id"] = request_id
-    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
