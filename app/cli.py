@@ -10,14 +10,20 @@ from rich.console import Console
 
 from app.audit.cli import audit_cli
 from app.cases.cli import load_demo_cases_with_progress, retention_cli
-from app.config import SealMode, Settings, SettingsError, load_settings
+from app.cli_support import (
+    command_group,
+    dev_key_or_exit,
+    engine_or_exit,
+    port_or_exit,
+    settings_or_exit,
+    unexpected,
+)
+from app.config import SealMode, Settings
 from app.referrals.cli import partner_cli, referral_cli
 
-cli = typer.Typer(
+cli = command_group(
+    "Haven: secure case management. Settings come from HAVEN_* environment variables.",
     name="haven",
-    help="Haven: secure case management. Settings come from HAVEN_* environment variables.",
-    no_args_is_help=True,
-    add_completion=False,
 )
 cli.add_typer(audit_cli, name="audit")
 cli.add_typer(partner_cli, name="partner")
@@ -28,11 +34,7 @@ err = Console(stderr=True)
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[bold red]Invalid settings:[/]\n{exc}")
-        raise typer.Exit(2) from None
+    return settings_or_exit()
 
 
 def _warn_dev_mode() -> None:
@@ -53,12 +55,13 @@ def init(
     """Create the schema (Alembic upgrade head) and the root key; print shares once."""
     from app.cli_keys import ensure_sqlite_parent, init_keyring
     from app.crypto.keyring import create_dev_key_file
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_sessionmaker
     from app.migrate import upgrade
 
     settings = _settings()
     mode = seal_mode or settings.seal_mode
     ensure_sqlite_parent(settings.database_url)
+    engine_or_exit(settings, create=True).dispose()  # reachable, before any work
     upgrade(settings.database_url)
     out.print("Schema is at the latest migration.")
     if mode is SealMode.DEV:
@@ -68,7 +71,7 @@ def init(
             create_dev_key_file(settings.key_file)
             out.print(f"Dev root key written to {settings.key_file} (mode 0600).")
         _warn_dev_mode()
-    engine = make_engine(settings.database_url)
+    engine = engine_or_exit(settings)
     try:
         init_keyring(make_sessionmaker(engine), settings, mode, shares, threshold)
     finally:
@@ -84,11 +87,14 @@ def serve(
     import uvicorn
 
     from app.crypto.keyring import Keyring
-    from app.db import make_engine, make_sessionmaker, transaction
+    from app.db import make_sessionmaker, transaction
     from app.main import create_app
+    from app.security.proxies import uvicorn_options
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    port_or_exit(host, port)
+    engine = engine_or_exit(settings)
+    dev_key_or_exit(settings)
     factory = make_sessionmaker(engine)
     keyring = Keyring()
     if settings.seal_mode is SealMode.DEV:
@@ -101,7 +107,18 @@ def serve(
     base = f"http://{host}:{port}"
     # Plain echo, not rich: a wrapped line would break the address in two.
     typer.echo(f"Haven is running. Sign in at {base}/login  (health: {base}/api/v1/sys/health)")
-    uvicorn.run(app, host=host, port=port, access_log=False, server_header=False)
+    # Forwarded headers only from HAVEN_TRUSTED_PROXIES (uvicorn alone would trust 127.0.0.1,
+    # where a Tor onion service or a local proxy connects from, and so anyone behind it).
+    proxy_headers, forwarded_allow_ips = uvicorn_options(settings)
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        access_log=False,
+        server_header=False,
+        proxy_headers=proxy_headers,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
 
 
 @cli.command()
@@ -126,7 +143,7 @@ def unseal(
         out.print("Unsealed.")
 
 
-keys_cli = typer.Typer(help="Key management.", no_args_is_help=True)
+keys_cli = command_group("Key management.")
 cli.add_typer(keys_cli, name="keys")
 
 
@@ -137,10 +154,10 @@ def keys_rotate(
     """New KEK version; rewrap every data key under it (resumable; the service keeps running)."""
     from app.cli_keys import rotation_progress, unseal_locally
     from app.crypto.rotation import rotate
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_sessionmaker
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_or_exit(settings)
     factory = make_sessionmaker(engine)
     try:
         keyring = unseal_locally(factory, settings)
@@ -171,7 +188,7 @@ def demo(
 ) -> None:
     """Load synthetic demo data (invented people only). Safe to run twice: it tops up."""
     from app.cli_keys import unseal_locally
-    from app.db import make_engine, make_sessionmaker, transaction
+    from app.db import make_sessionmaker, transaction
     from app.demo.accounts import ensure_demo_accounts
 
     settings = _settings()
@@ -180,7 +197,7 @@ def demo(
         # way in (and a team that public requests might land in).
         err.print("[red]haven demo runs only in dev seal mode (a demo installation).[/]")
         raise typer.Exit(2)
-    engine = make_engine(settings.database_url)
+    engine = engine_or_exit(settings)
     factory = make_sessionmaker(engine)
     keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted
     with transaction(factory) as db:
@@ -199,7 +216,7 @@ def demo(
     load_demo_cases_with_progress(settings, cases)
 
 
-user_cli = typer.Typer(help="Accounts.", no_args_is_help=True)
+user_cli = command_group("Accounts.")
 cli.add_typer(user_cli, name="user")
 
 
@@ -219,13 +236,13 @@ def user_add(
     import json
 
     from app.cli_keys import unseal_locally
-    from app.db import make_engine, make_sessionmaker, transaction
+    from app.db import make_sessionmaker, transaction
     from app.errors import HavenError
     from app.users.service import create_user
 
     settings = _settings()
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
-    engine = make_engine(settings.database_url)
+    engine = engine_or_exit(settings)
     factory = make_sessionmaker(engine)
     try:
         keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted
@@ -291,3 +308,5 @@ def main() -> None:
         cli()
     except KeyboardInterrupt:  # pragma: no cover - interactive only
         sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, never a traceback
+        unexpected(exc)

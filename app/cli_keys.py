@@ -6,7 +6,6 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -14,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.cli_support import dev_key_or_exit, fail, sqlite_path
 from app.config import SealMode, Settings
 from app.crypto.errors import UnsealRejected
 from app.crypto.keyring import Keyring, read_dev_key_file
@@ -95,6 +95,7 @@ def unseal_locally(factory: sessionmaker[Session], settings: Settings) -> Keyrin
             raise typer.Exit(2)
         try:
             if state.mode == SealMode.DEV:
+                dev_key_or_exit(settings)
                 keyring.unseal_from_key_file(session, settings.key_file)
             while keyring.sealed:
                 label = "Passphrase" if state.mode == SealMode.PASSPHRASE else "Unseal share"
@@ -143,5 +144,10 @@ def rotation_progress() -> Progress:
 
 def ensure_sqlite_parent(url: str) -> None:
     """Create the folder of a SQLite database file (0700)."""
-    if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = sqlite_path(url)
+    if path is None:
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        fail(f"HAVEN_DATABASE_URL: cannot make the folder {path.parent} ({exc.strerror or exc})")

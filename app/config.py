@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import enum
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import Field, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Environment(enum.StrEnum):
@@ -60,6 +64,9 @@ class Settings(BaseSettings):
     request_limit_global: int = Field(default=200, gt=0)
     request_window_minutes: int = Field(default=60, gt=0)
     report_min_cell: int = Field(default=5, ge=1)
+    # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Empty:
+    # the direct peer is the client, so a header sent by anyone changes nothing.
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
     # Audit log: the origin line of signed checkpoints (a schema-less URL naming this log,
     # also the signing key's name), and when checkpoints are taken automatically.
     audit_origin: str = Field(default="haven.localhost/audit", pattern=r"^[^\s+]+$")
@@ -71,6 +78,33 @@ class Settings(BaseSettings):
     audit_alert_reads_minutes: int = Field(default=10, gt=0)
     audit_alert_denied: int = Field(default=5, gt=1)
     audit_alert_denied_minutes: int = Field(default=5, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str) -> str:
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme == "postgres":
+            raise ValueError("write postgresql://…, not postgres://…")
+        if scheme not in ("sqlite", "postgresql", "postgresql+psycopg"):
+            raise ValueError(
+                "expected sqlite:///path/to/haven.db or postgresql://user@host/database"
+            )
+        if scheme == "sqlite" and value.rstrip("/") in ("sqlite:", "sqlite:/"):
+            raise ValueError("a SQLite URL needs a file: sqlite:///./var/haven.db")
+        if scheme == "sqlite" and ":memory:" in value:
+            raise ValueError("a SQLite URL needs a file: sqlite:///./var/haven.db")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            items = [item.strip() for item in value.split(",") if item.strip()]
+            try:
+                return tuple(ipaddress.ip_network(item, strict=False) for item in items)
+            except ValueError as exc:
+                raise ValueError(f"not an address or CIDR list ({exc})") from None
+        return value
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

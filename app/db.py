@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -83,6 +86,28 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# SQLite gives the -wal, -shm and -journal files the mode of the database file, so a database
+# file that is private keeps them private too.
+_SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(url: URL) -> None:
+    """Make the SQLite database file of `url` 0600 before SQLite opens it: create it so when
+    absent (SQLite itself would create it 0644 under the usual umask: ciphertext, but every
+    table's size, the plaintext columns and the audit log, for any local user), and take group
+    and other bits off an existing one and its side files."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with contextlib.suppress(FileExistsError, FileNotFoundError, NotADirectoryError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for suffix in _SQLITE_SIDE_FILES:
+        path = Path(database + suffix)
+        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+            if path.stat().st_mode & 0o077 and not path.is_dir():
+                path.chmod(0o600)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on."""
     parsed = make_url(url)
@@ -91,6 +116,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             parsed = parsed.set(drivername="postgresql+psycopg")
         return create_engine(parsed, pool_pre_ping=True, **kwargs)
     if parsed.get_backend_name() == "sqlite":
+        private_sqlite_file(parsed)
         engine = create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )

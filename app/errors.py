@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -24,6 +25,8 @@ class HavenError(Exception):
     status: int = 400
     code: str = "bad_request"
     message: str = "The request could not be processed."
+    # What an API client is told instead of `message`, when the two audiences differ.
+    api_message: str | None = None
 
     def __init__(
         self, message: str | None = None, *, keep_record: bool = False, **extra: Any
@@ -36,6 +39,10 @@ class HavenError(Exception):
     def body(self) -> dict[str, Any]:
         """The JSON body for the API."""
         return {"detail": self.message, "code": self.code, **self.extra}
+
+    def headers(self) -> dict[str, str]:
+        """Response headers this error carries (none by default)."""
+        return {}
 
 
 class NotAuthenticated(HavenError):
@@ -67,11 +74,33 @@ class InvalidInput(HavenError):
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
 
 
-class Locked(HavenError):
+# When a page catches a HavenError and renders it itself, the response is built without the
+# error's headers; the security headers middleware opens one list per request, each
+# wait-and-retry error notes its seconds in it, and a 423 or 429 that went out without
+# Retry-After gets it from there. The list is shared with the threads sync routes run in.
+retry_notes: ContextVar[list[int] | None] = ContextVar("haven_retry_notes", default=None)
+
+
+class _RetryLater(HavenError):
+    """An error that says when to try again: Retry-After, in whole seconds."""
+
+    def __init__(self, message: str | None = None, *, retry_after: int | None, **extra: Any):
+        super().__init__(message, **extra)
+        self.retry_after = None if retry_after is None else max(1, retry_after)
+        notes = retry_notes.get()
+        if notes is not None and self.retry_after is not None:
+            notes.append(self.retry_after)
+
+    def headers(self) -> dict[str, str]:
+        """Retry-After when the end of the wait is known."""
+        return {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+
+
+class Locked(_RetryLater):
     status, code, message = 423, "locked", "The account is locked for a while."
 
 
-class Throttled(HavenError):
+class Throttled(_RetryLater):
     status, code, message = 429, "throttled", "Too many attempts; wait and try again."
 
 
@@ -112,12 +141,19 @@ def _render(request: Request, status: int, body: dict[str, Any]) -> Response:
     return response
 
 
+def validation_message(err: Any) -> str:
+    """A pydantic error's message as a person should read it: our validators' own words,
+    without the "Value error, " pydantic puts before them."""
+    text = str(err.get("msg", "invalid")) if isinstance(err, dict) else str(err)
+    return text.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+
+
 def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     out = []
     for err in errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "form")]
         # The message names the field and the rule; the submitted value is never echoed back.
-        out.append({"field": ".".join(loc) or "body", "message": str(err.get("msg", "invalid"))})
+        out.append({"field": ".".join(loc) or "body", "message": validation_message(err)})
     return out
 
 
@@ -125,7 +161,12 @@ async def _haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
     if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
         return RedirectResponse("/login", status_code=303)
-    return _render(request, exc.status, exc.body())
+    body = exc.body()
+    if exc.api_message is not None and _wants_json(request):
+        body["detail"] = exc.api_message
+    response = _render(request, exc.status, body)
+    response.headers.update(exc.headers())
+    return response
 
 
 def _sends_to_sign_in(request: Request) -> bool:
@@ -155,7 +196,9 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     # The traceback goes to the server log (which never holds bodies); the client gets an id.
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
     log.error("unhandled error [%s]", request_id, exc_info=exc)
-    response = _render(
+    # The request-id middleware wraps even this handler (app.main.Haven), so the id the
+    # client quotes is in the header.
+    return _render(
         request,
         500,
         {
@@ -163,9 +206,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
             "code": "internal",
         },
     )
-    # This handler runs outside the request-id middleware, so it sets the header itself.
-    response.headers["x-request-id"] = request_id
-    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:

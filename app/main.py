@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
@@ -59,6 +60,16 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
                 running.stop()
 
 
+class Haven(FastAPI):
+    """FastAPI with the request id and the security headers outside everything else, so an
+    answer made by Starlette's own outermost error handler (an exception inside a middleware)
+    or by a middleware (413, sealed 503) carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        """Starlette's stack, wrapped in the two middlewares every response must pass."""
+        return RequestIdMiddleware(SecurityHeadersMiddleware(super().build_middleware_stack()))
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -70,7 +81,7 @@ def create_app(
     """Build the service; tests pass their own engine, session factory and keyring."""
     settings = settings or get_settings()
     configure_logging(settings.log_level)
-    app = FastAPI(
+    app = Haven(
         title="Haven",
         version="0.1.0",
         docs_url=None,
@@ -107,10 +118,10 @@ def create_app(
     )
     for router in routers:
         app.include_router(router)
-    # The last added runs first: request id, then security headers, then the sealed gate,
-    # so a sealed 503 still carries an id and every header.
+    # The last added runs first: the body limit, then the sealed gate. The request id and
+    # the security headers wrap the whole stack (Haven.build_middleware_stack), so a 413 or
+    # a sealed 503 carries an id and every header.
     app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
-    app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(
         BodyLimitMiddleware,
         limit=settings.max_body_bytes,
@@ -118,7 +129,6 @@ def create_app(
         upload_limit=settings.max_upload_bytes + 64 * 1024,
         upload_path=UPLOAD_PATH,
     )
-    app.add_middleware(RequestIdMiddleware)
     return app
 
 

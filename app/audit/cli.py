@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from app.config import SealMode, Settings, SettingsError, load_settings
+from app.cli_support import command_group, dev_key_or_exit, engine_or_exit, settings_or_exit
+from app.config import SealMode, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -15,9 +16,7 @@ if TYPE_CHECKING:
     from app.audit.note import VerifierKey
     from app.crypto.keyring import Keyring
 
-audit_cli = typer.Typer(
-    help="The tamper-evident audit log: verify, checkpoints, proofs.", no_args_is_help=True
-)
+audit_cli = command_group("The tamper-evident audit log: verify, checkpoints, proofs.")
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -26,10 +25,7 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        raise _fail(f"Invalid settings:\n{exc}") from None
+    return settings_or_exit()
 
 
 def _keyring(settings: Settings) -> Keyring:
@@ -39,6 +35,7 @@ def _keyring(settings: Settings) -> Keyring:
     if settings.seal_mode is not SealMode.DEV:
         mode = settings.seal_mode.value
         raise _fail(f"Seal mode {mode}: signing from the CLI needs the keyring work.")
+    dev_key_or_exit(settings)
     try:
         root = read_dev_key_file(settings.key_file)
     except (OSError, ValueError) as exc:
@@ -61,9 +58,9 @@ def _trusted_keys(settings: Settings, key_file: Path | None) -> list[VerifierKey
 
 
 def _factory(settings: Settings) -> sessionmaker[Session]:
-    from app.db import make_engine, make_sessionmaker
+    from app.db import make_sessionmaker
 
-    return make_sessionmaker(make_engine(settings.database_url))
+    return make_sessionmaker(engine_or_exit(settings))
 
 
 @audit_cli.command("verify")
@@ -89,12 +86,13 @@ def verify_cmd(
     from app.db import transaction
 
     settings = _settings()
+    factory = _factory(settings)  # the database first: it says which folder it is looking in
     keys = _trusted_keys(settings, key)
     try:
         external = checkpoint.read_text() if checkpoint is not None else None
     except (OSError, UnicodeDecodeError) as exc:
         raise _fail(f"Cannot read the checkpoint file: {exc.__class__.__name__}") from None
-    with transaction(_factory(settings)) as session:
+    with transaction(factory) as session:
         report = verify_log(
             session,
             keys=keys,

@@ -10,19 +10,16 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from app.config import Settings, SettingsError, load_settings
+from app.cli_support import command_group, engine_or_exit, settings_or_exit
+from app.config import Settings
 
-retention_cli = typer.Typer(help="Retention: erase what must not be kept.", no_args_is_help=True)
+retention_cli = command_group("Retention: erase what must not be kept.")
 out = Console()
 err = Console(stderr=True)
 
 
 def _settings() -> Settings:
-    try:
-        return load_settings()
-    except SettingsError as exc:
-        err.print(f"[bold red]Invalid settings:[/]\n{exc}")
-        raise typer.Exit(2) from None
+    return settings_or_exit()
 
 
 def _codes(codes: list[str]) -> str:
@@ -42,11 +39,11 @@ def purge(
     from app.cases import retention
     from app.cli_keys import unseal_locally
     from app.crypto.shred import checkpoint_sqlite
-    from app.db import make_engine, make_sessionmaker, transaction
+    from app.db import make_sessionmaker, transaction
     from app.documents.blobs import BlobStore
 
     settings = _settings()
-    engine = make_engine(settings.database_url)
+    engine = engine_or_exit(settings)
     factory = make_sessionmaker(engine)
     now = datetime.now(UTC)
     try:

@@ -27,7 +27,7 @@ from app.errors import Throttled
 from app.policy.deps import Actor
 from app.policy.permissions import Permission
 from app.policy.scope import readable_cases
-from app.security.throttle import counter_row
+from app.security.throttle import counter_row, retry_after
 
 CHECKS_PER_WINDOW = 30
 WINDOW = timedelta(hours=1)
@@ -49,7 +49,10 @@ def admit(db: Session, *, actor_id: uuid.UUID, now: datetime) -> None:
     if row.failures >= CHECKS_PER_WINDOW:
         row.locked_until = row.window_start + WINDOW
         db.flush()
-        raise Throttled("Too many duplicate checks; try again later.")
+        raise Throttled(
+            "Too many duplicate checks; try again later.",
+            retry_after=retry_after(row.locked_until, now),
+        )
     row.failures += 1
     db.flush()
 

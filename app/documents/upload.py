@@ -28,6 +28,11 @@ _SNIFF_BYTES = 512
 _MAX_TEXT_FIELD = 8 * 1024
 _MAX_TEXT_FIELDS = 16
 _ENVELOPE_SLACK = 64 * 1024  # multipart headers and boundaries around the file
+MAX_FILENAME = 255
+# One part header line may be this long (python-multipart's default is 4 KiB): long enough
+# that an overlong file name, even percent-encoded, reaches our check and is refused as a
+# name too long rather than as a malformed body. The body limit still bounds the whole.
+_MAX_HEADER_LINE = 32 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,10 +57,11 @@ class StoredUpload:
 
 
 def safe_filename(raw: str) -> str:
-    """The last path component, without control or format characters, at most 255 chars."""
+    """The last path component, without control or format characters (may be long: the
+    caller refuses names past MAX_FILENAME)."""
     name = unicodedata.normalize("NFC", raw).replace("\\", "/").rsplit("/", 1)[-1]
     name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cc", "Cf"))
-    name = name.strip(" .")[:255]
+    name = name.strip(" .")
     return name or "upload"
 
 
@@ -115,9 +121,13 @@ class _Sink:
         if name == self.field_name and filename is not None:
             if self.writer is not None:
                 raise InvalidInput(self.field_name, "send one file per upload")
+            self.filename = safe_filename(filename)
+            if len(self.filename) > MAX_FILENAME:
+                raise InvalidInput(
+                    self.field_name, f"name too long: at most {MAX_FILENAME} characters"
+                )
             self.writer = self.store.create()
             self.encryptor = StreamEncryptor(self.dek, self.writer.blob_id)
-            self.filename = safe_filename(filename)
             self._part = "file"
         elif name is not None and filename is None:
             if len(self.fields) >= _MAX_TEXT_FIELDS:
@@ -170,12 +180,18 @@ async def receive_encrypted_upload(
     if declared is not None and declared.isdigit() and int(declared) > max_bytes + _ENVELOPE_SLACK:
         raise PayloadTooLarge()
     sink = _Sink(dek=dek, store=store, max_bytes=max_bytes, field_name=field_name)
-    parser = MultipartParser(_boundary(request), sink.callbacks())  # type: ignore[arg-type]
+    parser = MultipartParser(
+        _boundary(request),
+        sink.callbacks(),  # type: ignore[arg-type]
+        max_header_size=_MAX_HEADER_LINE,
+    )
     try:
         await _pump(request, parser, limit=max_bytes + _ENVELOPE_SLACK)
         writer = _complete(sink)
-    except MultipartParseError:
+    except MultipartParseError as exc:
         _abort(sink)
+        if "header size" in str(exc):
+            raise InvalidInput(field_name, "a part header is too long") from None
         raise InvalidInput(field_name, "malformed multipart body") from None
     except (Exception, ClientDisconnect):
         _abort(sink)

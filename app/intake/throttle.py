@@ -18,7 +18,7 @@ from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import Throttled
 from app.security.models import LoginThrottle
-from app.security.throttle import counter_row
+from app.security.throttle import counter_row, retry_after
 
 PREFIX = "req:"
 GLOBAL_KEY = PREFIX + "all"
@@ -56,7 +56,10 @@ def admit(
         if row.failures >= limit:
             row.locked_until = row.window_start + window
             db.flush()
-            raise Throttled("Too many requests just now; please try again in an hour.")
+            raise Throttled(
+                "Too many requests just now; please try again later.",
+                retry_after=retry_after(row.locked_until, now),
+            )
         rows.append(row)
     for row in rows:
         row.failures += 1

@@ -9,10 +9,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from app.cli_support import command_group
 from app.referrals.packet import PacketError, generate_keypair, load_private_key, open_packet
 
-partner_cli = typer.Typer(help="Partner organisations' keys.", no_args_is_help=True)
-referral_cli = typer.Typer(help="Referral packets.", no_args_is_help=True)
+partner_cli = command_group("Partner organisations' keys.")
+referral_cli = command_group("Referral packets.")
 _err = Console(stderr=True)
 
 

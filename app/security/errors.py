@@ -13,6 +13,10 @@ class InvalidCredentials(HavenError):
 
 class CsrfFailed(HavenError):
     status, code, message = 403, "csrf_failed", "The form expired or did not come from Haven."
+    api_message = (
+        "A call made with the session cookie must send the session's CSRF token in the "
+        "X-CSRF-Token header (GET /api/v1/me gives it), or use a bearer token."
+    )
 
 
 class ReauthRequired(HavenError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections import defaultdict, deque
@@ -18,6 +19,7 @@ from app.deps import AppSettings, DbSession
 from app.errors import Throttled
 from app.openapi import errors
 from app.policy.deps import PUBLIC
+from app.security.proxies import client_address
 
 router = APIRouter(prefix="/api/v1/sys", tags=["system"])
 
@@ -34,17 +36,17 @@ class _Window:
         self._hits: dict[str, deque[float]] = defaultdict(deque)
         self._lock = threading.Lock()
 
-    def hit(self, key: str) -> bool:
-        """Count an attempt; False when over the limit."""
+    def hit(self, key: str) -> int | None:
+        """Count an attempt; when over the limit, the seconds until one is allowed again."""
         now = time.monotonic()
         with self._lock:
             hits = self._hits[key]
             while hits and now - hits[0] > self.seconds:
                 hits.popleft()
             if len(hits) >= self.limit:
-                return False
+                return math.ceil(hits[0] + self.seconds - now)
             hits.append(now)
-            return True
+            return None
 
 
 class UnsealThrottle:
@@ -108,11 +110,12 @@ def unseal(
     """Submit a passphrase or one share; the service unseals once enough are in."""
     keyring: Keyring = request.app.state.keyring
     throttle = _throttle(request)
-    address = request.client.host if request.client else "-"
-    if not throttle.per_address.hit(address) or not throttle.everyone.hit("*"):
-        raise Throttled()
+    address = client_address(request)
+    wait = throttle.per_address.hit(address) or throttle.everyone.hit("*")
+    if wait is not None:
+        raise Throttled(retry_after=wait)
     if not throttle.running.acquire(blocking=False):
-        raise Throttled("Another unseal attempt is running; try again in a moment.")
+        raise Throttled("Another unseal attempt is running; try again in a moment.", retry_after=1)
     try:
         was_sealed = keyring.sealed
         status = keyring.submit_unseal_key(db, body.key, key_file=settings.key_file)

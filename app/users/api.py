@@ -15,7 +15,7 @@ from app.errors import InvalidInput, NotFound
 from app.openapi import errors
 from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
 from app.policy.permissions import CASE_ROLES, Permission, Role
-from app.security import sessions, throttle
+from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
 from app.users import grants, service
@@ -103,7 +103,6 @@ def change_password(
         code=body.totp,
         failure=AuditAction.PASSWORD_CHANGE_FAILED,
     )
-    throttle.record_success(db, email=user.email)
     service.set_password(db, user=user, new=body.new_password, now=request.app.state.clock.now())
     response = Response(status_code=204)
     sessions.clear_cookie(response, settings)

@@ -15,16 +15,14 @@ from app.policy.deps import PUBLIC, Actor, AuthMethod, require
 from app.policy.permissions import Permission
 from app.security import sessions
 from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.security.proxies import client_address
 from app.users import signin
 from app.users.models import User
 from app.users.schemas import ReauthOut, ReauthRequest, TokenOut, TokenRequest
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
-
-def client_address(request: Request) -> str:
-    """The client's address (behind a proxy, as forwarded by a trusted proxy to uvicorn)."""
-    return request.client.host if request.client else "unknown"
+__all__ = ["check_factors", "client_address", "router"]
 
 
 def check_factors(
@@ -41,7 +39,13 @@ def check_factors(
     now: datetime = request.app.state.clock.now()
     address = client_address(request)
     user = signin.password_step(
-        db, email=email, password=password, address=address, now=now, failure=failure
+        db,
+        email=email,
+        password=password,
+        address=address,
+        now=now,
+        keyring=request.app.state.keyring,
+        failure=failure,
     )
     if signin.needs_second_factor(user):
         signin.second_factor(

@@ -115,7 +115,12 @@ def login_submit(
     now = request.app.state.clock.now()
     try:
         user = signin.password_step(
-            db, email=email, password=password, address=client_address(request), now=now
+            db,
+            email=email,
+            password=password,
+            address=client_address(request),
+            now=now,
+            keyring=request.app.state.keyring,
         )
     except HavenError as exc:  # the failure's count and audit entry are kept (a 200 commits)
         return _login_form(

@@ -19,7 +19,7 @@ from app.audit.events import AuditAction
 from app.audit.log import record
 from app.crypto.keyring import Keyring
 from app.crypto.system_keys import open_totp_secret
-from app.errors import Locked
+from app.errors import Locked, Throttled
 from app.policy.permissions import TOTP_REQUIRED, Role
 from app.security import passwords, throttle, totp
 from app.security.errors import InvalidCredentials
@@ -27,19 +27,29 @@ from app.users.models import RecoveryCode, User
 from app.users.service import normalise_email
 
 
+def _check(db: Session, client: throttle.Client, now: datetime) -> None:
+    """Refuse (423 or 429, with Retry-After) before any password work when held."""
+    held = throttle.hold(db, client, now)
+    if held is None:
+        return
+    status, until = held
+    if status == 429:
+        raise Throttled(retry_after=throttle.retry_after(until, now))
+    raise Locked(retry_after=throttle.retry_after(until, now))
+
+
 def _fail(
     db: Session,
+    client: throttle.Client,
     *,
-    email: str,
-    address: str,
     now: datetime,
     user: User | None,
     factor: str,
     action: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> None:
-    locked = throttle.record_failure(db, email=email, address=address, now=now)
+    locked_until = throttle.record_failure(db, client, now)
     record(db, action, by=user, outcome="denied", reason=f"{factor}" if user else "unknown_account")
-    if locked:
+    if locked_until is not None:
         record(
             db,
             AuditAction.ACCOUNT_LOCKED,
@@ -47,7 +57,7 @@ def _fail(
             outcome="denied",
             reason=None if user else "unknown_account",
         )
-        raise Locked(keep_record=True)
+        raise Locked(retry_after=throttle.retry_after(locked_until, now), keep_record=True)
     raise InvalidCredentials(keep_record=True)
 
 
@@ -58,19 +68,21 @@ def password_step(
     password: str,
     address: str,
     now: datetime,
+    keyring: Keyring,
     failure: AuditAction = AuditAction.SIGN_IN_FAILED,
 ) -> User:
     """The account for email and password; raises InvalidCredentials, Locked or Throttled.
-    A failure counts towards the lockout and is audited as `failure`."""
+    A failure counts towards the lockout and is audited as `failure`; a success without a
+    second factor to come clears this address's count (see app.security.throttle)."""
     email = normalise_email(email)
-    throttle.check(db, email=email, address=address, now=now)
+    client = throttle.Client(email=email, address=address, keyring=keyring)
+    _check(db, client, now)
     user = db.scalars(select(User).where(User.email == email)).first()
     ok, new_hash = passwords.verify_password(user.password_hash if user else None, password)
     if user is None or not ok or user.disabled_at is not None:
         _fail(
             db,
-            email=email,
-            address=address,
+            client,
             now=now,
             user=user,
             factor="disabled" if user is not None and ok else "password",
@@ -79,6 +91,8 @@ def password_step(
     assert user is not None  # noqa: S101 - _fail raised otherwise
     if new_hash is not None:  # the parameters changed since this hash was made
         user.password_hash = new_hash
+    if not needs_second_factor(user):
+        throttle.record_success(db, client, now)
     return user
 
 
@@ -143,28 +157,24 @@ def second_factor(
 
     The TOTP secret is decrypted here, for this check only (sign-in needs the unsealed
     keyring anyway: a sealed service answers 503 before any route runs)."""
-    throttle.check(db, email=user.email, address=address, now=now)
+    client = throttle.Client(email=user.email, address=address, keyring=keyring)
+    _check(db, client, now)
     if allow_recovery and totp.looks_like_recovery_code(code):
         if _use_recovery_code(db, user=user, code=code, now=now):
+            throttle.record_success(db, client, now)
             return
-        _fail(
-            db, email=user.email, address=address, now=now, user=user, factor="recovery",
-            action=failure,
-        )  # fmt: skip
+        _fail(db, client, now=now, user=user, factor="recovery", action=failure)
     step = None
     if user.totp_secret is not None:
         secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_secret)
         step = totp.match_step(secret, code, now=now, last_used_step=user.totp_last_step)
     if step is None or not _claim_step(db, user=user, step=step):
-        _fail(
-            db, email=user.email, address=address, now=now, user=user, factor="totp",
-            action=failure,
-        )  # fmt: skip
+        _fail(db, client, now=now, user=user, factor="totp", action=failure)
     if user.totp_enrolled_at is None:
         # A valid code from the provisioned secret proves the authenticator holds it.
         user.totp_enrolled_at = now
         record(db, AuditAction.TOTP_ENROLLED, by=user, on=("user", user.id))
-    db.flush()
+    throttle.record_success(db, client, now)
 
 
 def issue_recovery_codes(db: Session, *, user: User, now: datetime) -> list[str]:
@@ -179,6 +189,5 @@ def issue_recovery_codes(db: Session, *, user: User, now: datetime) -> list[str]
 
 
 def succeeded(db: Session, *, user: User, method: str) -> None:
-    """Clear the account's failures and audit the sign-in."""
-    throttle.record_success(db, email=user.email)
+    """Audit the sign-in (the factors' checks already cleared the address's failures)."""
     record(db, AuditAction.SIGN_IN, by=user, on=("user", user.id), reason=method)

@@ -27,15 +27,15 @@ def test_guessing_through_password_change_meets_the_sign_in_lockout(
     user = make_user(db, Role.CASEWORKER)
     stolen = auth(bearer(db, user, clock=clock, settings=settings))
     statuses = []
-    for i in range(throttle.ACCOUNT_MAX_FAILURES + 2):
+    for i in range(throttle.PAIR_MAX_FAILURES + 2):
         r = client.post(
             "/api/v1/me/password",
             json={"current_password": f"guess-{i}-xyz", "new_password": NEW},
             headers=stolen,
         )
         statuses.append(r.status_code)
-    assert statuses[: throttle.ACCOUNT_MAX_FAILURES - 1] == [401] * 4
-    assert statuses[throttle.ACCOUNT_MAX_FAILURES - 1 :] == [423] * 3
+    assert statuses[: throttle.PAIR_MAX_FAILURES - 1] == [401] * 4
+    assert statuses[throttle.PAIR_MAX_FAILURES - 1 :] == [423] * 3
     # Locked means locked: now even the right password and code are refused, here and at
     # sign-in, until the lock passes or a coordinator or admin lifts it.
     right = {"current_password": PASSWORD, "new_password": NEW, "totp": code_for(user, clock)}
@@ -45,7 +45,7 @@ def test_guessing_through_password_change_meets_the_sign_in_lockout(
     )
     assert token.status_code == 423
     failed = _actions(db, "auth.password_change_failed")
-    assert len(failed) == throttle.ACCOUNT_MAX_FAILURES
+    assert len(failed) == throttle.PAIR_MAX_FAILURES
     assert {e.actor_id for e in failed} == {user.id}
     assert _actions(db, "auth.account_locked")
     assert not _actions(db, "auth.password_changed")
