@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import Throttled
+from app.i18n import N_
 from app.security.models import LoginThrottle
 from app.security.throttle import counter_row
 
@@ -56,7 +57,7 @@ def admit(
         if row.failures >= limit:
             row.locked_until = row.window_start + window
             db.flush()
-            raise Throttled("Too many requests just now; please try again in an hour.")
+            raise Throttled(N_("Too many requests just now; please try again in an hour."))
         rows.append(row)
     for row in rows:
         row.failures += 1
