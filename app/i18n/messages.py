@@ -32,7 +32,7 @@ WIDTH = 100
 def extract() -> Catalog:
     """Every message the code and templates mark, with where each is used."""
     with (ROOT / "babel.cfg").open() as cfg:
-        method_map, options_map = parse_mapping_cfg(cfg)
+        method_map, options_map = parse_mapping_cfg(cfg)  # type: ignore[no-untyped-call]
     catalog = Catalog(project="Haven", domain=DOMAIN, charset="utf-8")
     found = extract_from_dir(
         str(ROOT), method_map, options_map, keywords=KEYWORDS, strip_comment_tags=True
