@@ -136,6 +136,11 @@ def _csrf_refused(v: Visitor) -> httpx.Response:
     return v.client.post("/logout", data={"csrf_token": "not-the-token"})
 
 
+def _sealed(v: Visitor) -> httpx.Response:
+    v.client.app.state.keyring.seal()  # type: ignore[attr-defined]
+    return v.client.get("/request")
+
+
 PAGES: tuple[PageVisit, ...] = (
     PageVisit("login", "GET", "/login", lambda v: v.client.get("/login")),
     PageVisit("login-wrong-password", "POST", "/login", _login_wrong_password, 401),
@@ -158,6 +163,7 @@ PAGES: tuple[PageVisit, ...] = (
         401,
     ),
     PageVisit("csrf-refused", "POST", "*", _csrf_refused, 403),
+    PageVisit("sealed", "GET", "*", _sealed, 503),
 )
 
 # Browser-facing GET routes that never render a page of their own, and why.
