@@ -105,3 +105,23 @@ def test_signed_in_person_keeps_their_language_on_the_account(
     assert other.page.get_attribute("html", "lang") == "be"
     other.assert_clean()
     tab.assert_clean()
+
+
+def test_skip_link_shows_when_focused_and_leads_to_the_content(open_tab: OpenTab) -> None:
+    width = SIZES["phone"][0]
+    tab = open_tab(javascript=False, locale="ru-RU", width=width, height=SIZES["phone"][1])
+    tab.go("/request")
+    skip = tab.page.locator("a.skip")
+    hidden = skip.bounding_box()
+    assert hidden is not None
+    assert hidden["width"] <= 1, "the skip link shows before it is focused"
+    tab.page.keyboard.press("Tab")
+    shown = skip.bounding_box()
+    assert shown is not None
+    assert shown["width"] > 100
+    assert shown["x"] + shown["width"] <= width
+    assert skip.inner_text() == "Перейти к основному содержанию"
+    tab.shot("i18n-ru-phone-skip-link")
+    tab.page.keyboard.press("Enter")
+    assert tab.page.url.endswith("#content")
+    tab.assert_clean()

@@ -139,3 +139,15 @@ def test_service_sets_and_clears_the_language(db: Session) -> None:
     assert user.language is None
     with pytest.raises(InvalidInput, match="language"):
         service.set_language(db, user=user, language="de")
+
+
+def test_account_switch_goes_back_only_to_this_site(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    visitor = Visitor(client=client, db=db, clock=clock, locale="en")
+    visitor.signed_in()
+    token = visitor.csrf(client.get("/").text)
+    data = {"language": "uk", "next": "//evil.example/", "csrf_token": token}
+    r = client.post("/account/language", data=data, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/"
