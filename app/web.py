@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.templating import _TemplateResponse
 
 from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated
+from app.i18n.catalogs import load_all
 from app.i18n.core import raw_gettext, raw_ngettext
 from app.i18n.formatting import FILTERS
 from app.i18n.negotiation import locale_of, viewer_of
@@ -83,7 +84,9 @@ class PageTemplates(Jinja2Templates):
 
 
 def make_templates(directory: Path) -> PageTemplates:
-    """The page templates: autoescaped, gettext (new style), Babel filters, static URLs."""
+    """The page templates: autoescaped, gettext (new style), Babel filters, static URLs.
+    Every catalog is loaded here, so a broken one stops the start."""
+    load_all(LOCALES)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(directory),
         autoescape=True,

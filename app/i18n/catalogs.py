@@ -55,3 +55,10 @@ def translations(locale: str) -> NullTranslations:
         log.info("compiling the %s catalog in memory (run make to build its .mo)", locale)
         return Translations(io.BytesIO(compile_po(po)), domain=DOMAIN)
     return NullTranslations()
+
+
+def load_all(locales: tuple[str, ...]) -> None:
+    """Load every catalog now (at start-up), so a broken `.po` stops the service at once
+    instead of failing the first page in that language."""
+    for locale in locales:
+        translations(locale)

@@ -4,6 +4,7 @@ from a plain checkout (no compiled .mo)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -11,10 +12,12 @@ import pytest
 from starlette.requests import Request
 
 from app.config import Settings
+from app.errors import Locked, NotAuthenticated, Sealed, Throttled
 from app.i18n import LazyText, activated, catalogs, gettext, lazy, ngettext
 from app.i18n.formatting import date_text, datetime_text, number
 from app.i18n.negotiation import accepted_languages, locale_of, note_signed_in
 from app.intake.form_errors import too_long
+from app.security.errors import CsrfFailed, InvalidCredentials
 
 TOO_LONG = (
     "This is too long: at most %(num)s character.",
@@ -153,3 +156,24 @@ def test_fuzzy_entries_are_never_shown(monkeypatch: pytest.MonkeyPatch, tmp_path
         assert catalogs.translations("ru").gettext("Sign in") == "Sign in"
     finally:
         catalogs.translations.cache_clear()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        Locked.message,
+        Throttled.message,
+        InvalidCredentials.message,
+        CsrfFailed.message,
+        NotAuthenticated.message,
+        Sealed.message,
+        "Too many requests just now; please try again in an hour.",
+    ],
+)
+def test_errors_a_page_shows_are_translated(message: str) -> None:
+    """HavenError messages stay English for the API and read in the page's language."""
+    for locale in ("ru", "uk", "be"):
+        with activated(locale):
+            shown = str(LazyText(message))
+        assert shown != message
+        assert re.search(r"[а-яіўє]", shown), shown
