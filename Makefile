@@ -6,8 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
+# Compiled message catalogs: build output (gitignored), remade when their .po changes.
+MO := $(patsubst %.po,%.mo,$(wildcard app/locale/*/LC_MESSAGES/haven.po))
 
-.PHONY: run demo-reset test lint typecheck pytest chromium clean
+.PHONY: install messages run demo-reset test lint typecheck pytest chromium clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,12 +18,23 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-*
 	touch $@
 
+# The install step: the virtualenv, then the compiled catalogs.
+install: $(STAMP) $(MO)
+
+app/locale/%/LC_MESSAGES/haven.mo: app/locale/%/LC_MESSAGES/haven.po $(STAMP)
+	$(BIN)/python -m app.i18n.messages compile
+
+# After marking or changing text: extract every message and merge it into each catalog
+# (then translate what is new or fuzzy; docs/i18n.md).
+messages: $(STAMP)
+	$(BIN)/python -m app.i18n.messages update
+
 var:
 	mkdir -p -m 0700 var
 
 # Idempotent: the schema and dev key are made once, the demo accounts once (their passwords
 # are printed only then), and every run ends serving on http://$(HOST):$(PORT)/.
-run: $(STAMP) var
+run: install var
 	@test -f var/haven.db || $(BIN)/haven init --seal-mode dev
 	@$(BIN)/haven demo
 	@echo "(Demo passwords are shown only by the run that creates the accounts;"
@@ -59,10 +72,10 @@ chromium:
 		echo "      sudo apt-get install chromium   (until then the browser tests are skipped)"; \
 	fi
 
-pytest: $(STAMP) chromium
+pytest: install chromium
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(MO)

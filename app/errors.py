@@ -12,6 +12,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.i18n import N_
+
 log = logging.getLogger("haven.errors")
 
 
@@ -24,7 +26,7 @@ class HavenError(Exception):
 
     status: int = 400
     code: str = "bad_request"
-    message: str = "The request could not be processed."
+    message: str = N_("The request could not be processed.")
     # What an API client is told instead of `message`, when the two audiences differ.
     api_message: str | None = None
 
@@ -46,29 +48,29 @@ class HavenError(Exception):
 
 
 class NotAuthenticated(HavenError):
-    status, code, message = 401, "not_authenticated", "Sign in first."
+    status, code, message = 401, "not_authenticated", N_("Sign in first.")
 
 
 class Forbidden(HavenError):
-    status, code, message = 403, "forbidden", "Your role does not allow this."
+    status, code, message = 403, "forbidden", N_("Your role does not allow this.")
 
 
 class NotFound(HavenError):
-    status, code, message = 404, "not_found", "Not found."
+    status, code, message = 404, "not_found", N_("Not found.")
 
 
 class Conflict(HavenError):
-    status, code, message = 409, "conflict", "The request conflicts with the current state."
+    status, code, message = 409, "conflict", N_("The request conflicts with the current state.")
 
 
 class PayloadTooLarge(HavenError):
-    status, code, message = 413, "too_large", "The upload is too large."
+    status, code, message = 413, "too_large", N_("The upload is too large.")
 
 
 class InvalidInput(HavenError):
     """422 naming the field that is wrong."""
 
-    status, code, message = 422, "invalid", "Invalid input."
+    status, code, message = 422, "invalid", N_("Invalid input.")
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}", errors=[{"field": field, "message": message}])
@@ -97,17 +99,19 @@ class _RetryLater(HavenError):
 
 
 class Locked(_RetryLater):
-    status, code, message = 423, "locked", "The account is locked for a while."
+    status, code, message = 423, "locked", N_("The account is locked for a while.")
 
 
 class Throttled(_RetryLater):
-    status, code, message = 429, "throttled", "Too many attempts; wait and try again."
+    status, code, message = 429, "throttled", N_("Too many attempts; wait and try again.")
 
 
 class Sealed(HavenError):
-    status, code, message = 503, "sealed", "The service is sealed; it must be unsealed first."
+    status, code, message = 503, "sealed", N_("The service is sealed; it must be unsealed first.")
 
 
+# Starlette's details for its own 404 and 405 (HTTP reason phrases), shown on error pages.
+HTTP_PHRASES = (N_("Not Found"), N_("Method Not Allowed"))
 _STATUS_CODES = {
     400: "bad_request",
     401: "not_authenticated",
@@ -202,7 +206,7 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
         request,
         500,
         {
-            "detail": "Internal error. Quote the request id to the administrator.",
+            "detail": N_("Internal error. Quote the request id to the administrator."),
             "code": "internal",
         },
     )

@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
-from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.types import ASGIApp
@@ -23,6 +22,7 @@ from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.documents.api import router as documents_router
 from app.errors import install_error_handlers
+from app.i18n.pages import router as language_router
 from app.intake.api import router as intake_router
 from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
@@ -33,13 +33,13 @@ from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.static import router as static_router
-from app.static import static_url
 from app.system.api import router as system_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
+from app.web import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
 UPLOAD_PATH = re.compile(r"/api/v1/cases/[0-9a-fA-F-]{36}/documents")
@@ -95,8 +95,7 @@ def create_app(
     app.state.sessionmaker = session_factory or make_sessionmaker(engine)
     app.state.keyring = keyring or Keyring()
     app.state.clock = clock or SystemClock()
-    app.state.templates = Jinja2Templates(directory=TEMPLATE_DIR)
-    app.state.templates.env.globals["static_url"] = static_url
+    app.state.templates = make_templates(TEMPLATE_DIR)
     app.state.keyring.on_seal(_end_every_session(app.state.sessionmaker))
 
     install_error_handlers(app)
@@ -114,6 +113,7 @@ def create_app(
         audit_router,
         auth_pages_router,
         intake_pages_router,
+        language_router,
         static_router,
     )
     for router in routers:

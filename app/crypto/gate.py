@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.crypto.keyring import Keyring
@@ -30,6 +31,18 @@ class SealedGateMiddleware:
             await self.app(scope, receive, send)
             return
         error = Sealed()
+        templates = getattr(getattr(scope.get("app"), "state", None), "templates", None)
+        if not path.startswith("/api/") and templates is not None:
+            # The error page, in the visitor's language (no session is read while sealed).
+            page = templates.TemplateResponse(
+                Request(scope),
+                "errors/error.html",
+                {"status": 503, "detail": error.message},
+                status_code=503,
+                headers={"cache-control": "no-store", "retry-after": "60"},
+            )
+            await page(scope, receive, send)
+            return
         if path.startswith("/api/"):
             body = json.dumps(error.body()).encode()
             content_type = b"application/json"

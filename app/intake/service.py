@@ -17,6 +17,7 @@ from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import HavenError
+from app.i18n import N_
 from app.intake import throttle
 from app.intake.schemas import RequestIn
 from app.users.models import Team
@@ -28,7 +29,7 @@ class IntakeUnavailable(HavenError):
     """503: no team to receive requests (none exists, or HAVEN_INTAKE_TEAM names none)."""
 
     status, code = 503, "intake_unavailable"
-    message = "Requests cannot be received right now; please try again later."
+    message = N_("Requests cannot be received right now; please try again later.")
 
 
 def intake_team(db: Session, settings: Settings) -> Team:

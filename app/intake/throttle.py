@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import Throttled
+from app.i18n import N_
 from app.security.models import LoginThrottle
 from app.security.throttle import counter_row, retry_after
 
@@ -57,7 +58,7 @@ def admit(
             row.locked_until = row.window_start + window
             db.flush()
             raise Throttled(
-                "Too many requests just now; please try again later.",
+                N_("Too many requests just now; please try again later."),
                 retry_after=retry_after(row.locked_until, now),
             )
         rows.append(row)

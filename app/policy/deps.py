@@ -22,6 +22,7 @@ from app.audit.events import AuditAction
 from app.audit.log import record
 from app.deps import DbSession
 from app.errors import Forbidden, HavenError, NotAuthenticated, NotFound
+from app.i18n.negotiation import note_signed_in
 from app.policy.permissions import Permission, Role, allows
 from app.security import csrf, sessions
 from app.security.errors import ReauthRequired
@@ -97,6 +98,9 @@ def authenticate(request: Request, db: Session) -> tuple[AuthSession, User] | No
     row, user = found
     if row.kind != kind.value or row.stage != SessionStage.FULL.value:
         return None
+    # The page layer renders in the user's language; the switcher posts with this token.
+    csrf_token = row.csrf_token if kind is CredentialKind.COOKIE else None
+    note_signed_in(request, language=user.language, csrf_token=csrf_token)
     return row, user
 
 

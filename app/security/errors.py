@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from app.errors import HavenError
+from app.i18n import N_
 
 
 class InvalidCredentials(HavenError):
     """The one answer for unknown account, wrong password, wrong code or disabled account."""
 
-    status, code, message = 401, "invalid_credentials", "The e-mail, password or code is not right."
+    status, code = 401, "invalid_credentials"
+    message = N_("The e-mail, password or code is not right.")
 
 
 class CsrfFailed(HavenError):
-    status, code, message = 403, "csrf_failed", "The form expired or did not come from Haven."
+    status, code, message = 403, "csrf_failed", N_("The form expired or did not come from Haven.")
     api_message = (
         "A call made with the session cookie must send the session's CSRF token in the "
         "X-CSRF-Token header (GET /api/v1/me gives it), or use a bearer token."

@@ -36,6 +36,8 @@ class User(IdMixin, Base):
     totp_last_step: Mapped[int | None]
     recovery_codes_issued_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    # The language of the person's pages (app.i18n.LOCALES); None follows the browser.
+    language: Mapped[str | None] = mapped_column(String(8))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

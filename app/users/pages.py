@@ -6,12 +6,9 @@ reaches the next step's page; every completed sign-in gets a brand-new token.
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
@@ -22,35 +19,24 @@ from app.crypto.keyring import Keyring
 from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError
+from app.i18n import LazyText, lazy
 from app.policy.deps import PUBLIC, Actor, require, session_account
 from app.policy.permissions import Permission
 from app.security import csrf, sessions, totp
+from app.security.form_token import PreSessionForm
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.users import signin
 from app.users.auth_api import client_address
+from app.users.labels import role_label
 from app.users.models import User
 from app.validation import NoNul
+from app.web import render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-_LOGIN_CSRF = "haven_login"
+LOGIN_FORM = PreSessionForm(cookie="haven_login", purpose="login-form-csrf")
 FormStr = Annotated[str, Form(max_length=1024)]
-
-
-def _login_csrf_name(settings: Settings) -> str:
-    return ("__Host-" if settings.secure_cookies else "") + _LOGIN_CSRF
-
-
-def _render(request: Request, name: str, context: dict[str, object], status: int = 200) -> Response:
-    context.setdefault("errors", {})
-    response: Response = request.app.state.templates.TemplateResponse(
-        request, name, context, status_code=status
-    )
-    return response
-
-
-def _redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
+FORM_EXPIRED = lazy("The form expired. Please try again.")
 
 
 def _pending(request: Request, db: Session, stage: SessionStage) -> tuple[AuthSession, User] | None:
@@ -70,19 +56,12 @@ def _login_form(
     *,
     status: int = 200,
     email: str = "",
-    errors: dict[str, str] | None = None,
+    errors: dict[str, LazyText] | None = None,
 ) -> Response:
-    token = request.cookies.get(_login_csrf_name(settings)) or secrets.token_urlsafe(32)
+    token = LOGIN_FORM.token_for(request)
     context: dict[str, object] = {"email": email, "csrf_token": token, "errors": errors or {}}
-    response = _render(request, "auth/login.html", context, status)
-    response.set_cookie(
-        _login_csrf_name(settings),
-        token,
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="strict",
-        path="/",
-    )
+    response = render(request, "auth/login.html", context, status)
+    LOGIN_FORM.attach(response, token, settings)
     return response
 
 
@@ -103,14 +82,9 @@ def login_submit(
     csrf_token: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Check the password, then send the browser to the code or enrolment step."""
-    expected = request.cookies.get(_login_csrf_name(settings), "")
-    if not expected or not hmac.compare_digest(expected.encode(), csrf_token.encode()):
+    if not LOGIN_FORM.accepts(request, csrf_token):
         return _login_form(
-            request,
-            settings,
-            status=403,
-            email=email,
-            errors={"email": "The form expired. Please try again."},
+            request, settings, status=403, email=email, errors={"email": FORM_EXPIRED}
         )
     now = request.app.state.clock.now()
     try:
@@ -123,9 +97,8 @@ def login_submit(
             keyring=request.app.state.keyring,
         )
     except HavenError as exc:  # the failure's count and audit entry are kept (a 200 commits)
-        return _login_form(
-            request, settings, status=exc.status, email=email, errors={"password": exc.message}
-        )
+        errors = {"password": LazyText(exc.message)}
+        return _login_form(request, settings, status=exc.status, email=email, errors=errors)
     _end_presented_session(request, db, settings)
     if signin.needs_enrolment(user):
         stage, target = SessionStage.ENROL, "/login/enrol"
@@ -137,7 +110,7 @@ def login_submit(
     issued = sessions.create(
         db, user_id=user.id, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
     )
-    response = _redirect(target)
+    response = see_other(target)
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -156,8 +129,8 @@ def totp_page(request: Request, db: DbSession) -> Response:
     """The code step."""
     pending = _pending(request, db, SessionStage.TOTP)
     if pending is None:
-        return _redirect("/login")
-    return _render(request, "auth/totp.html", {"csrf_token": pending[0].csrf_token})
+        return see_other("/login")
+    return render(request, "auth/totp.html", {"csrf_token": pending[0].csrf_token})
 
 
 def _second_step(
@@ -171,7 +144,7 @@ def _second_step(
 ) -> Response:
     pending = _pending(request, db, stage)
     if pending is None:
-        return _redirect("/login")
+        return see_other("/login")
     row, user = pending
     csrf.verify(row.csrf_token, submitted_csrf)
     now = request.app.state.clock.now()
@@ -187,16 +160,16 @@ def _second_step(
         )
     except HavenError as exc:  # the failure's count and audit entry are kept (a page commits)
         page = "auth/totp.html" if stage is SessionStage.TOTP else "auth/enrol.html"
-        context = {"csrf_token": row.csrf_token, "errors": {"code": exc.message}}
+        context = {"csrf_token": row.csrf_token, "errors": {"code": LazyText(exc.message)}}
         enrol = _enrol_context(user, request.app.state.keyring)
-        return _render(request, page, context | enrol, exc.status)
+        return render(request, page, context | enrol, exc.status)
     signin.succeeded(db, user=user, method="totp")
     issued = sessions.rotate(db, old=row, now=now, settings=settings)
     if user.recovery_codes_issued_at is None:
         codes = signin.issue_recovery_codes(db, user=user, now=now)
-        response = _render(request, "auth/recovery_codes.html", {"codes": codes})
+        response = render(request, "auth/recovery_codes.html", {"codes": codes})
     else:
-        response = _redirect("/")
+        response = see_other("/")
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -234,13 +207,13 @@ def enrol_page(request: Request, db: DbSession) -> Response:
     """First sign-in: the TOTP key as text and as a QR code."""
     pending = _pending(request, db, SessionStage.ENROL)
     if pending is None:
-        return _redirect("/login")
+        return see_other("/login")
     row, user = pending
     keyring = request.app.state.keyring
     if user.totp_secret is None:
         user.totp_secret = seal_totp_secret(keyring, user_id=user.id, secret=totp.new_secret())
     context: dict[str, object] = {"csrf_token": row.csrf_token}
-    return _render(request, "auth/enrol.html", context | _enrol_context(user, keyring))
+    return render(request, "auth/enrol.html", context | _enrol_context(user, keyring))
 
 
 @router.post("/login/enrol", dependencies=PUBLIC)
@@ -278,7 +251,7 @@ def logout(
             csrf.verify(row.csrf_token, csrf_token)
             sessions.end(db, row.id)
             record(db, AuditAction.SIGN_OUT, by=user, on=("session", row.id))
-    response = _redirect("/login")
+    response = see_other("/login")
     sessions.clear_cookie(response, settings)
     return response
 
@@ -292,7 +265,7 @@ def home(request: Request, db: DbSession, actor: Actor = require(Permission.SELF
     assert row is not None  # noqa: S101 - resolved by require()
     context: dict[str, object] = {
         "email": user.email,
-        "role": user.role,
+        "role": role_label(user.role),
         "csrf_token": row.csrf_token,
     }
-    return _render(request, "auth/signed_in.html", context)
+    return render(request, "auth/signed_in.html", context)

@@ -20,6 +20,7 @@ from app.audit.log import record
 from app.crypto.keyring import Keyring
 from app.crypto.system_keys import seal_totp_secret
 from app.errors import Conflict, InvalidInput
+from app.i18n import LOCALES, is_supported
 from app.policy.deps import Actor
 from app.policy.permissions import Role
 from app.security import passwords, sessions, throttle, totp
@@ -187,3 +188,13 @@ def end_sessions(db: Session, *, actor: Actor, user: User) -> int:
     count = sessions.end_for_user(db, user.id)
     record(db, AuditAction.USER_SESSIONS_ENDED, by=actor, on=("user", user.id))
     return count
+
+
+def set_language(db: Session, *, user: User, language: str | None) -> None:
+    """Store the language of the user's pages (None: follow the browser again).
+
+    Not audited: a display preference, not an access or a change to anyone's data."""
+    if language is not None and not is_supported(language):
+        raise InvalidInput("language", f"must be one of {', '.join(LOCALES)}")
+    user.language = language
+    db.flush()

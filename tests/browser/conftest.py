@@ -226,12 +226,18 @@ class Tab:
 def open_tab(
     chromium: Browser, live_server: LiveServer, shots: Path
 ) -> Iterator[Callable[..., Tab]]:
-    """Make a fresh browser context (no cookies) with JavaScript on or off."""
+    """Make a fresh browser context (no cookies) with JavaScript on or off, a language and a
+    window size."""
     contexts: list[BrowserContext] = []
 
-    def make(*, javascript: bool = True) -> Tab:
+    def make(
+        *, javascript: bool = True, locale: str | None = None, width: int = 1024, height: int = 720
+    ) -> Tab:
+        # locale: the browser's language (its Accept-Language), as a visitor's would be.
         context = chromium.new_context(
-            java_script_enabled=javascript, viewport={"width": 1024, "height": 720}
+            java_script_enabled=javascript,
+            viewport={"width": width, "height": height},
+            locale=locale,
         )
         contexts.append(context)
         page = context.new_page()

@@ -24,7 +24,7 @@ def test_request_form_keeps_what_was_typed_and_goes_through(
     page.select_option("#f-contact_channel", "phone")
     page.fill("#f-contact_value", "call me at the station")
     page.fill("#f-message", "Ушёл из части, сейчас в Тбилиси. Нужен юрист.")
-    page.fill("#f-citizenship", "RU")
+    page.select_option("#f-citizenship", "RU")
     page.click("button[type=submit]")
     error = page.locator("#f-contact_value-error")
     assert error.is_visible()

@@ -1,0 +1,119 @@
+"""What every area's `pages.py` shares: the templates (gettext, filters, the language
+switcher), `render`, `see_other` and the check that a return path stays on this site.
+
+Pages render through `PageTemplates`, which translates each template into the request's
+locale (`app.i18n.negotiation.locale_of`) and gives every template `lang`, `languages` and
+the switcher's data, so no page can forget them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import urlsplit
+
+import jinja2
+from fastapi.responses import RedirectResponse
+from fastapi.templating import Jinja2Templates
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import _TemplateResponse
+
+from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated
+from app.i18n.catalogs import load_all
+from app.i18n.core import raw_gettext, raw_ngettext
+from app.i18n.formatting import FILTERS
+from app.i18n.negotiation import locale_of, viewer_of
+from app.static import static_url
+
+_RETURN_PATH_MAX = 2_000
+
+
+def safe_return_path(value: object) -> str:
+    """value when it is a path on this site (`/…`), else `/`: never another host.
+
+    `//host`, `/\\host` (browsers read a backslash as a slash), a scheme, control
+    characters or an overlong value all fall back to the start page. Only the path is kept:
+    a query could carry what the link should not repeat."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > _RETURN_PATH_MAX:
+        return "/"
+    if value.startswith("//") or "\\" in value or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return "/"
+    return parts.path
+
+
+def translate(message: object) -> str:
+    """A message marked with N_ elsewhere (a HavenError's), translated for this page."""
+    return str(message) if isinstance(message, LazyText) else raw_gettext(str(message))
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    """What every template can use: the locale, the switcher's languages, the viewer."""
+    viewer = viewer_of(request)
+    return {
+        "lang": locale_of(request),
+        "languages": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
+        "switcher_csrf": viewer.csrf_token if viewer else None,
+        "here": safe_return_path(request.url.path),
+    }
+
+
+class PageTemplates(Jinja2Templates):
+    """Jinja2Templates that render each page in its request's language."""
+
+    def TemplateResponse(  # noqa: N802, PLR0917 - Starlette's name and signature, overridden
+        self,
+        request: Request,
+        name: str,
+        context: dict[str, Any] | None = None,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        background: BackgroundTask | None = None,
+    ) -> _TemplateResponse:
+        """Render name with context, translated into the request's locale."""
+        with activated(locale_of(request)):
+            return super().TemplateResponse(
+                request, name, context, status_code, headers, media_type, background
+            )
+
+
+def make_templates(directory: Path) -> PageTemplates:
+    """The page templates: autoescaped, gettext (new style), Babel filters, static URLs.
+    Every catalog is loaded here, so a broken one stops the start."""
+    load_all(LOCALES)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    # {% trans %} blocks may wrap over lines: their msgid is the text with whitespace joined
+    # (babel.cfg extracts with `trimmed = true` to match).
+    env.policies["ext.i18n.trimmed"] = True
+    # Added to the environment by the i18n extension; mypy cannot see it.
+    cast(Any, env).install_gettext_callables(raw_gettext, raw_ngettext, newstyle=True)
+    env.filters.update(FILTERS)
+    env.filters["translate"] = translate
+    env.globals["static_url"] = static_url
+    return PageTemplates(env=env, context_processors=[page_context])
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200
+) -> Response:
+    """The page name rendered for request (with an empty `errors` unless given)."""
+    context = dict(context or {})
+    context.setdefault("errors", {})
+    templates: PageTemplates = request.app.state.templates
+    return templates.TemplateResponse(request, name, context, status_code=status)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """The 303 a page answers after a POST (or a switch) succeeded."""
+    return RedirectResponse(url, status_code=303)

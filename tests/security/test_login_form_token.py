@@ -1,0 +1,132 @@
+"""The sign-in form's CSRF defence is the signed pre-session form token that /request uses
+(app/security/form_token.py): every way of getting the token wrong is refused before the
+password is even looked at, and the form comes back, filled in, with a fresh token."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from app.crypto.keyring import Keyring
+from app.intake.pages import REQUEST_FORM
+from app.policy.permissions import Role
+from app.security.clock import FrozenClock
+from app.security.sessions import SECURE_COOKIE_NAME
+from app.users.models import User
+from app.users.pages import LOGIN_FORM
+from tests.factories import PASSWORD, make_user
+
+COOKIE = "__Host-haven_login"
+FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@pytest.fixture
+def user(db: Session) -> User:
+    return make_user(db, Role.VOLUNTEER, enrolled=False)
+
+
+def _token(client: TestClient) -> str:
+    page = client.get("/login")
+    match = FIELD.search(page.text)
+    assert match
+    assert client.cookies.get(COOKIE) == match.group(1)
+    return match.group(1)
+
+
+def _post(client: TestClient, user: User, token: str | None) -> httpx.Response:
+    data = {"email": user.email, "password": PASSWORD}
+    if token is not None:
+        data["csrf_token"] = token
+    return client.post("/login", data=data, follow_redirects=False)
+
+
+def _refused(r: httpx.Response, user: User, client: TestClient) -> None:
+    assert r.status_code == 403
+    text = r.text
+    assert f'value="{user.email}"' in text  # nothing typed is lost
+    assert 'id="f-email-error"' in text
+    assert SECURE_COOKIE_NAME not in client.cookies
+
+
+def test_the_right_token_signs_in(client: TestClient, user: User) -> None:
+    r = _post(client, user, _token(client))
+    assert r.status_code == 303
+
+
+def test_missing_field_is_refused(client: TestClient, user: User) -> None:
+    _token(client)
+    _refused(_post(client, user, None), user, client)
+
+
+def test_missing_cookie_is_refused(client: TestClient, user: User) -> None:
+    token = _token(client)
+    client.cookies.clear()
+    _refused(_post(client, user, token), user, client)
+
+
+def test_mismatched_tokens_are_refused(
+    client: TestClient, user: User, keyring: Keyring, clock: FrozenClock
+) -> None:
+    _token(client)
+    other = LOGIN_FORM.issue(keyring, clock.now())  # authentic, but not the cookie's
+    _refused(_post(client, user, other), user, client)
+
+
+def test_forged_token_is_refused(client: TestClient, user: User) -> None:
+    token = _token(client)
+    forged = token.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+    client.cookies.set(COOKIE, forged, domain="testserver.local", path="/")
+    _refused(_post(client, user, forged), user, client)
+
+
+def test_token_signed_with_another_key_is_refused(
+    client: TestClient, user: User, clock: FrozenClock
+) -> None:
+    stranger = Keyring()
+    stranger.unseal_with_root(b"\x01" * 32)
+    planted = LOGIN_FORM.issue(stranger, clock.now())
+    client.cookies.set(COOKIE, planted, domain="testserver.local", path="/")
+    _refused(_post(client, user, planted), user, client)
+
+
+def test_the_request_forms_token_does_not_open_the_login_form(
+    client: TestClient, user: User, keyring: Keyring, clock: FrozenClock
+) -> None:
+    other_form = REQUEST_FORM.issue(keyring, clock.now())
+    client.cookies.set(COOKIE, other_form, domain="testserver.local", path="/")
+    _refused(_post(client, user, other_form), user, client)
+
+
+def test_expired_token_is_refused_then_the_fresh_one_works(
+    client: TestClient, user: User, clock: FrozenClock
+) -> None:
+    token = _token(client)
+    clock.advance(timedelta(hours=2, minutes=1))
+    r = _post(client, user, token)
+    _refused(r, user, client)
+    fresh = FIELD.search(r.text)
+    assert fresh
+    assert fresh.group(1) != token
+    assert _post(client, user, fresh.group(1)).status_code == 303
+
+
+def test_token_from_the_future_is_refused(
+    client: TestClient, user: User, keyring: Keyring, clock: FrozenClock
+) -> None:
+    clock.advance(timedelta(hours=1))
+    ahead = LOGIN_FORM.issue(keyring, clock.now())
+    clock.advance(timedelta(hours=-1))
+    client.cookies.set(COOKIE, ahead, domain="testserver.local", path="/")
+    _refused(_post(client, user, ahead), user, client)
+
+
+def test_a_second_tab_keeps_a_working_token(client: TestClient, user: User) -> None:
+    first = _token(client)
+    second = _token(client)  # the same browser opens the form again
+    assert first == second
+    assert _post(client, user, first).status_code == 303
