@@ -221,7 +221,7 @@ cli.add_typer(user_cli, name="user")
 
 
 @user_cli.command("add")
-def user_add(
+def user_add(  # noqa: PLR0917 - Typer reads the options from the parameters
     email: Annotated[str, typer.Argument(help="The account's e-mail address.")],
     role: Annotated[str, typer.Option(help="admin, coordinator, caseworker, volunteer, auditor.")],
     team: Annotated[
@@ -231,8 +231,12 @@ def user_add(
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    name: Annotated[
+        str | None, typer.Option(help="How colleagues see the account (default: the e-mail).")
+    ] = None,
 ) -> None:
-    """Create an account; prints a one-time password (unless given on stdin) and the TOTP link."""
+    """Create an account; prints a one-time password (unless given on stdin) and the TOTP link.
+    Either password works once: it must be replaced at the first sign-in."""
     import json
 
     from app.cli_keys import unseal_locally
@@ -248,7 +252,13 @@ def user_add(
         keyring = unseal_locally(factory, settings)  # TOTP secrets are stored encrypted
         with transaction(factory) as db:
             made = create_user(
-                db, email=email, role=role, teams=team or [], password=password, keyring=keyring
+                db,
+                email=email,
+                role=role,
+                teams=team or [],
+                password=password,
+                keyring=keyring,
+                name=name,
             )
     except HavenError as exc:
         err.print(f"[red]{exc.message}[/]", highlight=False)

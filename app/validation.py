@@ -28,8 +28,14 @@ def storable_time(value: datetime) -> datetime:
     return value
 
 
+def in_utc(value: datetime) -> datetime:
+    """A storable time said in UTC, so every answer gives times one way (`Z`)."""
+    return storable_time(value).astimezone(UTC)
+
+
 NoNul = AfterValidator(no_nul)
 StorableTime = Annotated[datetime, AfterValidator(storable_time)]
+UtcTime = Annotated[datetime, AfterValidator(in_utc)]
 
 
 class Strict(BaseModel):

@@ -86,7 +86,7 @@ def main() -> None:
         with transaction(factory) as db:
             user = user_service.create_user(
                 db, email="bench@example.invalid", role=Role.CASEWORKER, teams=["Bench"],
-                password=secrets.token_urlsafe(16),
+                password=secrets.token_urlsafe(16), one_time=False,
             ).user  # fmt: skip
             team_id = user_service.teams_of(db, user.id)[0].id
             case = case_service.create_case(

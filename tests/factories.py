@@ -50,11 +50,14 @@ def make_user(
     enrolled: bool = True,
     now: datetime | None = None,
     keyring: Keyring | None = None,
+    one_time: bool = False,
 ) -> User:
-    """An account; TOTP enrolled (for roles that need it) unless told otherwise."""
+    """An account in use (its own password; TOTP enrolled for roles that need it), unless
+    told otherwise: `one_time` gives it a password someone else chose, to replace."""
     email = email or f"{role.value}-{secrets.token_hex(4)}@example.invalid"
     made = service.create_user(
         db,
+        one_time=one_time,
         email=email,
         role=role,
         teams=[t.name for t in teams or []],

@@ -12,7 +12,17 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
-from app.cases import break_glass, duplicates, erasure, export, search, service, transitions
+from app.cases import (
+    break_glass,
+    consents,
+    duplicates,
+    erasure,
+    export,
+    search,
+    service,
+    timeline,
+    transitions,
+)
 from app.cases.dependencies import (
     CaseAssign,
     CaseBreakGlass,
@@ -31,18 +41,22 @@ from app.cases.schemas import (
     CaseOut,
     CasePage,
     CaseUpdate,
+    ConsentIn,
     DuplicatesIn,
     DuplicatesOut,
     ListQuery,
     RevisionOut,
     SearchIn,
+    TimelineEvent,
     Transition,
 )
+from app.cases.values import Consent
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.documents.blobs import BlobStore
 from app.openapi import errors
+from app.pagination import Page, PageQuery, page_of
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, redact
 
@@ -64,10 +78,16 @@ def list_cases(
         actor=actor,
         permission=Permission.CASE_LIST,
         f=q.filters(),
-        page=q.page,
+        paging=q,
+        sort=q.sort,
         now=_now(request),
     )
-    return CasePage.model_validate(found)
+    return _listed(found)
+
+
+def _listed(found: Page[Case]) -> CasePage:
+    items = [CaseListItem.model_validate(search.list_item(c)) for c in found.items]
+    return CasePage(items=items, page=found.page, per_page=found.per_page, total=found.total)
 
 
 @router.post("/cases/search", response_model=CasePage)
@@ -83,10 +103,11 @@ def search_cases(
         keyring=_keyring(request),
         actor=actor,
         f=body.filters(),
-        page=body.page,
+        paging=body,
+        sort=body.sort,
         now=_now(request),
     )
-    return CasePage.model_validate(found)
+    return _listed(found)
 
 
 @router.post("/cases/duplicates", response_model=DuplicatesOut, responses=errors(429))
@@ -167,11 +188,63 @@ def update_case(body: CaseUpdate, request: Request, db: DbSession, access: CaseW
     return _shown(db, request, access.actor, access.case)
 
 
-@router.get("/cases/{case_id}/history", response_model=list[RevisionOut])
-def case_history(request: Request, db: DbSession, access: CaseHistory) -> list[RevisionOut]:
-    """Revisions, newest first: who, when, which fields, old and new values."""
+@router.get("/cases/{case_id}/history", response_model=Page[RevisionOut])
+def case_history(
+    q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseHistory
+) -> Page[RevisionOut]:
+    """Field revisions, newest first: who, when, which fields, old and new values (stage
+    changes and assignments included)."""
     revisions = service.history(db, keyring=_keyring(request), actor=access.actor, case=access.case)
-    return [RevisionOut.model_validate(r) for r in revisions]
+    return page_of([RevisionOut.model_validate(r) for r in revisions], q)
+
+
+@router.get("/cases/{case_id}/timeline", response_model=Page[TimelineEvent])
+def case_timeline(
+    q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseHistory
+) -> Page[TimelineEvent]:
+    """Everything that happened to the case, oldest first: field revisions (with the values
+    the caller may see), stage changes, assignments, consents, documents, referrals, tasks."""
+    events = timeline.timeline(db, keyring=_keyring(request), actor=access.actor, case=access.case)
+    return page_of([TimelineEvent.model_validate(e, from_attributes=True) for e in events], q)
+
+
+@router.post(
+    "/cases/{case_id}/consents",
+    status_code=201,
+    response_model=Consent,
+    responses=errors(409),
+)
+def record_consent(body: ConsentIn, request: Request, db: DbSession, access: CaseWrite) -> Consent:
+    """Record one consent beside the others (who and when are added); the others untouched."""
+    return consents.add(
+        db,
+        keyring=_keyring(request),
+        actor=access.actor,
+        case=access.case,
+        consent=body.consent(),
+        now=_now(request),
+    )
+
+
+@router.post(
+    "/cases/{case_id}/consents/{consent_id}/withdraw",
+    response_model=Consent,
+    responses=errors(404, 409),
+)
+def withdraw_consent(
+    consent_id: uuid.UUID, request: Request, db: DbSession, access: CaseWrite
+) -> Consent:
+    """Withdraw one consent now (who and when are recorded; the consent stays on the case).
+    Withdrawing consent to store asks a coordinator for an erasure decision; withdrawing
+    consent to share blocks the referrals to that partner."""
+    return consents.withdraw(
+        db,
+        keyring=_keyring(request),
+        actor=access.actor,
+        case=access.case,
+        consent_id=consent_id,
+        now=_now(request),
+    )
 
 
 @router.post("/cases/{case_id}/transition", response_model=CaseListItem, responses=errors(409))
@@ -196,7 +269,12 @@ def assign_case(
 ) -> CaseListItem:
     """Assign the case to a caseworker of its team (null unassigns)."""
     service.assign(
-        db, actor=access.actor, case=access.case, user_id=body.user_id, now=_now(request)
+        db,
+        keyring=_keyring(request),
+        actor=access.actor,
+        case=access.case,
+        user_id=body.user_id,
+        now=_now(request),
     )
     return CaseListItem.model_validate(search.list_item(access.case))
 
@@ -314,14 +392,17 @@ def _code(actor: Actor, case: Case) -> str | None:
     return str(shown) if shown is not None else None
 
 
-@router.get("/break-glass", response_model=list[GrantOut], response_model_exclude_none=True)
+@router.get("/break-glass", response_model=Page[GrantOut], response_model_exclude_none=True)
 def list_break_glass(
-    request: Request, db: DbSession, actor: Actor = require(Permission.BREAK_GLASS_REVIEW)
-) -> list[GrantOut]:
+    q: Annotated[PageQuery, Query()],
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.BREAK_GLASS_REVIEW),
+) -> Page[GrantOut]:
     """Break-glass grants for review (auditors: all; coordinators: their teams' cases)."""
     now = request.app.state.clock.now()
     show_reason = actor.can(Permission.BREAK_GLASS_READ_REASON)
-    return [
+    grants = [
         GrantOut(
             id=g.id,
             actor_id=g.actor_id,
@@ -338,3 +419,4 @@ def list_break_glass(
         )
         for g, c in break_glass.reviewable_grants(db, actor=actor)
     ]
+    return page_of(grants, q)

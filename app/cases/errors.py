@@ -12,6 +12,17 @@ class StaleVersion(Conflict):
     message = "The case changed since you read it; reload and apply your change again."
 
 
+class ConsentDropped(Conflict):
+    """409: a whole consents list would drop (or revive) a recorded consent; `consent_ids`
+    names them. A consent ends by its withdrawal, which stays on the record."""
+
+    code = "consent_dropped"
+    message = (
+        "A recorded consent cannot be removed or revived: send the list with every consent, "
+        "or withdraw one on its own (POST .../consents/{id}/withdraw)."
+    )
+
+
 class StageGateFailed(Conflict):
     """409: the stage gate refused; `missing` lists what must be recorded first."""
 

@@ -5,9 +5,9 @@ revisions, stage history, and break-glass grants."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.cases.fields import ENCRYPTED_FIELDS
@@ -122,3 +122,22 @@ class BreakGlassGrant(IdMixin, Base):
     reason_key_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("data_keys.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class CaseDeadline(Base):
+    """A date by which something must happen on a case (a hearing, a deadline of the
+    protection procedure): the date and its kind only, in plaintext, so the triage board and
+    a list sorted by what is due need no key. What the date is about stays encrypted."""
+
+    __tablename__ = "case_deadlines"
+    __table_args__ = (Index("ix_case_deadlines_on", "on"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("cases.id", ondelete="CASCADE"), index=True
+    )
+    on: Mapped[date] = mapped_column(Date)
+    # "hearing" or "deadline" (DeadlineKind).
+    kind: Mapped[str] = mapped_column(String(16))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -25,10 +25,11 @@ from pydantic import (
 from app.cases.fields import CATALOGUE, CaseField
 from app.cases.record import name_terms
 from app.cases.search import Filters
-from app.cases.values import BirthDate, Country, Short
-from app.cases.vocab import Need, RiskLevel, Stage
+from app.cases.values import BirthDate, Consent, Country, Short
+from app.cases.vocab import ConsentPurpose, LegalBasis, Need, RiskLevel, Stage
 from app.crypto.normalize import normalize_handle, normalize_phone
-from app.validation import NoNul, Strict
+from app.pagination import Page, PageQuery
+from app.validation import NoNul, Strict, UtcTime
 
 
 def _writable(field: CaseField) -> tuple[Any, Any]:
@@ -87,13 +88,7 @@ else:
     )
 
 
-class CasePage(BaseModel):
-    """One page of cases in the list shape."""
-
-    items: list[CaseListItem]
-    page: int
-    per_page: int
-    total: int
+CasePage = Page[CaseListItem]
 
 
 class DuplicatesOut(BaseModel):
@@ -154,8 +149,15 @@ class AssignIn(Strict):
     user_id: uuid.UUID | None
 
 
-class ListQuery(Strict):
-    """Plain filters for GET /cases: nothing personal, so they may sit in a URL."""
+# `?sort=`: a field, or `-field` for the other direction (app/cases/search.py SORTS).
+Sort = Literal[
+    "created", "-created", "updated", "-updated", "due", "-due", "risk", "-risk", "stage", "-stage"
+]
+
+
+class ListQuery(PageQuery):
+    """Plain filters for GET /cases: nothing personal, so they may sit in a URL. `mine`: only
+    the cases assigned to the caller; `sort`: a field, `-field` for the other direction."""
 
     code: Annotated[str, StringConstraints(max_length=32), NoNul] | None = None
     stage: Stage | None = None
@@ -166,7 +168,8 @@ class ListQuery(Strict):
     ) = None
     country: Country | None = None
     need: Need | None = None
-    page: int = Field(default=1, ge=1, le=10_000)
+    mine: bool = False
+    sort: Sort = "-created"
 
     def filters(self) -> Filters:
         """The plain filters."""
@@ -177,6 +180,7 @@ class ListQuery(Strict):
             assigned_to=self.assigned_to,
             country=self.country,
             need=self.need.value if self.need else None,
+            mine=self.mine,
         )
 
 
@@ -230,6 +234,7 @@ class SearchIn(ListQuery):
             assigned_to=self.assigned_to,
             country=self.country,
             need=self.need.value if self.need else None,
+            mine=self.mine,
             name=self.name,
             phone=self.phone,
             handle=self.handle,
@@ -265,3 +270,34 @@ class DuplicatesIn(Strict):
         if self.handle:
             out.append(Filters(handle=self.handle))
         return out
+
+
+class ConsentIn(Strict):
+    """One consent (or another legal basis) to record: for which purpose (and partner), on
+    what basis, given when. Who recorded it and when is added by Haven."""
+
+    purpose: ConsentPurpose
+    partner: uuid.UUID | None = None
+    legal_basis: LegalBasis
+    given_at: UtcTime
+
+    def consent(self) -> Consent:
+        """The consent to record (validated as every consent is)."""
+        return Consent.model_validate(self.model_dump())
+
+
+class TimelineEvent(BaseModel):
+    """One thing that happened to a case. `kind`: created, updated, assigned, stage, consent
+    (a field revision: `fields` and, where the reader may see them, `changes`), document,
+    referral, task (the object by id, and its status then)."""
+
+    at: datetime
+    kind: Literal[
+        "created", "updated", "assigned", "stage", "consent", "document", "referral", "task"
+    ]
+    actor_id: uuid.UUID | None
+    fields: list[str]
+    changes: dict[str, dict[str, Any]]
+    object_type: Literal["document", "referral", "task"] | None
+    object_id: uuid.UUID | None
+    status: str | None

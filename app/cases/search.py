@@ -9,27 +9,30 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, String, cast, func, select
-from sqlalchemy.orm import Session, load_only
+from sqlalchemy import ColumnElement, Select, String, cast, select
+from sqlalchemy import case as case_when
+from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.cases import record as rec
 from app.cases.codes import normalise_code
+from app.cases.deadlines import next_due
 from app.cases.errors import SearchTooBroad
 from app.cases.fields import BY_NAME, INDEXED_FIELDS, LIST_FIELDS
 from app.cases.models import Case, CaseIndex
+from app.cases.vocab import RiskLevel, Stage
 from app.crypto.blind_index import IndexedField, blind_index
 from app.crypto.keyring import Keyring
 from app.crypto.normalize import normalize_handle, normalize_phone
+from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor
 from app.policy.permissions import Permission
 from app.policy.scope import readable_cases
 
-PAGE_SIZE = 50
 # The most candidates one search decrypts. A 2-bit index (phone, handle, birth date alone)
 # makes a quarter of all cases candidates: 2,048 at the design population of 8,192
 # (SECURITY.md), so this leaves 4x headroom while bounding the work of one request.
@@ -49,6 +52,7 @@ _TERMS = (
     "phone",
     "handle",
     "date_of_birth",
+    "mine",
 )
 
 
@@ -66,6 +70,8 @@ class Filters:
     phone: str | None = None
     handle: str | None = None
     date_of_birth: date | None = None
+    # Only the cases assigned to the one asking ("my cases").
+    mine: bool = False
     personal: tuple[str, ...] = field(default=())
 
 
@@ -167,8 +173,34 @@ def _need(stmt: Select[Case], need: str | None) -> Select[Case]:
     return stmt.where(cast(Case.needs, String).contains(f'"{need}"', autoescape=True))
 
 
-def _ordered(stmt: Select[Case]) -> Select[Case]:
-    return stmt.order_by(Case.created_at.desc(), Case.id)
+# How a list may be ordered: `name` or `-name` (the other way). Risk and stage go by their
+# order of severity and of the case's life; `due` by the next hearing or deadline, cases
+# without one last.
+SORTS = ("created", "updated", "due", "risk", "stage")
+DEFAULT_SORT = "-created"
+_RISK_ORDER = {r.value: i for i, r in enumerate(RiskLevel)}
+_STAGE_ORDER = {s.value: i for i, s in enumerate(Stage)}
+
+
+def _sort_key(name: str, today: date) -> ColumnElement[Any] | InstrumentedAttribute[Any]:
+    if name == "created":
+        return Case.created_at
+    if name == "updated":
+        return Case.updated_at
+    if name == "due":
+        return next_due(today)
+    if name == "risk":
+        return case_when(_RISK_ORDER, value=Case.risk_level, else_=-1)
+    return case_when(_STAGE_ORDER, value=Case.stage, else_=-1)
+
+
+def _ordered(
+    stmt: Select[Case], sort: str = DEFAULT_SORT, *, today: date | None = None
+) -> Select[Case]:
+    descending = sort.startswith("-")
+    key = _sort_key(sort.lstrip("-"), today or date.today())  # noqa: DTZ011 - a calendar day
+    column = key.desc() if descending else key.asc()
+    return stmt.order_by(column.nulls_last(), Case.created_at.desc(), Case.id)
 
 
 def filtered(stmt: Select[Case], f: Filters) -> Select[Case]:
@@ -193,15 +225,6 @@ def confirmed(db: Session, *, keyring: Keyring, stmt: Select[Case], f: Filters) 
     return out
 
 
-def _page(items: Sequence[Case], page: int, total: int) -> dict[str, Any]:
-    return {
-        "items": [list_item(c) for c in items],
-        "page": page,
-        "per_page": PAGE_SIZE,
-        "total": total,
-    }
-
-
 def page_in_scope(
     db: Session,
     *,
@@ -209,24 +232,31 @@ def page_in_scope(
     actor: Actor,
     permission: Permission,
     f: Filters,
-    page: int,
-    now: Any,
-) -> dict[str, Any]:
+    paging: PageQuery,
+    sort: str = DEFAULT_SORT,
+    now: datetime,
+) -> Page[Case]:
     """One page of the matching cases the actor may read. Plain filters only: COUNT, LIMIT
     and OFFSET in SQL. With personal terms: the (capped) candidates confirmed, then paged."""
     stmt = filtered(readable_cases(actor, permission, now=now), f)
+    if f.mine:
+        stmt = stmt.where(Case.assigned_to == actor.id)
     if _personal(f):
-        found = confirmed(db, keyring=keyring, stmt=stmt, f=f)
-        start = (page - 1) * PAGE_SIZE
-        return _page(found[start : start + PAGE_SIZE], page, len(found))
-    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db.scalars(_ordered(stmt).limit(PAGE_SIZE).offset((page - 1) * PAGE_SIZE))
-    return _page(list(rows), page, total)
+        return page_of(confirmed(db, keyring=keyring, stmt=stmt, f=f), paging)
+    rows, total = page_rows(db, _ordered(stmt, sort, today=now.date()), paging)
+    return page_of(rows, paging, total)
 
 
 def search_in_scope(
-    db: Session, *, keyring: Keyring, actor: Actor, f: Filters, page: int, now: Any
-) -> dict[str, Any]:
+    db: Session,
+    *,
+    keyring: Keyring,
+    actor: Actor,
+    f: Filters,
+    paging: PageQuery,
+    sort: str = DEFAULT_SORT,
+    now: datetime,
+) -> Page[Case]:
     """A search by personal terms (from a POST body): one page of confirmed matches in scope,
     audited with the names of the terms used, never their values."""
     found = page_in_scope(
@@ -235,9 +265,10 @@ def search_in_scope(
         actor=actor,
         permission=Permission.CASE_SEARCH,
         f=f,
-        page=page,
+        paging=paging,
+        sort=sort,
         now=now,
     )
-    used = [k for k in _TERMS if getattr(f, k) is not None]
+    used = [k for k in _TERMS if getattr(f, k) not in (None, False)]
     record(db, AuditAction.CASE_SEARCHED, by=actor, on=("case", None), fields=sorted(used))
     return found

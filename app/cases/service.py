@@ -15,9 +15,10 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.cases import deadlines
 from app.cases import record as rec
 from app.cases.codes import new_case_code
-from app.cases.errors import StaleVersion
+from app.cases.errors import ConsentDropped, StaleVersion
 from app.cases.fields import ENCRYPTED_FIELDS, INDEXED_FIELDS
 from app.cases.models import Case, CaseRevision, StageChange
 from app.cases.record import REVISION_FIELD
@@ -75,8 +76,8 @@ def create_case(
         needs=[],
     )
     dek = rec.new_case_key(db, keyring=keyring, case=case)
-    _apply(case, dek, values)
     db.add(case)
+    _apply(db, case, dek, values)
     db.flush()
     rec.reindex(db, keyring=keyring, case_id=case.id, fields=values)
     fields = sorted(k for k, v in values.items() if v not in (None, []))
@@ -91,7 +92,7 @@ def _aid(actor: Actor | None) -> uuid.UUID | None:
     return actor.id if actor else None
 
 
-def _apply(case: Case, dek: OpenDataKey, values: dict[str, Any]) -> None:
+def _apply(db: Session, case: Case, dek: OpenDataKey, values: dict[str, Any]) -> None:
     values = dict(values)
     if "legal_hold" in values:
         case.legal_hold = bool(values.pop("legal_hold"))
@@ -101,6 +102,8 @@ def _apply(case: Case, dek: OpenDataKey, values: dict[str, Any]) -> None:
         case.movement_destroy_after = (
             datetime.fromisoformat(plan["destroy_after"]) if plan else None
         )
+    if "protection" in values:
+        deadlines.rewrite(db, case=case, protection=values["protection"])
 
 
 def _revision(
@@ -167,12 +170,27 @@ def update_case(
     changes: dict[str, Any],
     now: datetime,
 ) -> Case:
-    """Apply a partial update (JSON-ready values) if `version` is current; keep a revision."""
+    """Apply a partial update (JSON-ready values) if `version` is current; keep a revision.
+    A whole `consents` list may add consents but never drop or revive one (409)."""
     _check_version(db, case, version)
     if not changes:
         raise InvalidInput("body", "no field to change")
     if "legal_hold" in changes and not actor.can(Permission.CASE_LEGAL_HOLD):
         raise Forbidden("legal_hold: only a coordinator may set a legal hold")
+    return apply_changes(db, keyring=keyring, actor=actor, case=case, changes=changes, now=now)
+
+
+def apply_changes(
+    db: Session,
+    *,
+    keyring: Keyring,
+    actor: Actor | None,
+    case: Case,
+    changes: dict[str, Any],
+    now: datetime,
+) -> Case:
+    """Write the fields that differ, with their revision and audit entry; the version moves
+    on, and a concurrent writer's change is never overwritten (409 instead)."""
     dek = rec.case_key(db, keyring=keyring, case=case)
     before = {
         **rec.plain(case),
@@ -181,20 +199,46 @@ def update_case(
     diff = {k: {"old": before.get(k), "new": v} for k, v in changes.items() if before.get(k) != v}
     if not diff:
         return case
-    _apply(case, dek, {k: changes[k] for k in diff})
+    if "consents" in diff:
+        keep_every_consent(diff["consents"]["old"], diff["consents"]["new"])
+    _apply(db, case, dek, {k: changes[k] for k in diff})
     case.updated_at = now
     if "consents" in diff:
         _consent_effects(db, case, diff["consents"]["old"], diff["consents"]["new"])
-    try:
-        db.flush()
-    except StaleDataError:
-        raise StaleVersion(current_version=None, changed_fields=[]) from None
+    flush_versioned(db)
     if diff.keys() & set(INDEXED_FIELDS):
         indexed = rec.read(case, dek, INDEXED_FIELDS)
         rec.reindex(db, keyring=keyring, case_id=case.id, fields=indexed)
     _revision(db, dek=dek, case=case, actor=actor, changes=diff, now=now)
     record(db, AuditAction.CASE_UPDATED, by=actor, on=("case", case.id), fields=sorted(diff))
     return case
+
+
+def flush_versioned(db: Session) -> None:
+    """Flush a change to a case: its UPDATE says WHERE version = <read version>, so a writer
+    who lost the race gets 409 instead of overwriting."""
+    try:
+        db.flush()
+    except StaleDataError:
+        raise StaleVersion(current_version=None, changed_fields=[]) from None
+
+
+def keep_every_consent(old: list[dict[str, Any]] | None, new: list[dict[str, Any]] | None) -> None:
+    """Refuse a consents list that drops a recorded consent or revives a withdrawn one: a
+    consent ends only by its withdrawal, which is kept (409 naming the consents)."""
+    kept = {c.id: c for c in (Consent.model_validate(x) for x in new or [])}
+    lost = []
+    for was in (Consent.model_validate(x) for x in old or []):
+        now_is = kept.get(was.id)
+        same = now_is is not None and (now_is.purpose, now_is.partner, now_is.given_at) == (
+            was.purpose,
+            was.partner,
+            was.given_at,
+        )
+        if not same or (was.withdrawn_at is not None and now_is.withdrawn_at is None):  # type: ignore[union-attr]
+            lost.append(str(was.id))
+    if lost:
+        raise ConsentDropped(consent_ids=lost)
 
 
 def _active(consents: list[dict[str, Any]] | None) -> list[Consent]:
@@ -248,9 +292,16 @@ def history(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> list[
 
 
 def assign(
-    db: Session, *, actor: Actor, case: Case, user_id: uuid.UUID | None, now: datetime
+    db: Session,
+    *,
+    keyring: Keyring,
+    actor: Actor,
+    case: Case,
+    user_id: uuid.UUID | None,
+    now: datetime,
 ) -> Case:
-    """Assign (or with None, unassign) a case to a caseworker of the case's team."""
+    """Assign (or with None, unassign) a case to a caseworker of the case's team; the change
+    is a revision like any other, so a stale writer's 409 names `assigned_to`."""
     if user_id is not None:
         user = db.get(User, user_id)
         member = db.scalar(
@@ -260,11 +311,31 @@ def assign(
         )
         if user is None or member is None or user.role != Role.CASEWORKER.value or user.disabled_at:
             raise InvalidInput("user_id", "must be an active caseworker of the case's team")
+    before = case.assigned_to
+    if before == user_id:
+        return case
     case.assigned_to = user_id
     case.updated_at = now
-    db.flush()
+    flush_versioned(db)
+    change = {"assigned_to": {"old": _text(before), "new": _text(user_id)}}
+    dek = rec.case_key(db, keyring=keyring, case=case)
+    _revision(db, dek=dek, case=case, actor=actor, changes=change, now=now)
     record(db, AuditAction.CASE_ASSIGNED, by=actor, on=("case", case.id), fields=["assigned_to"])
     return case
+
+
+def record_stage(
+    db: Session, *, keyring: Keyring, actor: Actor, case: Case, old: str, now: datetime
+) -> None:
+    """Keep a stage change as a revision too (after the case's flush): the history and a
+    stale writer's 409 then name `stage` like any other field."""
+    dek = rec.case_key(db, keyring=keyring, case=case)
+    change = {"stage": {"old": old, "new": case.stage}}
+    _revision(db, dek=dek, case=case, actor=actor, changes=change, now=now)
+
+
+def _text(value: uuid.UUID | None) -> str | None:
+    return str(value) if value is not None else None
 
 
 def validate_fields(payload: dict[str, Any]) -> dict[str, Any]:

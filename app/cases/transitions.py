@@ -12,6 +12,7 @@ from app.audit.log import record
 from app.cases import record as rec
 from app.cases.errors import StageGateFailed, TransitionNotAllowed
 from app.cases.models import Case, StageChange
+from app.cases.service import flush_versioned, record_stage
 from app.cases.stages import GateFacts, allowed_targets, missing_for
 from app.cases.values import Consent
 from app.cases.vocab import Stage
@@ -71,7 +72,8 @@ def transition(
             case_id=case.id, actor_id=actor.id, at=now, from_stage=current.value, to_stage=to.value
         )
     )
-    db.flush()
+    flush_versioned(db)
+    record_stage(db, keyring=keyring, actor=actor, case=case, old=current.value, now=now)
     record(
         db,
         AuditAction.CASE_TRANSITIONED,

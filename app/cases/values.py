@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 import pycountry
@@ -20,7 +20,7 @@ from app.cases.vocab import (
     VettingStatus,
     WantedStatus,
 )
-from app.validation import StorableTime, Strict
+from app.validation import StorableTime, Strict, UtcTime
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 
@@ -112,13 +112,18 @@ class Vetting(Strict):
 
 
 class Consent(Strict):
-    """Consent (or another legal basis) for one purpose, withdrawable."""
+    """Consent (or another legal basis) for one purpose, withdrawable: when it was given,
+    who recorded it and when, and (once withdrawn) when and who recorded the withdrawal."""
 
+    id: uuid.UUID = Field(default_factory=uuid.uuid4)
     purpose: ConsentPurpose
     partner: uuid.UUID | None = None
     legal_basis: LegalBasis
-    given_at: datetime
-    withdrawn_at: datetime | None = None
+    given_at: UtcTime
+    withdrawn_at: UtcTime | None = None
+    recorded_by: uuid.UUID | None = None
+    recorded_at: UtcTime | None = None
+    withdrawn_by: uuid.UUID | None = None
 
     @model_validator(mode="after")
     def _coherent(self) -> Consent:

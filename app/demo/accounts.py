@@ -15,6 +15,11 @@ from app.users.models import User
 DEMO_DOMAIN = "demo.haven.invalid"  # .invalid is reserved (RFC 2606): no mail can ever go there
 DEMO_TEAM = "Demo team"
 _IN_TEAM = {Role.COORDINATOR, Role.CASEWORKER, Role.VOLUNTEER}
+# One account per role, and a second coordinator so that four-eyes erasure can be tried.
+DEMO_ACCOUNTS: tuple[tuple[str, Role, str], ...] = (
+    *((role.value, role, f"Demo {role.value}") for role in Role),
+    ("coordinator2", Role.COORDINATOR, "Demo coordinator two"),
+)
 
 
 @dataclass(frozen=True)
@@ -31,17 +36,19 @@ class DemoAccount:
 def ensure_demo_accounts(db: Session, *, keyring: Keyring) -> list[DemoAccount]:
     """Create any missing demo account (idempotent); flushes, never commits."""
     accounts = []
-    for role in Role:
-        email = f"{role.value}@{DEMO_DOMAIN}"
+    for local, role, name in DEMO_ACCOUNTS:
+        email = f"{local}@{DEMO_DOMAIN}"
         if db.scalars(select(User.id).where(User.email == email)).first() is not None:
             accounts.append(DemoAccount(email=email, role=role, created=False))
             continue
         made = service.create_user(
             db,
+            one_time=False,
             email=email,
             role=role,
             teams=[DEMO_TEAM] if role in _IN_TEAM else [],
             keyring=keyring,
+            name=name,
         )
         accounts.append(
             DemoAccount(

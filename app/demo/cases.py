@@ -217,6 +217,18 @@ def _stage_values(stage: Stage, now: datetime, n: int, partner_id: uuid.UUID) ->
         )
     if stage in (Stage.REFERRAL, Stage.FOLLOW_UP, Stage.CLOSED):
         values["needs"] = [("legal", "asylum", "shelter", "documents")[n % 4]]
+    if stage in (Stage.DOCUMENTATION, Stage.REFERRAL, Stage.FOLLOW_UP):
+        # Hearings and deadlines spread over the coming weeks, so the board has dates due.
+        values["protection"] = {
+            "asylum_country": ("DE", "LT", "GE", "FR")[n % 4],
+            "hearings": [{"on": (now + timedelta(days=1 + n % 21)).date().isoformat()}],
+            "deadlines": [
+                {
+                    "on": (now + timedelta(days=3 + n % 30)).date().isoformat(),
+                    "what": "Submit the documents to the lawyer",
+                }
+            ],
+        }
     if stage is Stage.CLOSED:
         values["outcome"] = "Reached a safe country; asylum claim lodged."
         values["closing_note"] = "Closed at the person's request after a successful referral."

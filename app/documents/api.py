@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,7 @@ from app.documents.schemas import DocumentOut
 from app.documents.upload import receive_encrypted_upload
 from app.errors import HavenError
 from app.openapi import errors
+from app.pagination import Page, PageQuery, page_of
 
 router = APIRouter(prefix="/api/v1", tags=["documents"])
 
@@ -91,13 +93,15 @@ async def upload_document(
     return await run_in_threadpool(save, db)
 
 
-@router.get("/cases/{case_id}/documents", response_model=list[DocumentOut])
-def list_documents(request: Request, db: DbSession, access: CaseDocuments) -> list[DocumentOut]:
+@router.get("/cases/{case_id}/documents", response_model=Page[DocumentOut])
+def list_documents(
+    q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseDocuments
+) -> Page[DocumentOut]:
     """The case's documents: id, name, sniffed type, size, SHA-256, who and when."""
     found = service.list_documents(
         db, keyring=_keyring(request), actor=access.actor, case=access.case
     )
-    return [DocumentOut.model_validate(d) for d in found]
+    return page_of([DocumentOut.model_validate(d) for d in found], q)
 
 
 @router.get(

@@ -41,10 +41,11 @@ from app.policy.scope import (
     readable_cases,
     readable_tasks,
     request_visible_to,
+    team_visible_to,
 )
 from app.referrals.models import Referral
 from app.tasks.models import Task
-from app.users.models import AccessRequest, User
+from app.users.models import AccessRequest, Team, User
 
 AccessT = TypeVar("AccessT")
 
@@ -86,6 +87,23 @@ class TaskAccess:
 @dataclass(frozen=True)
 class UserAccess:
     """An account the actor may manage, with the actor."""
+
+    actor: Actor
+    user: User
+
+
+@dataclass(frozen=True)
+class TeamAccess:
+    """A team the actor may look into, with the actor."""
+
+    actor: Actor
+    team: Team
+
+
+@dataclass(frozen=True)
+class AccountAccess:
+    """Any account, for those whose work is the whole organisation (auditors, reading the
+    log's actors), with the actor."""
 
     actor: Actor
     user: User
@@ -256,6 +274,20 @@ def _find_user(q: Query, ids: Sequence[uuid.UUID]) -> UserAccess:
     return UserAccess(actor=q.actor, user=user)
 
 
+def _find_team(q: Query, ids: Sequence[uuid.UUID]) -> TeamAccess:
+    team = q.db.get(Team, ids[0])
+    if team is None or not team_visible_to(q.actor, team.id):
+        raise OutOfScope("team", ids[0], case_id=None, reason="out_of_scope")
+    return TeamAccess(actor=q.actor, team=team)
+
+
+def _find_account(q: Query, ids: Sequence[uuid.UUID]) -> AccountAccess:
+    user = q.db.get(User, ids[0])
+    if user is None:
+        raise OutOfScope("user", ids[0], case_id=None, reason="not_found")
+    return AccountAccess(actor=q.actor, user=user)
+
+
 def _find_request(q: Query, ids: Sequence[uuid.UUID]) -> RequestAccess:
     row = q.db.get(AccessRequest, ids[0])
     if row is None or not request_visible_to(q.actor, row):
@@ -271,6 +303,9 @@ REFERRAL: Lookup[ReferralAccess] = Lookup("referral", ("referral_id",), _find_re
 TASK: Lookup[TaskAccess] = Lookup("task", ("task_id",), _find_task)
 USER: Lookup[UserAccess] = Lookup("user", ("user_id",), _find_user)
 ACCESS_REQUEST: Lookup[RequestAccess] = Lookup("access_request", ("request_id",), _find_request)
+TEAM: Lookup[TeamAccess] = Lookup("team", ("team_id",), _find_team)
+# Any existing account (the auditor's reach is the whole log): reachable on purpose.
+ACCOUNT: Lookup[AccountAccess] = Lookup("user", ("user_id",), _find_account, enforced=False)
 
 
 def case_in_body(model: type[BaseModel], field: str = "case_id") -> Lookup[CaseAccess]:

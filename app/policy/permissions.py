@@ -52,6 +52,9 @@ class Permission(enum.StrEnum):
     ACCESS_REQUEST_REJECT = "access_request:reject"
     TEAM_READ = "team:read"
     TEAM_CREATE = "team:create"
+    # The team directory: who is on a team (coordinators of that team, admins; auditors see
+    # names and roles only, to read the log).
+    TEAM_MEMBERS = "team:members"
     CASE_LIST = "case:list"
     CASE_READ = "case:read"
     CASE_CREATE = "case:create"
@@ -130,6 +133,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.REPORT_READ,
             P.USER_UNLOCK,
             P.TEAM_READ,
+            P.TEAM_MEMBERS,
             P.ACCESS_REQUEST_READ,
             P.ACCESS_REQUEST_APPROVE,
             P.ACCESS_REQUEST_REJECT,
@@ -147,6 +151,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.ACCESS_REQUEST_READ,
             P.ACCESS_REQUEST_REJECT,
             P.TEAM_READ,
+            P.TEAM_MEMBERS,
             P.TEAM_CREATE,
             P.PARTNER_READ,
             P.PARTNER_WRITE,
@@ -155,7 +160,7 @@ ROLE_PERMISSIONS: Mapping[Role, frozenset[Permission]] = MappingProxyType(
             P.SYS_KEYS,
         },
         Role.AUDITOR: _SIGNED_IN
-        | {P.AUDIT_READ, P.AUDIT_VERIFY, P.REPORT_READ, P.BREAK_GLASS_REVIEW},
+        | {P.AUDIT_READ, P.AUDIT_VERIFY, P.REPORT_READ, P.BREAK_GLASS_REVIEW, P.TEAM_MEMBERS},
     }
 )
 
@@ -285,4 +290,24 @@ TASK_VISIBILITY: Mapping[Role, frozenset[str]] = MappingProxyType(
 def redact_task(role: Role, values: Mapping[str, object]) -> dict[str, object]:
     """The task fields role may see (default deny: unknown fields are dropped)."""
     shown = TASK_VISIBILITY.get(role, frozenset())
+    return {k: v for k, v in values.items() if k in shown}
+
+
+# The team directory: what each role sees of a colleague's account. Auditors resolve who
+# acted in the log (name and role), nothing more.
+MEMBER_FIELDS: tuple[str, ...] = ("id", "name", "role", "email", "active")
+MEMBER_VISIBILITY: Mapping[Role, frozenset[str]] = MappingProxyType(
+    {
+        Role.COORDINATOR: frozenset(MEMBER_FIELDS),
+        Role.ADMIN: frozenset(MEMBER_FIELDS),
+        Role.AUDITOR: frozenset({"id", "name", "role"}),
+        Role.CASEWORKER: frozenset(),
+        Role.VOLUNTEER: frozenset(),
+    }
+)
+
+
+def redact_member(role: Role, values: Mapping[str, object]) -> dict[str, object]:
+    """The account fields role may see in the directory (default deny)."""
+    shown = MEMBER_VISIBILITY.get(role, frozenset())
     return {k: v for k, v in values.items() if k in shown}

@@ -126,3 +126,10 @@ def request_visible_to(actor: Actor, row: AccessRequest) -> bool:
     if actor.role is Role.COORDINATOR:
         return bool({uuid.UUID(t) for t in row.grant_team_ids} & actor.team_ids)
     return False
+
+
+def team_visible_to(actor: Actor, team_id: uuid.UUID) -> bool:
+    """Admins and auditors look into every team; a coordinator into their own."""
+    if actor.role in (Role.ADMIN, Role.AUDITOR):
+        return True
+    return actor.role is Role.COORDINATOR and team_id in actor.team_ids

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.openapi import errors
+from app.pagination import Page, PageQuery, page_of
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
 from app.referrals import service
@@ -31,12 +33,14 @@ def _partner(partner: Partner) -> PartnerOut:
     return PartnerOut.model_validate(service.partner_view(partner))
 
 
-@router.get("/partners", response_model=list[PartnerOut])
+@router.get("/partners", response_model=Page[PartnerOut])
 def list_partners(
-    db: DbSession, actor: Actor = require(Permission.PARTNER_READ)
-) -> list[PartnerOut]:
+    q: Annotated[PageQuery, Query()],
+    db: DbSession,
+    actor: Actor = require(Permission.PARTNER_READ),
+) -> Page[PartnerOut]:
     """Partner organisations: name, services, countries, public key and its fingerprint."""
-    return [_partner(p) for p in service.list_partners(db)]
+    return page_of([_partner(p) for p in service.list_partners(db)], q)
 
 
 @router.post("/partners", status_code=201, response_model=PartnerOut, responses=errors(409))
@@ -99,13 +103,15 @@ def create_referral(
     )
 
 
-@router.get("/cases/{case_id}/referrals", response_model=list[ReferralOut])
-def list_referrals(request: Request, db: DbSession, access: CaseReferrals) -> list[ReferralOut]:
+@router.get("/cases/{case_id}/referrals", response_model=Page[ReferralOut])
+def list_referrals(
+    q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseReferrals
+) -> Page[ReferralOut]:
     """The case's referrals with status, chosen fields and note."""
     found = service.list_referrals(
         db, keyring=_keyring(request), actor=access.actor, case=access.case
     )
-    return [ReferralOut.model_validate(r) for r in found]
+    return page_of([ReferralOut.model_validate(r) for r in found], q)
 
 
 @router.patch("/referrals/{referral_id}", response_model=ReferralOut, responses=errors(409))

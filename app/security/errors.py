@@ -57,3 +57,22 @@ class ApproverNotEntitled(HavenError):
         "approver_not_entitled",
         "A coordinator of every team this request opens, other than its requester, must approve.",
     )
+
+
+class OneTimePasswordUsed(HavenError):
+    """A password someone else chose works for one sign-in; this one was used already."""
+
+    status, code = 401, "one_time_password_used"
+    message = N_(
+        "This one-time password was used already. Ask whoever gave it to you for a new one."
+    )
+
+
+class PasswordChangeRequired(HavenError):
+    """The password is a one-time one: the first sign-in must replace it."""
+
+    status, code = 403, "password_change_required"
+    message = N_("This password works once: choose your own password now.")
+    api_message = (
+        "This password works once: send `new_password` with it to replace it and get a token."
+    )

@@ -24,6 +24,7 @@ class SessionStage(enum.StrEnum):
 
     TOTP = "totp"  # password checked, waiting for the TOTP code
     ENROL = "enrol"  # password checked, TOTP enrolment required first
+    NEW_PASSWORD = "renew"  # every factor checked; a one-time password to replace first
     FULL = "full"
 
 

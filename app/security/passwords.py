@@ -15,6 +15,8 @@ from importlib import resources
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from app.i18n import N_
+
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # hashing a megabyte "password" would be a cheap denial of service
 
@@ -112,16 +114,24 @@ def _is_common(norm: str) -> bool:
     )
 
 
+# Why a password is refused (shown beside the field, translated on pages).
+TOO_SHORT_OR_LONG = N_("must be 12 to 1024 characters long")
+TOO_COMMON = N_("is too common; choose a longer phrase of unrelated words")
+TOO_FEW_CHARACTERS = N_("repeats too few characters")
+HOLDS_ACCOUNT_NAME = N_("must not contain the account name")
+assert (MIN_LENGTH, MAX_LENGTH) == (12, 1024), "TOO_SHORT_OR_LONG names the limits"  # noqa: S101
+
+
 def weakness(password: str, *, email: str = "") -> str | None:
     """Why password is not acceptable, or None when it is."""
     if not MIN_LENGTH <= len(password) <= MAX_LENGTH:
-        return f"must be {MIN_LENGTH} to {MAX_LENGTH} characters long"
+        return TOO_SHORT_OR_LONG
     norm = _normalise(password)
     local = _normalise(email.partition("@")[0])
     if _is_common(norm):
-        return "is too common; choose a longer phrase of unrelated words"
+        return TOO_COMMON
     if len(set(norm)) < 5:
-        return "repeats too few characters"
+        return TOO_FEW_CHARACTERS
     if len(local) >= 4 and local in norm:
-        return "must not contain the account name"
+        return HOLDS_ACCOUNT_NAME
     return None

@@ -99,15 +99,22 @@ def resolve(db: Session, raw: str, *, now: datetime, settings: Settings) -> Auth
     return row
 
 
-def rotate(db: Session, *, old: AuthSession, now: datetime, settings: Settings) -> Issued:
-    """Replace a session by a new full one with a new token (fixation defence)."""
+def rotate(
+    db: Session,
+    *,
+    old: AuthSession,
+    now: datetime,
+    settings: Settings,
+    stage: SessionStage = SessionStage.FULL,
+) -> Issued:
+    """Replace a session by a new one (full by default) with a new token (fixation defence)."""
     db.delete(old)
     db.flush()
     return create(
         db,
         user_id=old.user_id,
         kind=CredentialKind(old.kind),
-        stage=SessionStage.FULL,
+        stage=stage,
         now=now,
         settings=settings,
     )

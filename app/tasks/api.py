@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
+from app.pagination import Page
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission, Role
 from app.tasks import service
@@ -25,13 +26,13 @@ def _shape(actor: Actor, item: dict[str, Any]) -> TaskOut | VolunteerTask:
     return TaskOut.model_validate(item)
 
 
-@router.get("/tasks", response_model=list[TaskOut | VolunteerTask])
+@router.get("/tasks", response_model=Page[TaskOut | VolunteerTask])
 def list_tasks(
     q: Annotated[TaskListQuery, Query()],
     request: Request,
     db: DbSession,
     actor: Actor = require(Permission.TASK_READ),
-) -> list[TaskOut | VolunteerTask]:
+) -> Page[TaskOut | VolunteerTask]:
     """A volunteer's own tasks (case code, text, coarse place, due, status, note: nothing
     else); for the case team, the tasks of cases in scope."""
     items = service.list_tasks(
@@ -40,10 +41,11 @@ def list_tasks(
         actor=actor,
         status=q.status.value if q.status else None,
         case_id=q.case_id,
-        page=q.page,
+        paging=q,
         now=_now(request),
     )
-    return [_shape(actor, i) for i in items]
+    shaped = [_shape(actor, i) for i in items.items]
+    return Page(items=shaped, page=items.page, per_page=items.per_page, total=items.total)
 
 
 @router.post("/tasks", status_code=201, response_model=TaskOut)

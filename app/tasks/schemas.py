@@ -11,8 +11,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
+from app.pagination import PageQuery
 from app.validation import Strict, storable_time
 
 TITLE_MAX = 200
@@ -82,12 +83,11 @@ class TaskUpdate(Strict):
         return dict(self.model_dump(exclude_unset=True))
 
 
-class TaskListQuery(Strict):
+class TaskListQuery(PageQuery):
     """Plain filters for GET /tasks (nothing personal)."""
 
     status: TaskStatus | None = None
     case_id: uuid.UUID | None = None
-    page: int = Field(default=1, ge=1, le=10_000)
 
 
 class VolunteerTask(BaseModel):

@@ -18,6 +18,7 @@ from app.cases.models import Case
 from app.crypto.envelope import OpenDataKey, decrypt_text, encrypt_text
 from app.crypto.keyring import Keyring
 from app.errors import Forbidden, InvalidInput
+from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role, redact_task
 from app.policy.scope import readable_tasks
@@ -27,7 +28,6 @@ from app.tasks.models import Task
 from app.tasks.schemas import GUARDED_FIELDS, VOLUNTEER_MOVES, TaskCreate, TaskStatus
 from app.users.models import TeamMembership, User
 
-PAGE_SIZE = 50
 # What a volunteer may send in a PATCH of their own task.
 VOLUNTEER_FIELDS = frozenset({"status", "note"})
 
@@ -150,9 +150,9 @@ def list_tasks(
     actor: Actor,
     status: str | None,
     case_id: uuid.UUID | None,
-    page: int,
+    paging: PageQuery,
     now: datetime,
-) -> list[dict[str, Any]]:
+) -> Page[dict[str, Any]]:
     """Tasks in the actor's scope (a volunteer: their own), soonest due first, redacted."""
     stmt = readable_tasks(actor, Permission.TASK_READ, now=now)
     if status:
@@ -160,7 +160,7 @@ def list_tasks(
     if case_id:
         stmt = stmt.where(Task.case_id == case_id)
     stmt = stmt.order_by(Task.due.is_(None), Task.due, Task.created_at, Task.id)
-    tasks = list(db.scalars(stmt.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    tasks, total = page_rows(db, stmt, paging)
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))
     }
@@ -181,7 +181,7 @@ def list_tasks(
             on=("case", read_id),
             fields=sorted({f for item in out for f in item}),
         )
-    return out
+    return page_of(out, paging, total)
 
 
 def _check_move(actor: Actor, task: Task, target: TaskStatus) -> None:

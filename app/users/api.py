@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
+from app.audit.log import record
 from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput, NotFound
 from app.openapi import errors
+from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
-from app.policy.permissions import CASE_ROLES, Permission, Role
+from app.policy.permissions import CASE_ROLES, Permission, Role, redact_member
 from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
@@ -23,15 +26,19 @@ from app.users.auth_api import check_factors
 from app.users.dependencies import (
     AccessRequestApprove,
     AccessRequestReject,
+    LoggedActor,
+    TeamDirectory,
     UserRead,
     UserSessions,
     UserUnlock,
     UserWrite,
 )
-from app.users.models import AccessRequest, Team, User
+from app.users.models import AccessRequest, Team, TeamMembership, User, shown_name
 from app.users.schemas import (
     AccessRequestOut,
+    ActorOut,
     Approved,
+    MemberOut,
     MeOut,
     PasswordChange,
     SessionsEnded,
@@ -54,6 +61,7 @@ def _teams(db: Session, user: User) -> list[TeamOut]:
 def _user_out(db: Session, user: User) -> UserOut:
     return UserOut(
         id=user.id,
+        name=shown_name(user),
         email=user.email,
         role=Role(user.role),
         teams=_teams(db, user),
@@ -75,6 +83,7 @@ def me(db: DbSession, actor: Actor = require(Permission.SELF_READ)) -> MeOut:
         csrf_token = row.csrf_token if row else None
     return MeOut(
         id=user.id,
+        name=shown_name(user),
         email=user.email,
         role=actor.role,
         teams=_teams(db, user),
@@ -109,10 +118,13 @@ def change_password(
     return response
 
 
-@router.get("/users", response_model=list[UserOut])
-def list_users(db: DbSession, actor: Actor = require(Permission.USER_READ)) -> list[UserOut]:
-    """Every account."""
-    return [_user_out(db, u) for u in db.scalars(select(User).order_by(User.email))]
+@router.get("/users", response_model=Page[UserOut])
+def list_users(
+    q: Annotated[PageQuery, Query()], db: DbSession, actor: Actor = require(Permission.USER_READ)
+) -> Page[UserOut]:
+    """Every account, by e-mail."""
+    rows, total = page_rows(db, select(User).order_by(User.email), q)
+    return page_of([_user_out(db, u) for u in rows], q, total)
 
 
 @router.post(
@@ -137,6 +149,7 @@ def create_user(
         password=body.password,
         actor=actor,
         keyring=request.app.state.keyring,
+        name=body.name,
     )
     if not case_role:
         return UserCreated(
@@ -188,6 +201,8 @@ def update_user(
         )
     if body.disabled is not None:
         service.set_disabled(db, actor=actor, user=user, disabled=body.disabled, now=now)
+    if body.name is not None:
+        service.set_name(db, actor=actor, user=user, name=body.name)
     db.flush()
     if pending is not None:
         out = _request_out(pending)
@@ -207,10 +222,50 @@ def end_user_sessions(db: DbSession, access: UserSessions) -> SessionsEnded:
     return SessionsEnded(ended=service.end_sessions(db, actor=access.actor, user=access.user))
 
 
-@router.get("/teams", response_model=list[TeamOut])
-def list_teams(db: DbSession, actor: Actor = require(Permission.TEAM_READ)) -> list[TeamOut]:
-    """Every team."""
-    return [TeamOut(id=t.id, name=t.name) for t in db.scalars(select(Team).order_by(Team.name))]
+@router.get("/teams", response_model=Page[TeamOut])
+def list_teams(
+    q: Annotated[PageQuery, Query()], db: DbSession, actor: Actor = require(Permission.TEAM_READ)
+) -> Page[TeamOut]:
+    """Every team, by name."""
+    rows, total = page_rows(db, select(Team).order_by(Team.name), q)
+    return page_of([TeamOut(id=t.id, name=t.name) for t in rows], q, total)
+
+
+@router.get(
+    "/teams/{team_id}/members", response_model=Page[MemberOut], response_model_exclude_unset=True
+)
+def team_members(
+    q: Annotated[PageQuery, Query()], db: DbSession, access: TeamDirectory
+) -> Page[MemberOut]:
+    """The team directory, by name: coordinators of the team and admins see name, role,
+    e-mail and whether the account is active; auditors name and role only."""
+    stmt = (
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == access.team.id)
+        .order_by(func.coalesce(User.display_name, User.email), User.id)
+    )
+    rows, total = page_rows(db, stmt, q)
+    items = [MemberOut.model_validate(redact_member(access.actor.role, _member(u))) for u in rows]
+    return page_of(items, q, total)
+
+
+def _member(user: User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "name": shown_name(user),
+        "role": user.role,
+        "email": user.email,
+        "active": user.disabled_at is None,
+    }
+
+
+@router.get("/audit/actors/{user_id}", response_model=ActorOut, tags=["audit"])
+def logged_actor(db: DbSession, access: LoggedActor) -> ActorOut:
+    """Who an actor id in the audit log is: name and role, nothing else (the look-up is
+    itself audited)."""
+    record(db, AuditAction.AUDIT_READ, by=access.actor, on=("user", access.user.id), reason="actor")
+    return ActorOut(id=access.user.id, name=shown_name(access.user), role=Role(access.user.role))
 
 
 @router.post("/teams", response_model=TeamOut, status_code=201)
@@ -238,12 +293,14 @@ def _request_out(row: AccessRequest) -> AccessRequestOut:
     )
 
 
-@router.get("/access-requests", response_model=list[AccessRequestOut])
+@router.get("/access-requests", response_model=Page[AccessRequestOut])
 def list_access_requests(
-    db: DbSession, actor: Actor = require(Permission.ACCESS_REQUEST_READ)
-) -> list[AccessRequestOut]:
+    q: Annotated[PageQuery, Query()],
+    db: DbSession,
+    actor: Actor = require(Permission.ACCESS_REQUEST_READ),
+) -> Page[AccessRequestOut]:
     """Pending grants of case content: a coordinator's teams', or (admins) all of them."""
-    return [_request_out(r) for r in grants.pending_for(db, actor)]
+    return page_of([_request_out(r) for r in grants.pending_for(db, actor)], q)
 
 
 @router.post(

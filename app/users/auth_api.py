@@ -14,9 +14,10 @@ from app.openapi import errors
 from app.policy.deps import PUBLIC, Actor, AuthMethod, require
 from app.policy.permissions import Permission
 from app.security import sessions
+from app.security.errors import PasswordChangeRequired
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.security.proxies import client_address
-from app.users import signin
+from app.users import service, signin
 from app.users.models import User
 from app.users.schemas import ReauthOut, ReauthRequest, TokenOut, TokenRequest
 
@@ -62,7 +63,7 @@ def check_factors(
 
 
 @router.post(
-    "/token", dependencies=PUBLIC, response_model=TokenOut, responses=errors(401, 423, 429)
+    "/token", dependencies=PUBLIC, response_model=TokenOut, responses=errors(401, 403, 423, 429)
 )
 def issue_token(
     body: TokenRequest, request: Request, db: DbSession, settings: AppSettings
@@ -70,6 +71,11 @@ def issue_token(
     """A bearer token for e-mail, password and TOTP code (valid 8 hours by default)."""
     user = check_factors(db, request, email=body.email, password=body.password, code=body.totp)
     now = request.app.state.clock.now()
+    if user.password_must_change:
+        if body.new_password is None:
+            raise PasswordChangeRequired()
+        signin.one_time_step(db, user=user, now=now)  # raises when used before
+        service.set_password(db, user=user, new=body.new_password, now=now)
     signin.succeeded(db, user=user, method="api_token")
     issued = sessions.create(
         db,

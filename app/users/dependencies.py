@@ -7,7 +7,17 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from app.policy.access import ACCESS_REQUEST, USER, RequestAccess, Scoped, UserAccess
+from app.policy.access import (
+    ACCESS_REQUEST,
+    ACCOUNT,
+    TEAM,
+    USER,
+    AccountAccess,
+    RequestAccess,
+    Scoped,
+    TeamAccess,
+    UserAccess,
+)
 from app.policy.permissions import Permission
 
 UserRead = Annotated[UserAccess, Depends(Scoped(USER, Permission.USER_READ))]
@@ -22,3 +32,6 @@ AccessRequestApprove = Annotated[
 AccessRequestReject = Annotated[
     RequestAccess, Depends(Scoped(ACCESS_REQUEST, Permission.ACCESS_REQUEST_REJECT))
 ]
+TeamDirectory = Annotated[TeamAccess, Depends(Scoped(TEAM, Permission.TEAM_MEMBERS))]
+# The auditor names who acted in the log: any account, name and role only.
+LoggedActor = Annotated[AccountAccess, Depends(Scoped(ACCOUNT, Permission.AUDIT_READ))]

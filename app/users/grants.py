@@ -23,10 +23,10 @@ from app.errors import Conflict, InvalidInput
 from app.policy.deps import Actor
 from app.policy.permissions import CASE_ROLES, Role
 from app.policy.scope import request_visible_to
-from app.security import passwords, sessions
+from app.security import sessions
 from app.security.errors import ApproverNotEntitled
 from app.users.models import AccessRequest, Team, TeamMembership, User
-from app.users.service import generate_password, set_role, team_ids_of
+from app.users.service import issue_one_time_password, set_role, team_ids_of
 
 PENDING, APPROVED, REJECTED = "pending", "approved", "rejected"
 
@@ -188,9 +188,7 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
     # Not yet enrolled: whoever knows the current password (the admin who made the account)
     # could enrol TOTP first and hold both factors, so the password is replaced.
     if req.new_account or user.totp_enrolled_at is None:
-        password = generate_password()
-        user.password_hash = passwords.hash_password(password)
-        user.password_changed_at = now
+        password = issue_one_time_password(user, now=now)
     req.status, req.decided_by, req.decided_at = APPROVED, actor.id, now
     record(
         db,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.ciphertext import Ciphertext, Encrypted
@@ -38,6 +38,11 @@ class User(IdMixin, Base):
     disabled_at: Mapped[datetime | None]
     # The language of the person's pages (app.i18n.LOCALES); None follows the browser.
     language: Mapped[str | None] = mapped_column(String(8))
+    # How colleagues see the account in the team directory (None: the e-mail's first part).
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    # A password someone else chose works once: at that sign-in it must be replaced.
+    password_must_change: Mapped[bool] = mapped_column(default=False, server_default=false())
+    one_time_used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -91,3 +96,8 @@ class AccessRequest(IdMixin, Base):
         ForeignKey("users.id", ondelete="SET NULL")
     )
     decided_at: Mapped[datetime | None]
+
+
+def shown_name(user: User) -> str:
+    """The name colleagues see: the display name, or the e-mail's part before the @."""
+    return user.display_name or user.email.split("@", 1)[0]

@@ -25,6 +25,7 @@ from app.policy.permissions import Permission
 from app.security import csrf, sessions, totp
 from app.security.form_token import PreSessionForm
 from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.users import service as user_service
 from app.users import signin
 from app.users.auth_api import client_address
 from app.users.labels import role_label
@@ -37,6 +38,7 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 LOGIN_FORM = PreSessionForm(cookie="haven_login", purpose="login-form-csrf")
 FormStr = Annotated[str, Form(max_length=1024)]
 FORM_EXPIRED = lazy("The form expired. Please try again.")
+PASSWORDS_DIFFER = lazy("The two passwords differ; type the same one twice.")
 
 
 def _pending(request: Request, db: Session, stage: SessionStage) -> tuple[AuthSession, User] | None:
@@ -65,9 +67,24 @@ def _login_form(
     return response
 
 
+# The page of each unfinished sign-in step: a browser sent to /login in the middle of one
+# (its code, its enrolment, its new password) goes back to where it stopped.
+STEP_PAGES = {
+    SessionStage.TOTP.value: "/login/totp",
+    SessionStage.ENROL.value: "/login/enrol",
+    SessionStage.NEW_PASSWORD.value: "/login/new-password",
+}
+
+
 @router.get("/login", dependencies=PUBLIC)
-def login_page(request: Request, settings: AppSettings) -> Response:
-    """The sign-in form."""
+def login_page(request: Request, db: DbSession, settings: AppSettings) -> Response:
+    """The sign-in form (or the step a sign-in under way stopped at)."""
+    token = request.cookies.get(sessions.cookie_name(settings))
+    found = session_account(request, db, token) if token else None
+    if found is not None and found[0].kind == CredentialKind.COOKIE.value:
+        step = STEP_PAGES.get(found[0].stage)
+        if step is not None:
+            return see_other(step)
     return _login_form(request, settings)
 
 
@@ -104,6 +121,8 @@ def login_submit(
         stage, target = SessionStage.ENROL, "/login/enrol"
     elif signin.needs_second_factor(user):
         stage, target = SessionStage.TOTP, "/login/totp"
+    elif signin.one_time_step(db, user=user, now=now):
+        stage, target = SessionStage.NEW_PASSWORD, "/login/new-password"
     else:
         signin.succeeded(db, user=user, method="password")
         stage, target = SessionStage.FULL, "/"
@@ -163,13 +182,18 @@ def _second_step(
         context = {"csrf_token": row.csrf_token, "errors": {"code": LazyText(exc.message)}}
         enrol = _enrol_context(user, request.app.state.keyring)
         return render(request, page, context | enrol, exc.status)
-    signin.succeeded(db, user=user, method="totp")
-    issued = sessions.rotate(db, old=row, now=now, settings=settings)
+    if signin.one_time_step(db, user=user, now=now):  # raises when used before
+        next_page, next_stage = "/login/new-password", SessionStage.NEW_PASSWORD
+    else:
+        signin.succeeded(db, user=user, method="totp")
+        next_page, next_stage = "/", SessionStage.FULL
+    issued = sessions.rotate(db, old=row, now=now, settings=settings, stage=next_stage)
     if user.recovery_codes_issued_at is None:
         codes = signin.issue_recovery_codes(db, user=user, now=now)
-        response = render(request, "auth/recovery_codes.html", {"codes": codes})
+        context = {"codes": codes, "next_page": next_page}
+        response = render(request, "auth/recovery_codes.html", context)
     else:
-        response = see_other("/")
+        response = see_other(next_page)
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -233,6 +257,57 @@ def enrol_submit(
         code=code,
         submitted_csrf=csrf_token,
     )
+
+
+@router.get("/login/new-password", dependencies=PUBLIC)
+def new_password_page(request: Request, db: DbSession) -> Response:
+    """First sign-in with a one-time password: choose one's own."""
+    pending = _pending(request, db, SessionStage.NEW_PASSWORD)
+    if pending is None:
+        return see_other("/login")
+    return render(request, "auth/new_password.html", {"csrf_token": pending[0].csrf_token})
+
+
+@router.post("/login/new-password", dependencies=PUBLIC)
+def new_password_submit(
+    *,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    new_password: FormStr,
+    new_password_again: FormStr,
+    csrf_token: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Replace the one-time password and finish signing in with a new session."""
+    pending = _pending(request, db, SessionStage.NEW_PASSWORD)
+    if pending is None:
+        return see_other("/login")
+    row, user = pending
+    csrf.verify(row.csrf_token, csrf_token)
+    now = request.app.state.clock.now()
+    errors: dict[str, LazyText] = {}
+    if new_password != new_password_again:
+        errors["new_password_again"] = PASSWORDS_DIFFER
+    else:
+        try:
+            user_service.set_password(db, user=user, new=new_password, now=now)
+        except HavenError as exc:
+            errors["new_password"] = LazyText(exc.extra["errors"][0]["message"])
+    if errors:
+        context = {"csrf_token": row.csrf_token, "errors": errors}
+        return render(request, "auth/new_password.html", context, 422)
+    signin.succeeded(db, user=user, method="one_time_replaced")
+    issued = sessions.create(
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=SessionStage.FULL,
+        now=now,
+        settings=settings,
+    )
+    response = see_other("/")
+    sessions.set_cookie(response, issued.token, settings)
+    return response
 
 
 @router.post("/logout", dependencies=PUBLIC)

@@ -17,11 +17,13 @@ TeamName = Annotated[str, Field(min_length=1, max_length=120), NoNul]
 
 
 class TokenRequest(BaseModel):
-    """Credentials for a bearer token."""
+    """Credentials for a bearer token. A one-time password (from `haven user add`, an admin
+    or an approving coordinator) works once: send `new_password` with it to replace it."""
 
     email: Email
     password: str = Field(max_length=1024)
     totp: str | None = Field(default=None, max_length=64)
+    new_password: str | None = Field(default=None, max_length=1024)
 
 
 class TokenOut(BaseModel):
@@ -62,6 +64,7 @@ class MeOut(BaseModel):
     """The signed-in account; csrf_token is set for cookie sessions (send it as X-CSRF-Token)."""
 
     id: uuid.UUID
+    name: str
     email: str
     role: Role
     teams: list[TeamOut]
@@ -73,6 +76,7 @@ class UserOut(BaseModel):
     """An account as the admin sees it."""
 
     id: uuid.UUID
+    name: str
     email: str
     role: Role
     teams: list[TeamOut]
@@ -88,6 +92,8 @@ class UserCreate(BaseModel):
     role: Role
     teams: list[Annotated[str, NoNul]] = Field(default_factory=list, max_length=50)
     password: str | None = Field(default=None, max_length=1024)
+    # How colleagues see the account in the team directory (default: the e-mail's first part).
+    name: Annotated[str, NoNul, Field(max_length=120)] | None = None
 
 
 class UserCreated(BaseModel):
@@ -132,6 +138,7 @@ class UserPatch(BaseModel):
 
     role: Role | None = None
     disabled: bool | None = None
+    name: Annotated[str, NoNul, Field(max_length=120)] | None = None
     team_ids: list[uuid.UUID] | None = Field(default=None, max_length=50)
 
 
@@ -153,3 +160,22 @@ class SessionsEnded(BaseModel):
     """How many sessions and tokens were ended."""
 
     ended: int
+
+
+class MemberOut(BaseModel):
+    """A colleague in the team directory: for coordinators and admins their name, role,
+    e-mail and whether the account is active; for auditors name and role only."""
+
+    id: uuid.UUID
+    name: str
+    role: Role
+    email: str | None = None
+    active: bool | None = None
+
+
+class ActorOut(BaseModel):
+    """Who an actor id in the audit log is: name and role, nothing else."""
+
+    id: uuid.UUID
+    name: str
+    role: Role

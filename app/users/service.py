@@ -20,7 +20,7 @@ from app.audit.log import record
 from app.crypto.keyring import Keyring
 from app.crypto.system_keys import seal_totp_secret
 from app.errors import Conflict, InvalidInput
-from app.i18n import LOCALES, is_supported
+from app.i18n import LOCALES, N_, is_supported
 from app.policy.deps import Actor
 from app.policy.permissions import Role
 from app.security import passwords, sessions, throttle, totp
@@ -94,8 +94,12 @@ def create_user(
     password: str | None = None,
     actor: Actor | None = None,
     keyring: Keyring,
+    name: str | None = None,
+    one_time: bool = True,
 ) -> NewAccount:
-    """Create an account (and any new team), with a TOTP secret ready for enrolment."""
+    """Create an account (and any new team), with a TOTP secret ready for enrolment. The
+    password, chosen by someone else, works once (`one_time`; off only for the demo's
+    invented accounts): at that first sign-in it must be replaced."""
     email = normalise_email(email)
     if not _EMAIL.match(email) or len(email) > 254:
         raise InvalidInput("email", "is not an e-mail address")
@@ -118,13 +122,14 @@ def create_user(
         role=role.value,
         password_hash=passwords.hash_password(password),
         totp_secret=seal_totp_secret(keyring, user_id=user_id, secret=secret),
+        display_name=clean_name(name),
+        password_must_change=one_time,
     )
     db.add(user)
     db.flush()
-    for name in teams:
-        db.add(
-            TeamMembership(user_id=user.id, team_id=get_or_create_team(db, name, actor=actor).id)
-        )
+    for team_name in teams:
+        team = get_or_create_team(db, team_name, actor=actor)
+        db.add(TeamMembership(user_id=user.id, team_id=team.id))
     db.flush()
     record(
         db,
@@ -160,14 +165,45 @@ def set_disabled(db: Session, *, actor: Actor, user: User, disabled: bool, now: 
 
 def set_password(db: Session, *, user: User, new: str, now: datetime) -> None:
     """Set one's own new password (the caller has proven password and code): ends every
-    session and token of the account, and is audited."""
+    session and token of the account, and is audited. A one-time password is replaced."""
     problem = passwords.weakness(new, email=user.email)
     if problem:
         raise WeakPassword("new_password", problem)
+    if passwords.verify_password(user.password_hash, new)[0]:
+        raise WeakPassword("new_password", SAME_AS_BEFORE)
     user.password_hash = passwords.hash_password(new)
     user.password_changed_at = now
+    user.password_must_change = False
+    user.one_time_used_at = None
     sessions.end_for_user(db, user.id)
     record(db, AuditAction.PASSWORD_CHANGED, by=user, on=("user", user.id))
+
+
+SAME_AS_BEFORE = N_("must differ from the current password")
+
+
+def issue_one_time_password(user: User, *, now: datetime) -> str:
+    """Replace the password by a new one-time one (shown once to whoever issues it)."""
+    password = generate_password()
+    user.password_hash = passwords.hash_password(password)
+    user.password_changed_at = now
+    user.password_must_change = True
+    user.one_time_used_at = None
+    return password
+
+
+def set_name(db: Session, *, actor: Actor, user: User, name: str) -> None:
+    """Change how colleagues see the account (an empty name: the e-mail's first part)."""
+    user.display_name = clean_name(name)
+    record(db, AuditAction.USER_UPDATED, by=actor, on=("user", user.id), fields=["name"])
+
+
+def clean_name(name: str | None) -> str | None:
+    """A display name trimmed, or None when empty (422 when too long)."""
+    name = (name or "").strip()
+    if len(name) > 120:
+        raise InvalidInput("name", "must be at most 120 characters")
+    return name or None
 
 
 def unlock(db: Session, *, actor: Actor, user: User) -> bool:

@@ -22,7 +22,7 @@ from app.crypto.system_keys import open_totp_secret
 from app.errors import Locked, Throttled
 from app.policy.permissions import TOTP_REQUIRED, Role
 from app.security import passwords, throttle, totp
-from app.security.errors import InvalidCredentials
+from app.security.errors import InvalidCredentials, OneTimePasswordUsed
 from app.users.models import RecoveryCode, User
 from app.users.service import normalise_email
 
@@ -191,3 +191,16 @@ def issue_recovery_codes(db: Session, *, user: User, now: datetime) -> list[str]
 def succeeded(db: Session, *, user: User, method: str) -> None:
     """Audit the sign-in (the factors' checks already cleared the address's failures)."""
     record(db, AuditAction.SIGN_IN, by=user, on=("user", user.id), reason=method)
+
+
+def one_time_step(db: Session, *, user: User, now: datetime) -> bool:
+    """After every factor: True when the password is a one-time one that must be replaced
+    now (it is marked used: it never opens a second sign-in); raises when it was used."""
+    if not user.password_must_change:
+        return False
+    if user.one_time_used_at is not None:
+        record(db, AuditAction.SIGN_IN_FAILED, by=user, outcome="denied", reason="one_time_used")
+        raise OneTimePasswordUsed(keep_record=True)
+    user.one_time_used_at = now
+    db.flush()
+    return True

@@ -90,7 +90,7 @@ def test_visitor_switches_language_without_javascript(open_tab: OpenTab) -> None
 def test_signed_in_person_keeps_their_language_on_the_account(
     open_tab: OpenTab, live_server: LiveServer
 ) -> None:
-    account = live_server.add_account("volunteer")
+    account = live_server.settle(live_server.add_account("volunteer"))
     tab = open_tab(javascript=False, locale="en-US")
     sign_in_password(tab, account)
     assert tab.path() == "/"

@@ -117,7 +117,7 @@ def test_history_keeps_old_and_new_values_encrypted(
     body = _create(client, org)
     url, h = f"/api/v1/cases/{body['id']}", org.headers["caseworker"]
     client.patch(url, json={"version": body["version"], "unit": "Other unit"}, headers=h)
-    history = client.get(f"{url}/history", headers=h).json()
+    history = client.get(f"{url}/history", headers=h).json()["items"]
     assert history[0]["fields"] == ["unit"]
     assert history[0]["changes"]["unit"] == {"old": "Invented unit 00000", "new": "Other unit"}
     assert history[-1]["changes"]["legal_name"]["new"] == PERSON["legal_name"]

@@ -74,7 +74,7 @@ def test_movement_destroyed_from_case_and_history_when_due(
     history = client.get(f"{url}/history", headers=cw)
     assert PLAN not in history.text
     assert "Первый план" not in history.text
-    newest = history.json()[0]
+    newest = history.json()["items"][0]
     assert newest["fields"] == ["movement"]
     assert newest["actor_id"] is None
     assert newest["changes"]["movement"] == retention.DESTROYED
@@ -177,7 +177,7 @@ def test_only_coordinators_set_legal_hold(client: TestClient, db: Session, staff
     r = client.patch(url, json={"version": 1, "legal_hold": True}, headers=staff.h("coordinator"))
     assert r.status_code == 200
     assert r.json()["legal_hold"] is True
-    history = client.get(f"{url}/history", headers=staff.h("coordinator")).json()
+    history = client.get(f"{url}/history", headers=staff.h("coordinator")).json()["items"]
     assert history[0]["fields"] == ["legal_hold"]
     assert audit_count(db, "case.updated") == 1
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.cases import search
 from app.crypto.keyring import Keyring
+from app.pagination import DEFAULT_PER_PAGE
 from tests.cases.conftest import Org
 from tests.factories import make_case
 
@@ -54,14 +55,14 @@ def _cases(db: Session, keyring: Keyring, org: Org, n: int, **values: Any) -> li
 def test_the_list_pages_in_sql(
     client: TestClient, db: Session, org: Org, keyring: Keyring, engine: Engine
 ) -> None:
-    ids = _cases(db, keyring, org, search.PAGE_SIZE + 7)
+    ids = _cases(db, keyring, org, DEFAULT_PER_PAGE + 7)
     h = org.headers["caseworker"]
     with statements(engine) as seen:
         first = client.get("/api/v1/cases", headers=h).json()
     second = client.get("/api/v1/cases?page=2", headers=h).json()
     assert first["total"] == second["total"] == len(ids)
-    assert [c["id"] for c in first["items"]] == ids[: search.PAGE_SIZE]
-    assert [c["id"] for c in second["items"]] == ids[search.PAGE_SIZE :]
+    assert [c["id"] for c in first["items"]] == ids[:DEFAULT_PER_PAGE]
+    assert [c["id"] for c in second["items"]] == ids[DEFAULT_PER_PAGE:]
     case_selects = [s for s in seen if " FROM cases" in s and "audit" not in s]
     assert any("count(" in s.lower() for s in case_selects), case_selects
     listing = [s for s in case_selects if "count(" not in s.lower()]
@@ -91,7 +92,7 @@ def test_the_need_filter_runs_in_sql_and_matches_whole_words(
 def test_personal_search_confirms_and_pages(
     client: TestClient, db: Session, org: Org, keyring: Keyring
 ) -> None:
-    ids = _cases(db, keyring, org, search.PAGE_SIZE + 3, legal_name="Miroslav Testovy")
+    ids = _cases(db, keyring, org, DEFAULT_PER_PAGE + 3, legal_name="Miroslav Testovy")
     _cases(db, keyring, org, 3, legal_name="Other Person")
     h = org.headers["caseworker"]
     body: dict[str, Any] = {"name": "Miroslav Testovy"}

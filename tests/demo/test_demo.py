@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.cases import record as rec
-from app.cases.models import Case
+from app.cases.models import Case, CaseDeadline
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.demo.accounts import ensure_demo_accounts
@@ -51,6 +51,14 @@ def test_demo_cases_are_believable_and_idempotent(
         assert refs["sent"] == stages["follow_up"] > 0
         assert refs["draft"] == stages["referral"] > 0
         assert any(c.assigned_to is None and c.source == "staff" for c in cases)
+        # Every feature can be tried: two coordinators (four-eyes erasure), a caseworker
+        # with cases of their own, a volunteer with open tasks, hearings coming up.
+        team_coordinators = db.scalars(select(User).where(User.role == "coordinator")).all()
+        assert len(team_coordinators) == 2
+        worker = db.scalars(select(User).where(User.role == "caseworker")).one()
+        assert sum(c.assigned_to == worker.id for c in cases) >= 10
+        assert db.scalar(select(func.count()).select_from(Task).where(Task.status == "open"))
+        assert db.scalar(select(func.count()).select_from(CaseDeadline)) > 0
         assert sum(c.source == "self_referral" for c in cases) == 1
         assert db.scalar(select(func.count()).select_from(Task)) == first.tasks
         docs = list(db.scalars(select(Document)))

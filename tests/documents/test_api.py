@@ -72,8 +72,8 @@ def test_upload_list_download_round_trip(client: TestClient, db: Session, world:
 
     listed = client.get(_url(world.case_a.id), headers=world.headers["coord"])
     assert listed.status_code == 200
-    assert [d["id"] for d in listed.json()] == [doc["id"]]
-    assert set(listed.json()[0]) == {
+    assert [d["id"] for d in listed.json()["items"]] == [doc["id"]]
+    assert set(listed.json()["items"][0]) == {
         "id", "name", "content_type", "size", "sha256", "uploaded_by", "uploaded_at"
     }  # fmt: skip
 

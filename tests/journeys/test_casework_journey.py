@@ -141,8 +141,11 @@ def test_a_person_from_self_referral_to_erasure(
     assert bad["errors"][0]["field"] == "risk_level"
     j.patch("caseworker", legal_name="Тимур Рашидович Галиев", date_of_birth="1996-05-02")
     stale = j.refused("PATCH", j.url, "caseworker", {"version": 1, "risk_level": "high"}, 409)
-    assert stale["changed_fields"] == ["date_of_birth", "legal_name"]
-    j.patch("caseworker", consents=[CONSENT], risk_level="high")
+    # The 409 names everything changed since version 1, the assignment included.
+    assert stale["changed_fields"] == ["assigned_to", "date_of_birth", "legal_name"]
+    stored = j.ok("POST", f"{j.url}/consents", "caseworker", CONSENT, status=201)
+    assert stored["recorded_by"] == str(staff.caseworker.id)
+    j.patch("caseworker", risk_level="high")
     assert j.move("documentation")["stage"] == "documentation"
     # A photo of the summons, encrypted on the way in, identical on the way out.
     summons = b"\x89PNG\r\n\x1a\n" + b"synthetic summons scan " * 2000
@@ -196,7 +199,13 @@ def test_a_person_from_self_referral_to_erasure(
         "legal_basis": "consent",
         "given_at": "2026-11-21T10:00:00+00:00",
     }
-    j.patch("caseworker", consents=[CONSENT, share], criminal_case={"article": "337"})
+    # Sending a whole list without the store consent would drop it: refused, nothing lost.
+    dropped = j.refused(
+        "PATCH", j.url, "caseworker", {"version": j.version(), "consents": [share]}, 409
+    )
+    assert dropped["consent_ids"] == [stored["id"]]
+    j.ok("POST", f"{j.url}/consents", "caseworker", share, status=201)
+    j.patch("caseworker", criminal_case={"article": "337"})
     made_ref = j.ok("POST", f"{j.url}/referrals", "caseworker", referral, status=201)
     assert made_ref["status"] == "draft"
     j.refused_move("follow_up", ["referrals"])  # a draft is not a sent referral
@@ -218,8 +227,9 @@ def test_a_person_from_self_referral_to_erasure(
     j.refused_move("closed", ["closing_note"])
     j.patch("caseworker", closing_note="Handed over to the asylum lawyer; closed.")
     assert j.move("closed")["stage"] == "closed"
-    history = j.ok("GET", f"{j.url}/history", "coordinator")
+    history = j.ok("GET", f"{j.url}/history", "coordinator")["items"]
     assert len(history) >= 6
+    assert {"stage", "assigned_to"} <= {f for rev in history for f in rev["fields"]}
     # Erasure: four eyes.
     j.refused("DELETE", j.url, "caseworker", None, 403)
     assert j.ok("DELETE", j.url, "coordinator", status=202)["status"] == (
@@ -230,6 +240,6 @@ def test_a_person_from_self_referral_to_erasure(
     for who in ("coordinator", "caseworker"):
         r = client.get(j.url, headers=staff.h(who))
         assert r.status_code == 404
-    assert client.get("/api/v1/tasks", headers=staff.h("volunteer")).json() == []
+    assert client.get("/api/v1/tasks", headers=staff.h("volunteer")).json()["items"] == []
     db.expire_all()
     assert db.get(Case, j.case_id) is None

@@ -40,11 +40,15 @@ class Visitor:
         assert match, "no CSRF field in the form"
         return match.group(1)
 
-    def person(self, role: Role = Role.CASEWORKER, *, enrolled: bool = True) -> User:
+    def person(
+        self, role: Role = Role.CASEWORKER, *, enrolled: bool = True, one_time: bool = False
+    ) -> User:
         """A new account (an invented address that names no role or language)."""
         email = f"person-{secrets.token_hex(4)}@example.invalid"
         teams = [make_team(self.db)] if role is not Role.ADMIN else []
-        return make_user(self.db, role, teams=teams, email=email, enrolled=enrolled)
+        return make_user(
+            self.db, role, teams=teams, email=email, enrolled=enrolled, one_time=one_time
+        )
 
     def password_step(self, user: User, password: str = PASSWORD) -> httpx.Response:
         """The sign-in form, filled in and sent."""
@@ -108,6 +112,27 @@ def _recovery_codes(v: Visitor) -> httpx.Response:
     return v.client.post("/login/enrol", data=data)
 
 
+def _new_password(v: Visitor) -> httpx.Response:
+    v.password_step(v.person(Role.VOLUNTEER, enrolled=False, one_time=True))
+    return v.client.get("/login/new-password")
+
+
+def _new_password_mismatch(v: Visitor) -> httpx.Response:
+    page = _new_password(v)
+    data = {
+        "new_password": "quiet-otter-paints-31",
+        "new_password_again": "quiet-otter-paints-13",
+        "csrf_token": v.csrf(page.text),
+    }
+    return v.client.post("/login/new-password", data=data)
+
+
+def _new_password_weak(v: Visitor) -> httpx.Response:
+    page = _new_password(v)
+    data = {"new_password": "short", "new_password_again": "short"}
+    return v.client.post("/login/new-password", data=data | {"csrf_token": v.csrf(page.text)})
+
+
 def _home(v: Visitor) -> httpx.Response:
     v.signed_in(Role.VOLUNTEER)
     return v.client.get("/")
@@ -149,6 +174,9 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("totp-wrong-code", "POST", "/login/totp", _totp_wrong_code, 401),
     PageVisit("enrol", "GET", "/login/enrol", _enrol),
     PageVisit("recovery-codes", "POST", "/login/enrol", _recovery_codes),
+    PageVisit("new-password", "GET", "/login/new-password", _new_password),
+    PageVisit("new-password-mismatch", "POST", "/login/new-password", _new_password_mismatch, 422),
+    PageVisit("new-password-weak", "POST", "/login/new-password", _new_password_weak, 422),
     PageVisit("home", "GET", "/", _home),
     PageVisit("request", "GET", "/request", lambda v: v.client.get("/request")),
     PageVisit("request-errors", "POST", "/request", _request_with_errors, 422),

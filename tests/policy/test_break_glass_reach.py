@@ -73,12 +73,12 @@ def test_a_grant_reads_the_case(
     assert client.get(f"{case}/history", headers=h).status_code == 200
     assert client.get(f"{case}/documents", headers=h).status_code == 200
     assert client.get(f"{case}/documents/{grant_world['doc']}", headers=h).status_code == 200
-    assert [r["id"] for r in client.get(f"{case}/referrals", headers=h).json()] == [
+    assert [r["id"] for r in client.get(f"{case}/referrals", headers=h).json()["items"]] == [
         grant_world["referral"]
     ]
     listed = client.post("/api/v1/cases/search", json={"code": world.case_a.case_code}, headers=h)
     assert [c["id"] for c in listed.json()["items"]] == [str(world.case_a.id)]
-    tasks = client.get("/api/v1/tasks", headers=h).json()
+    tasks = client.get("/api/v1/tasks", headers=h).json()["items"]
     assert grant_world["task"] in [t["id"] for t in tasks]
 
 

@@ -51,10 +51,11 @@ SCOPED_PARAMS = {
     "doc_id": "document",
     "referral_id": "referral",
     "task_id": "task",
+    "team_id": "team",
 }
 # Written from DESIGN.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
-UNIVERSAL_SCOPE = {(Role.ADMIN, "user")}
+UNIVERSAL_SCOPE = {(Role.ADMIN, "user"), (Role.ADMIN, "team"), (Role.AUDITOR, "team")}
 # Also from DESIGN.md: a live break-glass grant lets the case team's roles READ another
 # team's case and what hangs off it; any other use of the grant is out of scope (404).
 GRANT_ROLES = {Role.COORDINATOR, Role.CASEWORKER}
@@ -211,6 +212,7 @@ def build_world(db: Session, keyring: Keyring, store: BlobStore, clock: FrozenCl
         "document": (doc_in.id, doc_out.id, doc_bg.id),
         "referral": (ref_in.id, ref_out.id, ref_bg.id),
         "task": (task_in.id, task_out.id, task_bg.id),
+        "team": (team_a.id, team_b.id, team_b.id),
     }
     in_scope, out_of_scope, glass = {}, {}, {}
     for role in Role:

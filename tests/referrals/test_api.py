@@ -64,8 +64,15 @@ def add_partner(
     return client.post("/api/v1/partners", json=body, headers=world.headers[who])
 
 
-def share(partner_id: str, *, withdrawn: bool = False) -> dict[str, Any]:
+def consent_id(*parts: str) -> str:
+    """A stable id per consent, so a list sent again names the same consents (a consent is
+    never dropped from a case: it is withdrawn, and a consent given again is a new one)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "haven-test-consent:" + ":".join(parts)))
+
+
+def share(partner_id: str, *, withdrawn: bool = False, again: int = 0) -> dict[str, Any]:
     return {
+        "id": consent_id("share", partner_id, str(again)),
         "purpose": "share_with_partner",
         "partner": partner_id,
         "legal_basis": "consent",
@@ -76,6 +83,7 @@ def share(partner_id: str, *, withdrawn: bool = False) -> dict[str, Any]:
 
 def store(*, withdrawn: bool = False) -> dict[str, Any]:
     return {
+        "id": consent_id("store"),
         "purpose": "store",
         "legal_basis": "consent",
         "given_at": GIVEN,
@@ -143,7 +151,7 @@ def test_partner_routes_by_role(
     for who in ("coord", "admin", "worker"):
         listed = client.get("/api/v1/partners", headers=world.headers[who])
         assert listed.status_code == 200
-        assert len(listed.json()) == 2
+        assert len(listed.json()["items"]) == 2
     for who in ("volunteer", "auditor"):
         assert client.get("/api/v1/partners", headers=world.headers[who]).status_code == 403
     assert client.get("/api/v1/partners").status_code == 401
@@ -346,7 +354,9 @@ def test_status_machine(
     listed = client.get(
         f"/api/v1/cases/{world.case_a.id}/referrals", headers=world.headers["coord"]
     )
-    assert [(x["id"], x["status"], x["note"]) for x in listed.json()] == [(ref, "completed", NOTE)]
+    assert [(x["id"], x["status"], x["note"]) for x in listed.json()["items"]] == [
+        (ref, "completed", NOTE)
+    ]
 
 
 # --- consent effects (issue 6, item 9) ------------------------------------------------
@@ -364,13 +374,14 @@ def test_withdrawing_share_consent_blocks_pending_referrals(
     listed = client.get(
         f"/api/v1/cases/{world.case_a.id}/referrals", headers=world.headers["worker"]
     )
-    assert {x["id"]: x["blocked"] for x in listed.json()} == {draft: True, sent: True}
+    assert {x["id"]: x["blocked"] for x in listed.json()["items"]} == {draft: True, sent: True}
     r = set_status(client, world, draft, "sent")
     assert (r.status_code, r.json()["code"]) == (409, "referral_blocked")
     r = client.get(f"/api/v1/referrals/{sent}/packet", headers=world.headers["worker"])
     assert (r.status_code, r.json()["code"]) == (409, "referral_blocked")
     # Consent given again does not revive a blocked referral; a new one is needed.
-    patch_case(client, world, {"consents": [store(), share(partner_id)]})
+    again = [store(), share(partner_id, withdrawn=True), share(partner_id, again=1)]
+    patch_case(client, world, {"consents": again})
     assert set_status(client, world, draft, "sent").json()["code"] == "referral_blocked"
     assert refer(client, world, partner_id).status_code == 201
 
@@ -513,7 +524,7 @@ def test_a_partner_a_coordinator_registered_is_confirmed_by_them(
 ) -> None:
     made = add_partner(client, world, keygen(tmp_path)[0], who="coord").json()
     assert made["confirmed"] is True
-    listed = client.get("/api/v1/partners", headers=world.headers["worker"]).json()
+    listed = client.get("/api/v1/partners", headers=world.headers["worker"]).json()["items"]
     assert [p["confirmed"] for p in listed if p["id"] == made["id"]] == [True]
 
 

@@ -24,6 +24,7 @@ pytestmark = pytest.mark.slow
 
 PASSWORD_CANARY = "HAVENCANARYpwQx7zW3-КотЖЪ"
 WRONG_CANARY = "HAVENCANARYwrongQ9-ЛисЮЩ"
+NEW_PASSWORD_CANARY = "HAVENCANARYnewPw4r-ВолкЁЫ"
 
 
 def _code(totp_uri: str) -> str:
@@ -52,6 +53,7 @@ def test_sign_in_never_writes_the_password(fresh_db: ScratchDatabase, tmp_path: 
             "email": made["email"],
             "password": PASSWORD_CANARY,
             "totp": _code(made["totp_uri"]),
+            "new_password": NEW_PASSWORD_CANARY,  # the first password works once
         }
         r = httpx.post(token_url, json=good, timeout=30)
         assert r.status_code == 200, r.text
@@ -67,7 +69,7 @@ def test_sign_in_never_writes_the_password(fresh_db: ScratchDatabase, tmp_path: 
     assert any(b"access_token" in p for p in server.writes())
     # Control: the staff e-mail is stored in plain text (users.email) and returned by /me.
     assert server.scan([made["email"]])
-    assert server.scan([PASSWORD_CANARY, WRONG_CANARY]) == []
+    assert server.scan([PASSWORD_CANARY, WRONG_CANARY, NEW_PASSWORD_CANARY]) == []
 
 
 def test_the_harness_finds_a_plaintext_the_server_writes(
@@ -80,7 +82,8 @@ def test_the_harness_finds_a_plaintext_the_server_writes(
         admin = json.loads(server.haven("user", "add", "admin@example.invalid", "--role",
                                         "admin", "--json"))  # fmt: skip
         code = _code(admin["totp_uri"])
-        body = {"email": admin["email"], "password": admin["password"], "totp": code}
+        body = {"email": admin["email"], "password": admin["password"], "totp": code,
+                "new_password": "slate-heron-counts-58"}  # fmt: skip
         token = httpx.post(f"{server.url}/api/v1/auth/token", json=body, timeout=30).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
         r = httpx.post(f"{server.url}/api/v1/teams", json={"name": team}, headers=auth, timeout=30)
@@ -100,7 +103,8 @@ def test_upload_canary_under_strace(fresh_db: ScratchDatabase, tmp_path: Path) -
                          "--team", "Strace team", "--json")
         )  # fmt: skip
         good = {"email": made["email"], "password": made["password"],
-                "totp": _code(made["totp_uri"])}  # fmt: skip
+                "totp": _code(made["totp_uri"]),
+                "new_password": "slate-heron-counts-58"}  # fmt: skip
         token = httpx.post(f"{server.url}/api/v1/auth/token", json=good, timeout=30).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
         case = httpx.post(

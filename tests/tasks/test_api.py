@@ -107,7 +107,7 @@ def test_volunteer_sees_exactly_the_contract_shape_and_nothing_of_the_person(
     assert _create(client, staff, case).status_code == 201
     r = client.get("/api/v1/tasks", headers=staff.h("volunteer"))
     assert r.status_code == 200
-    [task] = r.json()
+    [task] = r.json()["items"]
     assert set(task) == CONTRACT_SHAPE
     # The whole answer, every byte: no value of the case but its code.
     for value in _leaf_values(PERSON):
@@ -130,10 +130,12 @@ def test_staff_see_the_full_task_of_cases_in_scope(
 ) -> None:
     assert _create(client, staff, case).status_code == 201
     for who in ("caseworker", "coordinator"):
-        [task] = client.get("/api/v1/tasks", headers=staff.h(who)).json()
+        [task] = client.get("/api/v1/tasks", headers=staff.h(who)).json()["items"]
         assert task["case_id"] == case["id"]
         assert task["assigned_to"] == str(staff.volunteer.id)
-    assert client.get("/api/v1/tasks", headers=staff.h("outsider_coordinator")).json() == []
+    assert (
+        client.get("/api/v1/tasks", headers=staff.h("outsider_coordinator")).json()["items"] == []
+    )
 
 
 def test_volunteer_cannot_reach_another_volunteers_task(
@@ -141,7 +143,7 @@ def test_volunteer_cannot_reach_another_volunteers_task(
 ) -> None:
     task_id = _create(client, staff, case).json()["id"]
     for who in ("volunteer2", "outsider_volunteer"):
-        assert client.get("/api/v1/tasks", headers=staff.h(who)).json() == []
+        assert client.get("/api/v1/tasks", headers=staff.h(who)).json()["items"] == []
         r = client.patch(
             f"/api/v1/tasks/{task_id}", json={"status": "accepted"}, headers=staff.h(who)
         )
@@ -185,7 +187,7 @@ def test_volunteer_may_not_edit_the_task(
     task_id = _create(client, staff, case).json()["id"]
     r = client.patch(f"/api/v1/tasks/{task_id}", json=body, headers=staff.h("volunteer"))
     assert r.status_code in (403, 409), r.text
-    after = client.get("/api/v1/tasks", headers=staff.h("caseworker")).json()[0]
+    after = client.get("/api/v1/tasks", headers=staff.h("caseworker")).json()["items"][0]
     assert after["title"] == CLEAN["title"]
     assert after["status"] == "open"
 

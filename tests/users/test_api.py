@@ -36,11 +36,18 @@ def test_create_user_returns_the_one_time_password_but_never_the_totp_secret(
     user = db.get(User, uuid.UUID(body["id"]))
     assert user is not None
     assert totp_secret_of(user) not in r.text
-    token = client.post(
-        "/api/v1/auth/token",
-        json={"email": body["email"], "password": body["password"], "totp": "000000"},
-    )
-    assert token.status_code == 200  # a volunteer without TOTP enrolled needs no code
+    credentials = {"email": body["email"], "password": body["password"], "totp": "000000"}
+    # The one-time password works once, and only to choose one's own (no code needed: a
+    # volunteer without TOTP enrolled).
+    refused = client.post("/api/v1/auth/token", json=credentials)
+    assert (refused.status_code, refused.json()["code"]) == (403, "password_change_required")
+    mine = "juniper-lantern-drifts-42"
+    token = client.post("/api/v1/auth/token", json={**credentials, "new_password": mine})
+    assert token.status_code == 200, token.text
+    again = client.post("/api/v1/auth/token", json=credentials)
+    assert again.status_code == 401  # the one-time password is gone
+    own = client.post("/api/v1/auth/token", json={**credentials, "password": mine})
+    assert own.status_code == 200
     created = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.created")).all()
     assert created
     assert body["password"] not in str([vars(e) for e in created])
@@ -91,7 +98,7 @@ def test_teams_list_create_and_patch(
     entry = db.scalars(select(AuditEntry).where(AuditEntry.action == "user.teams_changed")).one()
     assert entry.reason_code == f"added:{team['id']}"
     assert entry.object_id == str(user.id)
-    listed = client.get("/api/v1/users", headers=h).json()
+    listed = client.get("/api/v1/users", headers=h).json()["items"]
     assert any(u["id"] == str(user.id) for u in listed)
     bad = client.patch(
         f"/api/v1/users/{user.id}",

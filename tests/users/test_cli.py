@@ -109,10 +109,11 @@ def test_demo_is_idempotent(db_url: str, tmp_path: Path, monkeypatch: pytest.Mon
     assert "5 added" in first.output
     for role in Role:
         assert f"{role.value}@demo.haven.invalid" in first.output
-    assert first.output.count("password:") == 5
+    assert "coordinator2@demo.haven.invalid" in first.output  # four eyes for erasure
+    assert first.output.count("password:") == 6
     second = runner.invoke(cli, ["demo", "--cases", "5"])
     assert second.exit_code == 0
-    assert second.output.count("already present") == 5
+    assert second.output.count("already present") == 6
     assert "0 added" in second.output
     assert "password:" not in second.output
 
