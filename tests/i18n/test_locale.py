@@ -167,7 +167,7 @@ def test_fuzzy_entries_are_never_shown(monkeypatch: pytest.MonkeyPatch, tmp_path
         CsrfFailed.message,
         NotAuthenticated.message,
         Sealed.message,
-        "Too many requests just now; please try again in an hour.",
+        "Too many requests just now; please try again later.",
     ],
 )
 def test_errors_a_page_shows_are_translated(message: str) -> None:
