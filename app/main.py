@@ -34,6 +34,7 @@ from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.static import router as static_router
 from app.system.api import router as system_router
+from app.system.docs import router as docs_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
@@ -115,6 +116,7 @@ def create_app(
         intake_pages_router,
         language_router,
         static_router,
+        docs_router,
     )
     for router in routers:
         app.include_router(router)

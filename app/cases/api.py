@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from app.cases import (
@@ -346,6 +346,17 @@ def erase_case(
 
 class BreakGlassIn(BaseModel):
     """Why the case must be opened now (stored, shown to reviewers, never logged)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "Night call from the client's lawyer: the hearing moved to tomorrow "
+                    "morning."
+                }
+            ]
+        }
+    )
 
     reason: str = Field(min_length=1, max_length=break_glass.REASON_MAX)
 

@@ -113,11 +113,47 @@ class RevisionOut(BaseModel):
 class CaseCreate(CaseFields):
     """A new intake; the team defaults to the creator's only team."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "legal_name": "Oleg Primerov",
+                    "aliases": ["Олег Примеров"],
+                    "date_of_birth": "1998-03-14",
+                    "citizenship": "RU",
+                    "current_country": "GE",
+                    "current_city": "Tbilisi",
+                    "languages": ["ru"],
+                    "contacts": [{"channel": "signal", "value": "oleg_primer.07"}],
+                    "situation": "deserted",
+                    "service_status": "mobilised",
+                    "criminal_case": {"article": "338", "status": "opened"},
+                    "needs": ["legal", "documents"],
+                    "risk_level": "high",
+                    "consents": [
+                        {
+                            "purpose": "store",
+                            "legal_basis": "consent",
+                            "given_at": "2026-11-20T10:00:00Z",
+                        }
+                    ],
+                    "intake_notes": "Left his unit in the autumn; needs a lawyer, a new passport.",
+                }
+            ]
+        }
+    )
+
     team_id: uuid.UUID | None = None
 
 
 class CaseUpdate(CaseFields):
     """A partial update; `version` must be the one last read (409 when stale)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"version": 3, "risk_level": "critical", "needs": ["legal", "asylum"]}]
+        }
+    )
 
     version: int = Field(ge=1, le=2**31 - 1)  # the column is a 32-bit integer
     legal_hold: bool = False
@@ -129,6 +165,8 @@ class CaseUpdate(CaseFields):
 
 class Transition(Strict):
     """A request to move a case to another stage."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"to": "documentation"}]})
 
     to: Stage
 
@@ -145,6 +183,10 @@ def _assignee(value: str) -> str:
 
 class AssignIn(Strict):
     """Who the case goes to (null: back to the unassigned queue)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": "b2e4c6d8-1a3f-4e5b-8c7d-9f0a1b2c3d4e"}]}
+    )
 
     user_id: uuid.UUID | None
 
@@ -216,6 +258,10 @@ def _has_name_term(value: str | None) -> str | None:
 class SearchIn(ListQuery):
     """Search terms; personal ones only ever travel in a POST body."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"name": "Oleg Primerov", "stage": "intake", "page": 1}]}
+    )
+
     name: Annotated[str, StringConstraints(min_length=2, max_length=200)] | None = None
     phone: Annotated[str, StringConstraints(min_length=5, max_length=40)] | None = None
     handle: Annotated[str, StringConstraints(min_length=3, max_length=100)] | None = None
@@ -244,6 +290,12 @@ class SearchIn(ListQuery):
 
 class DuplicatesIn(Strict):
     """What may identify an already known person."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"legal_name": "Oleg Primerov", "date_of_birth": "1998-03-14"}]
+        }
+    )
 
     legal_name: Short | None = None
     date_of_birth: BirthDate | None = None

@@ -34,7 +34,9 @@ _MULTIPART = {
                     "type": "object",
                     "required": ["file"],
                     "properties": {"file": {"type": "string", "format": "binary"}},
-                }
+                },
+                # A file's bytes cannot be shown; the example says what the part holds.
+                "example": {"file": "(the bytes of summons-scan.pdf)"},
             }
         },
     }

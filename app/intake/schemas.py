@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from app.cases.values import Contact, Country, Short
 from app.validation import Strict
@@ -16,6 +16,20 @@ CONTACTS_MAX = 5
 
 class RequestIn(Strict):
     """What someone asking for help sends (no account)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "pseudonym": "Лесник",
+                    "contacts": [{"channel": "signal", "value": "lesnik_safe.42"}],
+                    "message": "Ушёл из части, сейчас в Тбилиси. Нужен юрист.",
+                    "citizenship": "RU",
+                    "current_country": "GE",
+                }
+            ]
+        }
+    )
 
     pseudonym: Short
     contacts: list[Contact] = Field(min_length=1, max_length=CONTACTS_MAX)

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import (
     AfterValidator,
     BaseModel,
+    ConfigDict,
     Field,
     StringConstraints,
     WithJsonSchema,
@@ -58,6 +59,20 @@ def _unique(items: list[str] | list[Need], what: str) -> None:
 class PartnerIn(Strict):
     """A partner organisation; `public_key` exactly as `haven partner keygen` printed it."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Example Legal Aid e.V.",
+                    "services": ["legal", "asylum"],
+                    "countries": ["DE"],
+                    "public_key": "haven-partner-x25519:"
+                    "mkQfkBMXxvzEgL4oSgY6nDoheqGF3CB-D9-dJ1EJFvQ",
+                }
+            ]
+        }
+    )
+
     name: Annotated[Short, NoNul]  # a plain, unique column
     services: list[Need] = Field(default_factory=list, max_length=len(Need))
     countries: list[Country] = Field(default_factory=list, max_length=60)
@@ -74,12 +89,26 @@ class PartnerConfirmIn(Strict):
     """The fingerprint of the partner's key (`key_id`, 16 hex digits), as the partner read
     it out over a channel other than the one the key came by."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"key_id": "3f2a9c4107bed5e8"}]})
+
     key_id: str = Field(min_length=16, max_length=40, pattern=r"^[0-9A-Fa-f :-]+$")
 
 
 class ReferralIn(Strict):
     """A referral draft: the partner, the case fields to share (ticked, never all by
     default), and a note for the partner (encrypted under the case key)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "partner_id": "0d9e8f7a-6b5c-4d3e-a2f1-e0d9c8b7a6f5",
+                    "fields": ["legal_name", "date_of_birth", "situation", "criminal_case"],
+                    "note": "Asylum hearing in March; he prefers Russian.",
+                }
+            ]
+        }
+    )
 
     partner_id: uuid.UUID
     fields: list[ShareableField] = Field(min_length=1, max_length=len(SHAREABLE_FIELDS))
@@ -93,6 +122,8 @@ class ReferralIn(Strict):
 
 class ReferralStatusIn(Strict):
     """A status change: sent, accepted, declined or completed."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "sent"}]})
 
     status: ReferralStatus
 

@@ -1,4 +1,6 @@
-"""The few static files the pages use (a stylesheet), served by the app itself.
+"""The few static files the pages use, served by the app itself: a stylesheet, and Swagger
+UI for the API documentation (vendored from npm's swagger-ui-dist, pinned, with its licence:
+`swagger-ui/README.txt`).
 
 No CDN and no inline style: the CSP allows styles from 'self' only. URLs carry a content
 hash (`static_url`), so browsers may keep a file for a year and still never see a stale one.
@@ -17,7 +19,7 @@ from app.errors import NotFound
 from app.policy.deps import PUBLIC
 
 HERE = Path(__file__).resolve().parent
-TYPES = {".css": "text/css; charset=utf-8"}
+TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
 router = APIRouter(prefix="/static", tags=["static"], include_in_schema=False)
 
@@ -33,11 +35,11 @@ class StaticFile:
 
 def _load() -> dict[str, StaticFile]:
     files = {}
-    for path in sorted(HERE.iterdir()):
-        if path.suffix in TYPES:
+    for path in sorted(HERE.rglob("*")):
+        if path.suffix in TYPES and path.is_file():
             body = path.read_bytes()
             digest = hashlib.sha256(body).hexdigest()[:16]
-            files[path.name] = StaticFile(body, TYPES[path.suffix], digest)
+            files[path.relative_to(HERE).as_posix()] = StaticFile(body, TYPES[path.suffix], digest)
     return files
 
 
@@ -49,7 +51,7 @@ def static_url(name: str) -> str:
     return f"/static/{name}?v={FILES[name].digest}"
 
 
-@router.get("/{name}", dependencies=PUBLIC)
+@router.get("/{name:path}", dependencies=PUBLIC)
 def static_file(name: str) -> Response:
     """A static file by name (only the files shipped in this folder)."""
     found = FILES.get(name)

@@ -9,7 +9,7 @@ from collections import defaultdict, deque
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.audit.events import AuditAction
 from app.audit.log import record
@@ -71,6 +71,10 @@ class SealStatusOut(BaseModel):
 
 class UnsealIn(BaseModel):
     """One passphrase or one SLIP-39 share."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"key": "quiet-lantern-harbour-seventeen"}]}
+    )
 
     key: str = Field(min_length=1, max_length=4096)
 

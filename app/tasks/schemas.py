@@ -58,6 +58,22 @@ Due = Annotated[datetime, AfterValidator(_aware), AfterValidator(storable_time)]
 class TaskCreate(Strict):
     """A new task for one volunteer of the case's team."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "case_id": "6f1c2b0e-3d4a-4c8e-9b1f-7a2d5e8c9f01",
+                    "assigned_to": "b2e4c6d8-1a3f-4e5b-8c7d-9f0a1b2c3d4e",
+                    "title": "Meet at the railway station",
+                    "instructions": "Thursday 14:00 at the main entrance; bring a SIM card and ask "
+                    "for 'Misha'.",
+                    "place": "Astana, railway station",
+                    "due": "2026-12-10T14:00:00Z",
+                }
+            ]
+        }
+    )
+
     case_id: uuid.UUID
     assigned_to: uuid.UUID
     title: Title
@@ -69,6 +85,12 @@ class TaskCreate(Strict):
 class TaskUpdate(Strict):
     """A partial update. Volunteers may send `status` (accepted, done) and `note`; the case
     team may change anything, including cancelling."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "done", "note": "Met as planned; SIM card handed over."}]
+        }
+    )
 
     status: TaskStatus | None = None
     note: Note | None = None

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.policy.permissions import Role
 from app.validation import NoNul
@@ -19,6 +19,18 @@ TeamName = Annotated[str, Field(min_length=1, max_length=120), NoNul]
 class TokenRequest(BaseModel):
     """Credentials for a bearer token. A one-time password (from `haven user add`, an admin
     or an approving coordinator) works once: send `new_password` with it to replace it."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "caseworker@example.org",
+                    "password": "violet-harbour-quietly-7",
+                    "totp": "492817",
+                }
+            ]
+        }
+    )
 
     email: Email
     password: str = Field(max_length=1024)
@@ -36,6 +48,10 @@ class TokenOut(BaseModel):
 
 class ReauthRequest(BaseModel):
     """Password and TOTP code again, before a dangerous act."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"password": "violet-harbour-quietly-7", "totp": "492817"}]}
+    )
 
     password: str = Field(max_length=1024)
     totp: str | None = Field(default=None, max_length=64)
@@ -56,6 +72,8 @@ class TeamOut(BaseModel):
 
 class TeamIn(BaseModel):
     """A new team."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Vilnius"}]})
 
     name: TeamName
 
@@ -87,6 +105,14 @@ class UserOut(BaseModel):
 
 class UserCreate(BaseModel):
     """A new account; without a password, Haven makes a one-time one and returns it once."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"email": "new.caseworker@example.org", "role": "caseworker", "teams": ["Vilnius"]}
+            ]
+        }
+    )
 
     email: Email
     role: Role
@@ -136,6 +162,14 @@ class UserPatch(BaseModel):
     """Changes to an account; role and team changes need a fresh re-authentication, are
     refused on one's own account, and become an access request when they grant case content."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"role": "coordinator", "team_ids": ["5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"]}
+            ]
+        }
+    )
+
     role: Role | None = None
     disabled: bool | None = None
     name: Annotated[str, NoNul, Field(max_length=120)] | None = None
@@ -144,6 +178,18 @@ class UserPatch(BaseModel):
 
 class PasswordChange(BaseModel):
     """Change one's own password."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "current_password": "violet-harbour-quietly-7",
+                    "new_password": "amber-kettle-morning-42",
+                    "totp": "492817",
+                }
+            ]
+        }
+    )
 
     current_password: str = Field(max_length=1024)
     new_password: str = Field(max_length=1024)
