@@ -39,7 +39,7 @@ WAS_SENT = frozenset(
 )
 
 
-# Case fields a referral may carry (CONTRACT.md names). Left out on purpose: internal
+# Case fields a referral may carry (docs/api.md names). Left out on purpose: internal
 # bookkeeping (ids, team, assignee, stage, version, timestamps, source), the organisation's
 # own judgements and records (vetting, consents, intake_notes, outcome,
 # closing_note: what the partner needs goes in the referral's note), and `movement`, which

@@ -50,10 +50,10 @@ SCOPED_PARAMS = {
     "referral_id": "referral",
     "task_id": "task",
 }
-# Written from DESIGN.md, not read from the code: roles whose scope over a resource is
+# Written from docs/architecture.md, not read from the code: roles whose scope over a resource is
 # everything, so the "out of scope" object (another team's) must be reachable for them.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user")}
-# Also from DESIGN.md: a live break-glass grant lets the case team's roles READ another
+# Also from docs/architecture.md: a live break-glass grant lets the case team's roles READ another
 # team's case and what hangs off it; any other use of the grant is out of scope (404).
 GRANT_ROLES = {Role.COORDINATOR, Role.CASEWORKER}
 GRANT_READS = {
