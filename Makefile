@@ -4,17 +4,22 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+# Every dependency, with the hashes of its files on the public index (`make lock` makes them
+# from pyproject.toml): runtime.txt for an installation, dev.txt adds the tools and tests.
+LOCK := requirements/dev.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | sha256sum | cut -c1-12)
 CHROMIUM := /usr/bin/chromium
 # Compiled message catalogs: build output (gitignored), remade when their .po changes.
 MO := $(patsubst %.po,%.mo,$(wildcard app/locale/*/LC_MESSAGES/haven.po))
 
-.PHONY: install messages run demo-reset test lint typecheck pytest chromium clean
+.PHONY: install messages run demo-reset test lint typecheck pytest chromium lock clean
 
-$(STAMP): pyproject.toml
+# The project goes in without its dependencies and without a build sandbox: everything,
+# setuptools included, comes from the lock, each file checked against its hash.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
 	touch $@
 
@@ -28,6 +33,23 @@ app/locale/%/LC_MESSAGES/haven.mo: app/locale/%/LC_MESSAGES/haven.po $(STAMP)
 # (then translate what is new or fuzzy; docs/i18n.md).
 messages: $(STAMP)
 	$(BIN)/python -m app.i18n.messages update
+
+# Regenerates the locks after a change to pyproject.toml (LOCK_ARGS=--upgrade also moves the
+# indirect dependencies to their newest versions). The machine's own pip configuration (a
+# local mirror, find-links) is set aside, so the hashes are those of the public index that
+# every fresh machine downloads from. The locking tools are pinned here.
+LOCK_VENV := $(VENV)-lock
+LOCK_TOOLS := pip==26.3 pip-tools==7.7.0
+PUBLIC_PIP := env -u PIP_FIND_LINKS -u PIP_INDEX_URL -u PIP_EXTRA_INDEX_URL -u PIP_CONSTRAINT \
+	PIP_CONFIG_FILE=/dev/null CUSTOM_COMPILE_COMMAND="make lock"
+COMPILE = $(PUBLIC_PIP) $(LOCK_VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+	--strip-extras --all-build-deps --no-emit-index-url $(LOCK_ARGS)
+lock:
+	test -x $(LOCK_VENV)/bin/python || $(PY) -m venv $(LOCK_VENV)
+	$(PUBLIC_PIP) $(LOCK_VENV)/bin/python -m pip install --quiet $(LOCK_TOOLS)
+	mkdir -p requirements
+	$(COMPILE) --output-file requirements/runtime.txt pyproject.toml
+	$(COMPILE) --extra dev --output-file requirements/dev.txt pyproject.toml
 
 var:
 	mkdir -p -m 0700 var
@@ -78,4 +100,4 @@ pytest: install chromium
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache $(MO)
+	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache $(MO)

@@ -26,15 +26,25 @@ class Poller:
         self._name, self._interval, self._step = name, interval, step
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._owned: list[Engine] = []
 
     def start(self) -> None:
         """Begin polling."""
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop polling and wait for the thread."""
+        """Stop polling, wait for the thread, then close the connections of engines it owns."""
         self._stop.set()
         self._thread.join(timeout=30)
+        for engine in self._owned:
+            engine.dispose()
+
+    def owns_engine_of(self, factory: sessionmaker[Session]) -> None:
+        """Dispose the engine behind `factory` at stop (one made for this poller alone, as
+        `background_sessions` makes): its pooled connections would otherwise stay open."""
+        bind = factory.kw.get("bind")
+        if isinstance(bind, Engine):
+            self._owned.append(bind)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):

@@ -33,9 +33,11 @@ def run_migrations_online() -> None:
         return
     url = config.attributes.get("url") or get_settings().database_url
     engine = make_engine(url)
-    with engine.connect() as conn:
-        _run(conn)
-    engine.dispose()
+    try:
+        with engine.connect() as conn:
+            _run(conn)
+    finally:
+        engine.dispose()  # also when a migration refuses: no pooled connection left open
 
 
 if context.is_offline_mode():

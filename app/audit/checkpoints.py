@@ -95,5 +95,6 @@ def start_scheduler(settings: Settings, keyring: Keyring) -> CheckpointScheduler
         return None
     factory = background_sessions(settings.database_url)
     scheduler = CheckpointScheduler(factory, keyring=keyring, settings=settings)
+    scheduler.owns_engine_of(factory)
     scheduler.start()
     return scheduler

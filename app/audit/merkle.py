@@ -2,7 +2,7 @@
 
 Hashing is SHA-256 with domain separation: a leaf is H(0x00 || data), an interior node
 H(0x01 || left || right). Proof verification follows RFC 9162 sections 2.1.3.2 and 2.1.4.2;
-it is checked against the transparency-dev vectors in `shared/testdata/merkle`.
+it is checked against the transparency-dev vectors in `tests/audit/vectors/merkle`.
 """
 
 from __future__ import annotations

@@ -95,6 +95,8 @@ def run(
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()  # the pipe is ours: left open, it leaks a descriptor
 
 
 class WorkerFailed(RuntimeError):

@@ -1,4 +1,4 @@
-"""Case errors, as values with a code (STYLE.md rule 9)."""
+"""Case errors, as values with a code (docs/style.md rule 9)."""
 
 from __future__ import annotations
 

@@ -203,11 +203,10 @@ def start_movement_scheduler(
     It has its own engine; on SQLite it waits only briefly for the write lock."""
     if settings.movement_purge_poll_seconds <= 0:
         return None
+    factory = background_sessions(settings.database_url)
     scheduler = MovementPurgeScheduler(
-        background_sessions(settings.database_url),
-        keyring=keyring,
-        clock=clock,
-        interval=settings.movement_purge_poll_seconds,
+        factory, keyring=keyring, clock=clock, interval=settings.movement_purge_poll_seconds
     )
+    scheduler.owns_engine_of(factory)
     scheduler.start()
     return scheduler

@@ -1,4 +1,4 @@
-"""The case record's controlled vocabularies (CONTRACT.md names; stored as these strings)."""
+"""The case record's controlled vocabularies (docs/api.md names; stored as these strings)."""
 
 from __future__ import annotations
 

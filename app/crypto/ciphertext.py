@@ -1,4 +1,4 @@
-"""Ciphertext as a value, and a column type that refuses anything else (STYLE.md rule 5)."""
+"""Ciphertext as a value, and a column type that refuses anything else (docs/style.md rule 5)."""
 
 from __future__ import annotations
 

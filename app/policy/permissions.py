@@ -249,7 +249,7 @@ def redact(role: Role, values: Mapping[str, object]) -> dict[str, object]:
     return out
 
 
-# Tasks: what each role sees of a task. A volunteer's row is exactly the CONTRACT.md shape;
+# Tasks: what each role sees of a task. A volunteer's row is exactly the docs/api.md shape;
 # its free text is checked by the leak guard before it is saved.
 TASK_FIELDS: tuple[str, ...] = (
     "id",

@@ -1,4 +1,4 @@
-"""Referral and partner errors, as values with a code (STYLE.md rule 9)."""
+"""Referral and partner errors, as values with a code (docs/style.md rule 9)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Volunteer tasks as the API speaks them: strict input, and the volunteer's output shape.
 
-The volunteer shape is exactly CONTRACT.md's eight fields. None of them is a case field:
+The volunteer shape is exactly docs/api.md's eight fields. None of them is a case field:
 the only free text (title, instructions, place, note) is checked by the leak guard before
 it is saved, so no field of this shape can carry the person's identity."""
 
@@ -113,7 +113,7 @@ class TaskListQuery(PageQuery):
 
 
 class VolunteerTask(BaseModel):
-    """What a volunteer sees of a task: CONTRACT.md's shape and nothing else."""
+    """What a volunteer sees of a task: docs/api.md's shape and nothing else."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -23,20 +22,15 @@ from app.audit.merkle import (
     verify_inclusion,
 )
 
-# Read from the shared test data beside the checkout (CI lays it there); HAVEN_MERKLE_VECTORS
-# points elsewhere for a clone without it.
-VECTORS = Path(
-    os.environ.get("HAVEN_MERKLE_VECTORS")
-    or Path(__file__).resolve().parents[2] / ".." / "shared" / "testdata" / "merkle"
-)
+# The transparency-dev vectors live in the repository (vectors/merkle/README.md says whence):
+# missing ones are a failure, never a skip.
+VECTORS = Path(__file__).resolve().parent / "vectors" / "merkle"
 
 
 def _vectors(kind: str) -> list[tuple[str, dict[str, Any]]]:
     folder = VECTORS / kind
     if not folder.is_dir():
-        if os.environ.get("CI") == "true":
-            raise FileNotFoundError(f"Merkle test vectors missing at {folder}")
-        return []
+        raise FileNotFoundError(f"Merkle test vectors missing at {folder}")
     return [
         (str(p.relative_to(VECTORS)), json.loads(p.read_text()))
         for p in sorted(folder.rglob("*.json"))
@@ -56,8 +50,6 @@ CONSISTENCY = _vectors("consistency")
 
 
 def test_vectors_are_present() -> None:
-    if not VECTORS.is_dir():
-        pytest.skip(f"Merkle vectors not found at {VECTORS} (CI fails instead of skipping)")
     assert len(INCLUSION) > 50
     assert len(CONSISTENCY) > 50
     assert any(not c["wantErr"] for _, c in INCLUSION)

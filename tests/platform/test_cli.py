@@ -72,27 +72,28 @@ def test_serve_answers_health(tmp_path: Path) -> None:
     haven = str(Path(sys.executable).parent / "haven")
     subprocess.run([haven, "init", "--seal-mode", "dev"], env=env, check=True, cwd=tmp_path)
     port = _free_port()
-    proc = subprocess.Popen(
+    # As a context manager, so the output pipe is closed once the server has stopped.
+    with subprocess.Popen(
         [haven, "serve", "--port", str(port)],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                r = httpx.get(f"http://127.0.0.1:{port}/api/v1/sys/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        assert r.json() == {"status": "ok", "sealed": False}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    ) as proc:
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    r = httpx.get(f"http://127.0.0.1:{port}/api/v1/sys/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        raise
+                    time.sleep(0.2)
+            assert r.json() == {"status": "ok", "sealed": False}
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
 
 
 def test_demo_refuses_a_real_installation(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,4 @@
-"""The policy table, checked against DESIGN.md by hand-written expectations."""
+"""The policy table, checked against docs/architecture.md by hand-written expectations."""
 
 import pytest
 
@@ -30,7 +30,7 @@ def test_every_role_has_an_entry() -> None:
 
 
 def test_field_visibility_covers_every_contract_field_for_every_role() -> None:
-    # The 34 CONTRACT.md fields, plus `source` (staff intake or public self-referral) and
+    # The 34 docs/api.md fields, plus `source` (staff intake or public self-referral) and
     # `legal_hold` (keeps a closed case from the retention purge).
     assert len(CASE_FIELDS) == len(set(CASE_FIELDS)) == 36
     for role in Role:

@@ -53,10 +53,10 @@ SCOPED_PARAMS = {
     "task_id": "task",
     "team_id": "team",
 }
-# Written from DESIGN.md, not read from the code: roles whose scope over a resource is
-# everything, so the "out of scope" object (another team's) must be reachable for them.
+# Written from docs/architecture.md, not read from the code: roles whose scope over a
+# resource is everything, so the "out of scope" object (another team's) must be reachable.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user"), (Role.ADMIN, "team"), (Role.AUDITOR, "team")}
-# Also from DESIGN.md: a live break-glass grant lets the case team's roles READ another
+# Also from docs/architecture.md: a live break-glass grant lets the case team's roles READ
 # team's case and what hangs off it; any other use of the grant is out of scope (404).
 GRANT_ROLES = {Role.COORDINATOR, Role.CASEWORKER}
 GRANT_READS = {

@@ -1,4 +1,4 @@
-"""`haven user add`, `haven demo` and `haven seal` as CONTRACT.md describes them."""
+"""`haven user add`, `haven demo` and `haven seal` as docs/api.md describes them."""
 
 import json
 from pathlib import Path
