@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 # Compiled message catalogs: build output (gitignored), remade when their .po changes.
 MO := $(patsubst %.po,%.mo,$(wildcard app/locale/*/LC_MESSAGES/haven.po))
 
-.PHONY: install messages run demo-reset test lint typecheck pytest chromium lock clean
+.PHONY: install messages run demo-reset test lint typecheck pytest chromium axe lock clean
 
 # The project goes in without its dependencies and without a build sandbox: everything,
 # setuptools included, comes from the lock, each file checked against its hash.
@@ -77,6 +77,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict app
 
+# axe-core (the accessibility checker the browser tests inject) from the npm registry, at the
+# version and hash package-lock.json pins; skipped, saying so, where npm is missing.
+AXE := tests/browser/axe/node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE): tests/browser/axe/package-lock.json
+	@if command -v npm >/dev/null; then \
+		npm ci --prefix tests/browser/axe --no-audit --no-fund --ignore-scripts --silent \
+		&& touch $@; \
+	else echo "make: npm is missing: the accessibility tests are skipped"; fi
+
 # The browser tests drive Debian's Chromium (never a downloaded browser build). apt's
 # hundreds of lines go to a log; a failure shows its tail and stops the run.
 APT_LOG := $(VENV)/apt-chromium.log
@@ -94,7 +104,7 @@ chromium:
 		echo "      sudo apt-get install chromium   (until then the browser tests are skipped)"; \
 	fi
 
-pytest: install chromium
+pytest: install chromium axe
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -165,6 +166,10 @@ async def _haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
     if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
         return RedirectResponse("/login", status_code=303)
+    if exc.code == "reauth_required" and _sends_to_sign_in(request):
+        # A page that needs a fresh proof of password and code: prove them, come back.
+        back = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/account/reauth?next={quote(back, safe='')}", status_code=303)
     body = exc.body()
     if exc.api_message is not None and _wants_json(request):
         body["detail"] = exc.api_message

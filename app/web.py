@@ -9,6 +9,7 @@ the switcher's data, so no page can forget them.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -21,11 +22,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import _TemplateResponse
 
-from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated
+from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated, lazy
 from app.i18n.catalogs import load_all
 from app.i18n.core import raw_gettext, raw_ngettext
 from app.i18n.formatting import FILTERS
 from app.i18n.negotiation import locale_of, viewer_of
+from app.policy.permissions import Permission, Role, allows
 from app.static import static_url
 
 _RETURN_PATH_MAX = 2_000
@@ -52,13 +54,62 @@ def translate(message: object) -> str:
     return str(message) if isinstance(message, LazyText) else raw_gettext(str(message))
 
 
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the header's menu, shown to the roles that hold its permission."""
+
+    path: str
+    label: LazyText
+    permission: Permission
+
+
+# The menu, in order. Each page area adds its entry here; a role sees only what it may use.
+NAV: tuple[NavItem, ...] = (
+    NavItem("/board", lazy("Board"), Permission.CASE_ASSIGN),
+    NavItem("/cases", lazy("Cases"), Permission.CASE_LIST),
+    NavItem("/cases/new", lazy("New intake"), Permission.CASE_CREATE),
+    NavItem("/tasks", lazy("Tasks"), Permission.TASK_READ),
+    NavItem("/audit", lazy("Audit log"), Permission.AUDIT_READ),
+    NavItem("/admin/users", lazy("Accounts"), Permission.USER_READ),
+    NavItem("/partners", lazy("Partners"), Permission.PARTNER_WRITE),
+    NavItem("/account", lazy("My account"), Permission.SELF_READ),
+)
+
+# Where each role's day starts (`/` sends them there).
+HOME: dict[Role, str] = {
+    Role.COORDINATOR: "/board",
+    Role.CASEWORKER: "/cases?mine=true",
+    Role.VOLUNTEER: "/tasks",
+    Role.AUDITOR: "/audit",
+    Role.ADMIN: "/admin/users",
+}
+
+# What a page says after a POST that succeeded (`see_other(url, done="code")`): the code
+# travels in the URL, so it names an outcome, never anything about a person.
+NOTICES: dict[str, LazyText] = {
+    "saved": lazy("Saved."),
+    "language": lazy("Your language is saved."),
+}
+
+
+def _menu(role: str | None) -> list[NavItem]:
+    if role is None:
+        return []
+    return [item for item in NAV if allows(Role(role), item.permission)]
+
+
 def page_context(request: Request) -> dict[str, Any]:
-    """What every template can use: the locale, the switcher's languages, the viewer."""
+    """What every template can use: the locale, the switcher's languages, the viewer, the
+    menu for their role, and the notice of what just succeeded."""
     viewer = viewer_of(request)
+    done = request.query_params.get("done", "")
     return {
         "lang": locale_of(request),
         "languages": [(code, LANGUAGE_NAMES[code]) for code in LOCALES],
         "switcher_csrf": viewer.csrf_token if viewer else None,
+        "viewer": viewer,
+        "menu": _menu(viewer.role if viewer and viewer.csrf_token else None),
+        "notice": NOTICES.get(done),
         "here": safe_return_path(request.url.path),
     }
 
@@ -114,6 +165,11 @@ def render(
     return templates.TemplateResponse(request, name, context, status_code=status)
 
 
-def see_other(url: str) -> RedirectResponse:
-    """The 303 a page answers after a POST (or a switch) succeeded."""
+def see_other(url: str, *, done: str | None = None) -> RedirectResponse:
+    """The 303 a page answers after a POST (or a switch) succeeded; `done` names a notice
+    (NOTICES) the next page shows."""
+    if done is not None:
+        if done not in NOTICES:
+            raise ValueError(f"unknown notice {done!r}")
+        url += ("&" if "?" in url else "?") + "done=" + done
     return RedirectResponse(url, status_code=303)

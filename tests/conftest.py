@@ -10,12 +10,13 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -209,6 +210,39 @@ def client(app: FastAPI) -> Iterator[TestClient]:
     """An HTTP client for the app (https base URL, so Secure cookies are sent back)."""
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
         yield c
+
+
+class StatementCounter:
+    """Counts the SQL statements the app sends while `counting` (a page's queries)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.statements: list[str] = []
+        self._on = False
+
+    def _seen(self, *args: object) -> None:
+        if self._on:
+            self.statements.append(str(args[2]))  # the statement text (no parameters)
+
+    @contextmanager
+    def counting(self) -> Iterator[list[str]]:
+        """The statements sent inside the block."""
+        self.statements = []
+        self._on = True
+        try:
+            yield self.statements
+        finally:
+            self._on = False
+
+
+@pytest.fixture
+def sql_statements(engine: Engine) -> Iterator[StatementCounter]:
+    """Count the statements a request sends: `with sql_statements.counting() as seen: ...`
+    (a list page must send as many for 3 rows as for 30)."""
+    counter = StatementCounter(engine)
+    event.listen(engine, "before_cursor_execute", counter._seen)
+    yield counter
+    event.remove(engine, "before_cursor_execute", counter._seen)
 
 
 def synthetic_id() -> uuid.UUID:

@@ -328,6 +328,14 @@ class ConsentIn(Strict):
     """One consent (or another legal basis) to record: for which purpose (and partner), on
     what basis, given when. Who recorded it and when is added by Haven."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"purpose": "store", "legal_basis": "consent", "given_at": "2026-11-20T10:00:00Z"}
+            ]
+        }
+    )
+
     purpose: ConsentPurpose
     partner: uuid.UUID | None = None
     legal_basis: LegalBasis

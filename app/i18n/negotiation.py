@@ -22,11 +22,14 @@ _ACCEPT_MAX_TAGS = 16
 
 @dataclass(frozen=True)
 class Viewer:
-    """What the page layer knows of a signed-in person: their stored language, and their
-    session's CSRF token when the session is complete (the switcher's form needs it)."""
+    """What the page layer knows of a signed-in person: their stored language, their
+    session's CSRF token when the session is complete (every form needs it), and the role
+    and name the header shows."""
 
     language: str | None
     csrf_token: str | None
+    role: str | None = None
+    name: str | None = None
 
 
 def cookie_name(secure_cookies: bool) -> str:
@@ -34,9 +37,18 @@ def cookie_name(secure_cookies: bool) -> str:
     return ("__Host-" if secure_cookies else "") + COOKIE
 
 
-def note_signed_in(request: Request, *, language: str | None, csrf_token: str | None) -> None:
-    """Record on the request who is signed in, for the locale and the language switcher."""
-    request.state.haven_viewer = Viewer(language=language, csrf_token=csrf_token)
+def note_signed_in(
+    request: Request,
+    *,
+    language: str | None,
+    csrf_token: str | None,
+    role: str | None = None,
+    name: str | None = None,
+) -> None:
+    """Record on the request who is signed in, for the locale, the header and the forms."""
+    request.state.haven_viewer = Viewer(
+        language=language, csrf_token=csrf_token, role=role, name=name
+    )
 
 
 def viewer_of(request: Request) -> Viewer | None:

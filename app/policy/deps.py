@@ -27,7 +27,7 @@ from app.policy.permissions import Permission, Role, allows
 from app.security import csrf, sessions
 from app.security.errors import ReauthRequired
 from app.security.models import AuthSession, CredentialKind, SessionStage
-from app.users.models import TeamMembership, User
+from app.users.models import TeamMembership, User, shown_name
 
 
 def public() -> None:
@@ -100,7 +100,13 @@ def authenticate(request: Request, db: Session) -> tuple[AuthSession, User] | No
         return None
     # The page layer renders in the user's language; the switcher posts with this token.
     csrf_token = row.csrf_token if kind is CredentialKind.COOKIE else None
-    note_signed_in(request, language=user.language, csrf_token=csrf_token)
+    note_signed_in(
+        request,
+        language=user.language,
+        csrf_token=csrf_token,
+        role=user.role,
+        name=shown_name(user),
+    )
     return row, user
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.config import Settings
 from app.deps import AppSettings, DbSession
 from app.openapi import errors
 from app.policy.deps import PUBLIC, Actor, AuthMethod, require
@@ -107,7 +108,7 @@ def revoke_token(
 
 
 @router.post("/reauth", response_model=ReauthOut, responses=errors(423, 429))
-def reauthenticate(
+def reauth(
     *,
     body: ReauthRequest,
     request: Request,
@@ -118,10 +119,35 @@ def reauthenticate(
 ) -> ReauthOut:
     """Prove password and TOTP again; dangerous acts are allowed for the next five minutes.
     A cookie session gets a new token (set in the reply); a bearer token keeps its value."""
+    until = prove_again(
+        db,
+        request,
+        response,
+        actor=actor,
+        password=body.password,
+        code=body.totp,
+        settings=settings,
+    )
+    return ReauthOut(reauth_until=until)
+
+
+def prove_again(
+    db: Session,
+    request: Request,
+    response: Response,
+    *,
+    actor: Actor,
+    password: str,
+    code: str | None,
+    settings: Settings,
+) -> datetime:
+    """Check password and code again (under the sign-in throttle; failures kept) and mark
+    the session re-authenticated; a cookie session gets a new token, set on response.
+    Returns until when dangerous acts are allowed. The API and the page both call this."""
     user = db.get(User, actor.id)
     assert user is not None  # noqa: S101 - the session's user exists (foreign key)
-    check_factors(db, request, email=user.email, password=body.password, code=body.totp)
-    now = request.app.state.clock.now()
+    check_factors(db, request, email=user.email, password=password, code=code)
+    now: datetime = request.app.state.clock.now()
     row = db.get(AuthSession, actor.session_id)
     assert row is not None  # noqa: S101 - resolved by require() in this request
     if actor.auth is AuthMethod.SESSION:
@@ -130,4 +156,4 @@ def reauthenticate(
         sessions.set_cookie(response, issued.token, settings)
     row.reauth_at = now
     record(db, AuditAction.REAUTH, by=user, on=("session", row.id))
-    return ReauthOut(reauth_until=now + sessions.REAUTH_WINDOW)
+    return now + sessions.REAUTH_WINDOW

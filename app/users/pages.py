@@ -27,11 +27,11 @@ from app.security.form_token import PreSessionForm
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.users import service as user_service
 from app.users import signin
-from app.users.auth_api import client_address
+from app.users.auth_api import client_address, prove_again
 from app.users.labels import role_label
 from app.users.models import User
 from app.validation import NoNul
-from app.web import render, see_other
+from app.web import render, safe_return_path, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -328,6 +328,55 @@ def logout(
             record(db, AuditAction.SIGN_OUT, by=user, on=("session", row.id))
     response = see_other("/login")
     sessions.clear_cookie(response, settings)
+    return response
+
+
+@router.get("/account/reauth")
+def reauth_page(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ), next: str = "/"
+) -> Response:
+    """Prove password and code again before a dangerous act (export, erasure, break-glass,
+    accounts); then back to the page that asked."""
+    context = {"next": safe_return_path(next), "needs_code": _needs_code(db, actor)}
+    return render(request, "auth/reauth.html", context)
+
+
+def _needs_code(db: Session, actor: Actor) -> bool:
+    return signin.needs_second_factor(db.get_one(User, actor.id))
+
+
+@router.post("/account/reauth")
+def reauth_submit(
+    *,
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    password: FormStr,
+    code: Annotated[str, Form(max_length=64)] = "",
+    next: Annotated[str, Form(max_length=2_000)] = "/",
+    actor: Actor = require(Permission.SELF_READ),
+) -> Response:
+    """Check password and code; 303 back to `next` (a path on this site), or the form again
+    with the error beside its field."""
+    back = safe_return_path(next)
+    response = see_other(back)
+    try:
+        prove_again(
+            db,
+            request,
+            response,
+            actor=actor,
+            password=password,
+            code=code or None,
+            settings=settings,
+        )
+    except HavenError as exc:  # counted and audited like a failed sign-in (a page commits)
+        context = {
+            "next": back,
+            "needs_code": _needs_code(db, actor),
+            "errors": {"password": LazyText(exc.message)},
+        }
+        return render(request, "auth/reauth.html", context, exc.status)
     return response
 
 

@@ -196,3 +196,26 @@ def _head(copy: Path) -> str:
     heads = ScriptDirectory.from_config(cfg).get_heads()
     assert len(heads) == 1, heads
     return heads[0]
+
+
+def test_every_field_and_vocabulary_value_has_a_label() -> None:
+    from app.cases import labels, vocab
+
+    assert set(labels.FIELDS) == set(fields.CASE_FIELDS)
+    pairs = [
+        (labels.STAGES, vocab.Stage),
+        (labels.RISK_LEVELS, vocab.RiskLevel),
+        (labels.SITUATIONS, vocab.Situation),
+        (labels.NEEDS, vocab.Need),
+        (labels.SERVICE_STATUSES, vocab.ServiceStatus),
+        (labels.WANTED_STATUSES, vocab.WantedStatus),
+        (labels.DOCUMENT_TYPES, vocab.DocumentType),
+        (labels.VETTING_STATUSES, vocab.VettingStatus),
+        (labels.CONSENT_PURPOSES, vocab.ConsentPurpose),
+        (labels.LEGAL_BASES, vocab.LegalBasis),
+        (labels.CONTACT_CHANNELS, vocab.ContactChannel),
+    ]
+    for table, enum in pairs:
+        assert set(table) == set(enum), enum.__name__
+    assert labels.label(labels.STAGES, "intake") is labels.STAGES[vocab.Stage.INTAKE]
+    assert labels.label(labels.STAGES, "unknown-value") == "unknown-value"

@@ -133,6 +133,17 @@ def _new_password_weak(v: Visitor) -> httpx.Response:
     return v.client.post("/login/new-password", data=data | {"csrf_token": v.csrf(page.text)})
 
 
+def _reauth(v: Visitor) -> httpx.Response:
+    v.signed_in()
+    return v.client.get("/account/reauth?next=/")
+
+
+def _reauth_wrong(v: Visitor) -> httpx.Response:
+    page = _reauth(v)
+    data = {"password": "not-the-password", "code": "000000", "next": "/"}
+    return v.client.post("/account/reauth", data=data | {"csrf_token": v.csrf(page.text)})
+
+
 def _home(v: Visitor) -> httpx.Response:
     v.signed_in(Role.VOLUNTEER)
     return v.client.get("/")
@@ -166,7 +177,9 @@ def _sealed(v: Visitor) -> httpx.Response:
     return v.client.get("/request")
 
 
-PAGES: tuple[PageVisit, ...] = (
+# The sign-in pages, the public request form and the error pages; every other area's pages
+# are in tests/pages/visits/ (one module per area, listed in its __init__).
+CORE_PAGES: tuple[PageVisit, ...] = (
     PageVisit("login", "GET", "/login", lambda v: v.client.get("/login")),
     PageVisit("login-wrong-password", "POST", "/login", _login_wrong_password, 401),
     PageVisit("login-expired-form", "POST", "/login", _login_expired, 403),
@@ -178,6 +191,8 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("new-password-mismatch", "POST", "/login/new-password", _new_password_mismatch, 422),
     PageVisit("new-password-weak", "POST", "/login/new-password", _new_password_weak, 422),
     PageVisit("home", "GET", "/", _home),
+    PageVisit("reauth", "GET", "/account/reauth", _reauth),
+    PageVisit("reauth-wrong-password", "POST", "/account/reauth", _reauth_wrong, 401),
     PageVisit("request", "GET", "/request", lambda v: v.client.get("/request")),
     PageVisit("request-errors", "POST", "/request", _request_with_errors, 422),
     PageVisit("request-expired-form", "POST", "/request", _request_expired, 403),
@@ -195,6 +210,20 @@ PAGES: tuple[PageVisit, ...] = (
 )
 
 # Browser-facing GET routes that never render a page of their own, and why.
-NOT_PAGES = {
+CORE_NOT_PAGES = {
     "/language/{locale}": "sets the language cookie and redirects (tests/pages/test_language)",
 }
+
+
+def _collect() -> tuple[tuple[PageVisit, ...], dict[str, str]]:
+    from tests.pages.visits import AREAS
+
+    pages = list(CORE_PAGES)
+    not_pages = dict(CORE_NOT_PAGES)
+    for area in AREAS:
+        pages.extend(area.PAGES)
+        not_pages.update(getattr(area, "NOT_PAGES", {}))
+    return tuple(pages), not_pages
+
+
+PAGES, NOT_PAGES = _collect()
