@@ -22,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import _TemplateResponse
 
+from app.cases import labels as case_labels
 from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated, lazy
 from app.i18n.catalogs import load_all
 from app.i18n.core import raw_gettext, raw_ngettext
@@ -29,6 +30,7 @@ from app.i18n.formatting import FILTERS
 from app.i18n.negotiation import locale_of, viewer_of
 from app.policy.permissions import Permission, Role, allows
 from app.static import static_url
+from app.users import labels as user_labels
 
 _RETURN_PATH_MAX = 2_000
 
@@ -92,6 +94,29 @@ NOTICES: dict[str, LazyText] = {
 }
 
 
+# The vocabularies a template may name: `{{ label("need", value) }}`.
+LABELS: dict[str, Mapping[Any, LazyText]] = {
+    "stage": case_labels.STAGES,
+    "risk": case_labels.RISK_LEVELS,
+    "situation": case_labels.SITUATIONS,
+    "need": case_labels.NEEDS,
+    "service_status": case_labels.SERVICE_STATUSES,
+    "wanted": case_labels.WANTED_STATUSES,
+    "document_type": case_labels.DOCUMENT_TYPES,
+    "vetting": case_labels.VETTING_STATUSES,
+    "purpose": case_labels.CONSENT_PURPOSES,
+    "basis": case_labels.LEGAL_BASES,
+    "channel": case_labels.CONTACT_CHANNELS,
+    "field": case_labels.FIELDS,
+    "role": user_labels.ROLES,
+}
+
+
+def vocabulary_label(kind: str, value: str | None) -> LazyText | str:
+    """A stored value of a vocabulary as a page names it, in the page's language."""
+    return case_labels.label(LABELS[kind], value)
+
+
 def _menu(role: str | None) -> list[NavItem]:
     if role is None:
         return []
@@ -152,6 +177,9 @@ def make_templates(directory: Path) -> PageTemplates:
     env.filters.update(FILTERS)
     env.filters["translate"] = translate
     env.globals["static_url"] = static_url
+    env.globals["label"] = vocabulary_label
+    env.globals["stage_label"] = lambda value: vocabulary_label("stage", value)
+    env.globals["risk_label"] = lambda value: vocabulary_label("risk", value)
     return PageTemplates(env=env, context_processors=[page_context])
 
 

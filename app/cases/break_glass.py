@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -19,7 +19,7 @@ from app.crypto.keyring import Keyring
 from app.crypto.system_keys import open_break_glass_reason, seal_break_glass_reason
 from app.errors import InvalidInput
 from app.policy.deps import Actor
-from app.policy.scope import break_glass_review_scope
+from app.policy.scope import break_glass_review_scope, case_scope
 
 GRANT_DURATION = timedelta(hours=1)
 REASON_MIN, REASON_MAX = 10, 2000
@@ -74,3 +74,23 @@ def reason_text(db: Session, *, keyring: Keyring, grant: BreakGlassGrant) -> str
     return open_break_glass_reason(
         db, keyring=keyring, grant_id=grant.id, key_id=grant.reason_key_id, sealed=grant.reason
     )
+
+
+def held_until(db: Session, *, actor: Actor, case: Case, now: datetime) -> datetime | None:
+    """Until when actor reaches case through a live break-glass grant (None: through their
+    own scope, or not at all). A page shows it while it lasts."""
+    if case_scope_holds(db, actor=actor, case=case, now=now):
+        return None
+    return db.scalar(
+        select(func.max(BreakGlassGrant.expires_at)).where(
+            BreakGlassGrant.case_id == case.id,
+            BreakGlassGrant.actor_id == actor.id,
+            BreakGlassGrant.expires_at > now,
+        )
+    )
+
+
+def case_scope_holds(db: Session, *, actor: Actor, case: Case, now: datetime) -> bool:
+    """True when the case lies in actor's own scope (no grant needed)."""
+    found = db.scalar(select(Case.id).where(Case.id == case.id, case_scope(actor, now=now)))
+    return found is not None
