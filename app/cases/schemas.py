@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -272,15 +273,9 @@ class SearchIn(ListQuery):
     _handle_has_text = field_validator("handle")(_has_handle)
 
     def filters(self) -> Filters:
-        """The search filters these terms make."""
-        return Filters(
-            code=self.code,
-            stage=self.stage.value if self.stage else None,
-            risk=self.risk.value if self.risk else None,
-            assigned_to=self.assigned_to,
-            country=self.country,
-            need=self.need.value if self.need else None,
-            mine=self.mine,
+        """The search filters these terms make: the plain ones and the personal terms."""
+        return replace(
+            super().filters(),
             name=self.name,
             phone=self.phone,
             handle=self.handle,

@@ -6,6 +6,7 @@ reaches the next step's page; every completed sign-in gets a brand-new token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -198,23 +199,27 @@ def _second_step(
     return response
 
 
-@router.post("/login/totp", dependencies=PUBLIC)
-def totp_submit(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    code: FormStr,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    """Check the code (or a recovery code) and finish signing in."""
-    return _second_step(
-        request,
-        db,
-        settings=settings,
-        stage=SessionStage.TOTP,
-        code=code,
-        submitted_csrf=csrf_token,
-    )
+def _code_step(stage: SessionStage, doc: str) -> Callable[..., Response]:
+    """The POST of a code step (the TOTP code, or enrolment's first code)."""
+
+    def submit(
+        request: Request,
+        db: DbSession,
+        settings: AppSettings,
+        code: FormStr,
+        csrf_token: Annotated[str, Form(max_length=128)] = "",
+    ) -> Response:
+        return _second_step(
+            request, db, settings=settings, stage=stage, code=code, submitted_csrf=csrf_token
+        )
+
+    submit.__doc__ = doc
+    return submit
+
+
+totp_submit = router.post("/login/totp", dependencies=PUBLIC)(
+    _code_step(SessionStage.TOTP, "Check the code (or a recovery code) and finish signing in.")
+)
 
 
 def _enrol_context(user: User, keyring: Keyring) -> dict[str, object]:
@@ -240,23 +245,12 @@ def enrol_page(request: Request, db: DbSession) -> Response:
     return render(request, "auth/enrol.html", context | _enrol_context(user, keyring))
 
 
-@router.post("/login/enrol", dependencies=PUBLIC)
-def enrol_submit(
-    request: Request,
-    db: DbSession,
-    settings: AppSettings,
-    code: FormStr,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-) -> Response:
-    """Confirm enrolment with a first code; the recovery codes are shown once."""
-    return _second_step(
-        request,
-        db,
-        settings=settings,
-        stage=SessionStage.ENROL,
-        code=code,
-        submitted_csrf=csrf_token,
+enrol_submit = router.post("/login/enrol", dependencies=PUBLIC)(
+    _code_step(
+        SessionStage.ENROL,
+        "Confirm enrolment with a first code; the recovery codes are shown once.",
     )
+)
 
 
 @router.get("/login/new-password", dependencies=PUBLIC)
