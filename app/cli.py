@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 
 from app.audit.cli import audit_cli
-from app.cases.cli import load_demo_cases_with_progress, retention_cli
+from app.cases.cli import retention_cli
 from app.cli_support import (
     command_group,
     dev_key_or_exit,
@@ -19,6 +19,7 @@ from app.cli_support import (
     unexpected,
 )
 from app.config import SealMode, Settings
+from app.demo.cli import load_demo_cases_with_progress
 from app.referrals.cli import partner_cli, referral_cli
 
 cli = command_group(

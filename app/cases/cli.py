@@ -1,5 +1,4 @@
-"""`haven retention purge` and the case part of `haven demo`: small commands, the work in
-app/cases/retention.py and app/demo/cases.py."""
+"""`haven retention purge`: a small command, the work in app/cases/retention.py."""
 
 from __future__ import annotations
 
@@ -8,7 +7,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from app.cli_support import command_group, engine_or_exit, settings_or_exit
 from app.config import Settings
@@ -77,44 +75,4 @@ def purge(
     out.print(
         f"Destroyed {len(report.movements_destroyed)} movement plan(s); "
         f"crypto-shredded {len(report.cases_erased)} case(s)."
-    )
-
-
-def load_demo_cases_with_progress(settings: Settings, target: int) -> None:
-    """The case part of `haven demo`: top the demo team up to `target` cases, with a bar."""
-    import time
-
-    from app.cli_keys import unseal_locally
-    from app.db import make_engine, make_sessionmaker
-    from app.demo.cases import load_demo_cases
-    from app.documents.blobs import BlobStore
-
-    engine = make_engine(settings.database_url)
-    factory = make_sessionmaker(engine)
-    try:
-        keyring = unseal_locally(factory, settings)
-        columns = (TextColumn("demo cases"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        started = time.perf_counter()
-        with Progress(*columns, console=err) as progress:
-            bar = progress.add_task("cases", total=None)
-
-            def update(done: int, total: int) -> None:
-                progress.update(bar, completed=done, total=total)
-
-            report = load_demo_cases(
-                factory,
-                keyring=keyring,
-                target=target,
-                on_progress=update,
-                store=BlobStore(settings.blob_dir),
-            )
-        elapsed = time.perf_counter() - started
-        keyring.seal()
-    finally:
-        engine.dispose()
-    rate = f" ({report.added / elapsed:.0f} cases/s)" if report.added and elapsed > 0 else ""
-    out.print(
-        f"Demo cases: {report.existing} already there, {report.added} added{rate}, "
-        f"{report.tasks} volunteer task(s), {report.documents} document(s)"
-        + (", 1 self-referral." if report.self_referral else ".")
     )
