@@ -18,6 +18,7 @@ class AuditAction(enum.StrEnum):
     RECOVERY_CODE_USED = "auth.recovery_code_used"
     PASSWORD_CHANGED = "auth.password_changed"
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed"
+    PASSWORD_RESET = "auth.password_reset"
     ACCOUNT_LOCKED = "auth.account_locked"
     ACCOUNT_UNLOCKED = "auth.account_unlocked"
     ACCESS_DENIED = "access.denied"

@@ -28,6 +28,7 @@ from app.users.dependencies import (
     AccessRequestReject,
     LoggedActor,
     TeamDirectory,
+    UserPasswordReset,
     UserRead,
     UserSessions,
     UserUnlock,
@@ -41,6 +42,7 @@ from app.users.schemas import (
     MemberOut,
     MeOut,
     PasswordChange,
+    PasswordResetOut,
     SessionsEnded,
     TeamIn,
     TeamOut,
@@ -220,6 +222,19 @@ def unlock_user(db: DbSession, access: UserUnlock) -> UnlockOut:
 def end_user_sessions(db: DbSession, access: UserSessions) -> SessionsEnded:
     """End every session and bearer token of an account."""
     return SessionsEnded(ended=service.end_sessions(db, actor=access.actor, user=access.user))
+
+
+@router.post("/users/{user_id}/password", response_model=PasswordResetOut, responses=errors(409))
+def reset_user_password(
+    request: Request, db: DbSession, access: UserPasswordReset
+) -> PasswordResetOut:
+    """A new one-time password for an account that lost its own (admins, after
+    re-authentication; every session of the account ends). Refused (409) for a case role
+    without an enrolled authenticator: its password comes from the approving coordinator."""
+    password = service.reset_password(
+        db, actor=access.actor, user=access.user, now=request.app.state.clock.now()
+    )
+    return PasswordResetOut(id=access.user.id, password=password)
 
 
 @router.get("/teams", response_model=Page[TeamOut])

@@ -24,6 +24,10 @@ UserRead = Annotated[UserAccess, Depends(Scoped(USER, Permission.USER_READ))]
 UserWrite = Annotated[UserAccess, Depends(Scoped(USER, Permission.USER_UPDATE))]
 UserUnlock = Annotated[UserAccess, Depends(Scoped(USER, Permission.USER_UNLOCK))]
 UserSessions = Annotated[UserAccess, Depends(Scoped(USER, Permission.USER_END_SESSIONS))]
+# A new one-time password is a way into the account: a fresh re-authentication first.
+UserPasswordReset = Annotated[
+    UserAccess, Depends(Scoped(USER, Permission.USER_UPDATE, reauth=True))
+]
 # Approving opens case content to someone: a fresh re-authentication first.
 AccessRequestApprove = Annotated[
     RequestAccess,

@@ -208,6 +208,14 @@ class SessionsEnded(BaseModel):
     ended: int
 
 
+class PasswordResetOut(BaseModel):
+    """A new one-time password, shown once: it works for one sign-in, at which its owner
+    chooses their own."""
+
+    id: uuid.UUID
+    password: str
+
+
 class MemberOut(BaseModel):
     """A colleague in the team directory: for coordinators and admins their name, role,
     e-mail and whether the account is active; for auditors name and role only."""

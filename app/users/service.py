@@ -22,7 +22,7 @@ from app.crypto.system_keys import seal_totp_secret
 from app.errors import Conflict, InvalidInput
 from app.i18n import LOCALES, N_, is_supported
 from app.policy.deps import Actor
-from app.policy.permissions import Role
+from app.policy.permissions import CASE_ROLES, Role
 from app.security import passwords, sessions, throttle, totp
 from app.security.errors import WeakPassword
 from app.users.models import Team, TeamMembership, User
@@ -180,6 +180,24 @@ def set_password(db: Session, *, user: User, new: str, now: datetime) -> None:
 
 
 SAME_AS_BEFORE = N_("must differ from the current password")
+
+
+def reset_password(db: Session, *, actor: Actor, user: User, now: datetime) -> str:
+    """A new one-time password for an account that lost its own (shown once to the admin;
+    it works once and must be replaced at that sign-in); every session of the account ends.
+
+    Refused for an account that sees case content and has no authenticator enrolled yet:
+    whoever knows its password could enrol one first and hold both factors — such an
+    account's password comes only from the coordinator who approves it (users.grants)."""
+    if Role(user.role) in CASE_ROLES and user.totp_enrolled_at is None:
+        raise Conflict(
+            "This account has no authenticator yet: its password comes from the coordinator "
+            "who approves its access."
+        )
+    password = issue_one_time_password(user, now=now)
+    sessions.end_for_user(db, user.id)
+    record(db, AuditAction.PASSWORD_RESET, by=actor, on=("user", user.id))
+    return password
 
 
 def issue_one_time_password(user: User, *, now: datetime) -> str:
