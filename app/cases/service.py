@@ -227,18 +227,24 @@ def keep_every_consent(old: list[dict[str, Any]] | None, new: list[dict[str, Any
     """Refuse a consents list that drops a recorded consent or revives a withdrawn one: a
     consent ends only by its withdrawal, which is kept (409 naming the consents)."""
     kept = {c.id: c for c in (Consent.model_validate(x) for x in new or [])}
-    lost = []
-    for was in (Consent.model_validate(x) for x in old or []):
-        now_is = kept.get(was.id)
-        same = now_is is not None and (now_is.purpose, now_is.partner, now_is.given_at) == (
-            was.purpose,
-            was.partner,
-            was.given_at,
-        )
-        if not same or (was.withdrawn_at is not None and now_is.withdrawn_at is None):  # type: ignore[union-attr]
-            lost.append(str(was.id))
+    lost = [
+        str(was.id)
+        for was in (Consent.model_validate(x) for x in old or [])
+        if not _still_recorded(was, kept.get(was.id))
+    ]
     if lost:
         raise ConsentDropped(consent_ids=lost)
+
+
+def _still_recorded(was: Consent, now: Consent | None) -> bool:
+    """The same consent (purpose, partner, when given), and still withdrawn if it was."""
+    if now is None or (now.purpose, now.partner, now.given_at) != (
+        was.purpose,
+        was.partner,
+        was.given_at,
+    ):
+        return False
+    return was.withdrawn_at is None or now.withdrawn_at is not None
 
 
 def _active(consents: list[dict[str, Any]] | None) -> list[Consent]:
