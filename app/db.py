@@ -109,8 +109,12 @@ def private_sqlite_file(url: URL) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on."""
+    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on.
+
+    Bound values never appear in SQLAlchemy's log lines or in its error messages
+    (`hide_parameters`): at DEBUG they would hold a sign-in e-mail or a search's index."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
