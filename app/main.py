@@ -21,6 +21,7 @@ from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.documents.api import router as documents_router
+from app.documents.sweep import sweep_at_start
 from app.errors import install_error_handlers
 from app.i18n.pages import router as language_router
 from app.intake.api import router as intake_router
@@ -49,8 +50,11 @@ TEMPLATE_DIR = ROOT / "templates"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due, and the
-    destruction of movement plans past their destroy_after."""
+    """Background work for the life of the process: first the blobs a crash left behind,
+    then audit checkpoints when due, and the destruction of movement plans past their
+    destroy_after."""
+    settings = app.state.settings
+    sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     try:

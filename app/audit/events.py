@@ -47,6 +47,8 @@ class AuditAction(enum.StrEnum):
     DOCUMENT_UPLOADED = "document.uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded"
     DOCUMENT_LISTED = "document.listed"
+    # A blob a crash left behind, removed at start (reason: "partial" or "orphan").
+    BLOB_SWEPT = "blob.swept"
     REFERRAL_CREATED = "referral.created"
     REFERRAL_UPDATED = "referral.updated"
     REFERRAL_PACKET_READ = "referral.packet_read"
