@@ -82,10 +82,16 @@ def test_nothing_is_removed_when_the_record_of_it_rolls_back(
     _, factory = committed
     store = BlobStore(tmp_path / "blobs")
     files = _world(factory, keyring, store)
-    with pytest.raises(RuntimeError), transaction(factory) as db:
-        found = sweep(db, store, grace_seconds=60)
-        assert (len(found.partial), len(found.orphan)) == (1, 1)
-        raise RuntimeError("the audit write failed")
+    found = []
+
+    def failing_sweep() -> None:
+        with transaction(factory) as db:
+            found.append(sweep(db, store, grace_seconds=60))
+            raise RuntimeError("the audit write failed")
+
+    with pytest.raises(RuntimeError):
+        failing_sweep()
+    assert (len(found[0].partial), len(found[0].orphan)) == (1, 1)
     assert files["partial"].exists()
     assert files["orphan"].exists()
     assert _swept(factory) == []

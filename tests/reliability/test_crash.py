@@ -130,7 +130,7 @@ def test_a_killed_server_keeps_every_acknowledged_write(
     # Nothing half-written: every blob has its row, no partial upload remains.
     with server.session() as db:
         rows = set(db.scalars(select(Document.blob_id)))
-        on_disk = [p for p in server.blob_dir.iterdir()]
+        on_disk = list(server.blob_dir.iterdir())
         assert not [p for p in on_disk if p.name.endswith(".part")]
         assert {uuid.UUID(hex=p.name) for p in on_disk} == rows
         swept = db.scalars(select(AuditEntry).where(AuditEntry.action == "blob.swept")).all()
