@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.db import after_commit
+from app.db import after_commit, database_answers
 from app.deps import DbSession
 from app.policy.deps import PUBLIC, Actor, require
 from app.policy.permissions import Permission
@@ -16,10 +16,12 @@ router = APIRouter(prefix="/api/v1/sys", tags=["system"])
 
 
 class Health(BaseModel):
-    """Liveness and seal state; safe to expose to anyone."""
+    """Liveness, seal state and whether the database answers; safe to expose to anyone.
+    `status` is "ok" or names what is wrong ("database_unavailable", answered with 503)."""
 
     status: str
     sealed: bool
+    database: str
 
 
 class SealOut(BaseModel):
@@ -28,10 +30,20 @@ class SealOut(BaseModel):
     sealed: bool
 
 
-@router.get("/health", response_model=Health, dependencies=PUBLIC)
-def health(request: Request) -> Health:
-    """Answers even while sealed, so a proxy or operator can tell the two states apart."""
-    return Health(status="ok", sealed=request.app.state.keyring.sealed)
+@router.get(
+    "/health",
+    response_model=Health,
+    dependencies=PUBLIC,
+    responses={503: {"model": Health, "description": "The database does not answer."}},
+)
+def health(request: Request, response: Response) -> Health:
+    """Answers even while sealed or while the database is out of reach, so a proxy or an
+    operator can tell those states apart (503 while the database does not answer)."""
+    sealed = request.app.state.keyring.sealed
+    if database_answers(request.app.state.engine):
+        return Health(status="ok", sealed=sealed, database="ok")
+    response.status_code = 503
+    return Health(status="database_unavailable", sealed=sealed, database="unavailable")
 
 
 @router.post("/seal", response_model=SealOut)

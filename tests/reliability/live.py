@@ -95,8 +95,8 @@ class LiveServer:
             [HAVEN, "serve", "--port", str(self.port)],
             env=self.env(),
             cwd=self.folder,
-            stdout=subprocess.DEVNULL,
-            stderr=self._log,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while True:
