@@ -114,6 +114,11 @@ class DatabaseUnavailable(_RetryLater):
     message = N_("The database cannot be reached just now; try again in a moment.")
 
 
+class StorageFull(HavenError):
+    status, code = 507, "storage_full"
+    message = N_("The server's storage is full, so nothing was saved. Tell your administrator.")
+
+
 class Sealed(HavenError):
     status, code, message = 503, "sealed", N_("The service is sealed; it must be unsealed first.")
 
@@ -231,9 +236,26 @@ DATABASE_RETRY_SECONDS = 5
 DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
 
 
+# The driver's sign of a full disk: SQLite's SQLITE_FULL, PostgreSQL's disk_full.
+_SQLITE_FULL = 13
+_POSTGRES_DISK_FULL = "53100"
+
+
+def database_full(exc: BaseException) -> bool:
+    """True when the database refused a write because its disk (or size limit) is full."""
+    orig = getattr(exc, "orig", None)
+    return (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _POSTGRES_DISK_FULL
+    )
+
+
 async def _database_down(request: Request, exc: Exception) -> Response:
     # One line, no traceback: an outage is not a bug, and it may last for many requests.
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    if database_full(exc):
+        log.error("database storage full [%s]: %s", request_id, type(exc).__name__)
+        return await _haven_error(request, StorageFull())
     log.warning("database unavailable [%s]: %s", request_id, type(exc).__name__)
     return await _haven_error(request, DatabaseUnavailable(retry_after=DATABASE_RETRY_SECONDS))
 
