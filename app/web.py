@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from fastapi.responses import RedirectResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -94,7 +95,7 @@ def home_of(app: Any, role: Role) -> str | None:
     if target is None:
         return None
     path = urlsplit(target).path
-    served = any(getattr(r, "path", None) == path for r in app.routes)
+    served = any(ctx.path == path for ctx in iter_route_contexts(app.routes))
     return target if served else None
 
 

@@ -148,11 +148,13 @@ def _vetting(db: Session, keyring: Keyring, cases: Sequence[Case]) -> dict[uuid.
     """The vetting status of each case: every key loaded in one query, one field opened."""
     if not cases:
         return {}
-    list(db.scalars(select(DataKey).where(DataKey.id.in_([c.dek_id for c in cases]))))
+    # Held here: the session's identity map keeps rows only while someone refers to them.
+    keys = list(db.scalars(select(DataKey).where(DataKey.id.in_([c.dek_id for c in cases]))))
     out: dict[uuid.UUID, str | None] = {}
     for case in cases:
         value = rec.read(case, rec.case_key(db, keyring=keyring, case=case), ["vetting"])
         out[case.id] = (value["vetting"] or {}).get("status")
+    del keys
     return out
 
 
