@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
+from app.board.api import router as board_router
 from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
 from app.cases.retention import start_movement_scheduler
@@ -115,6 +116,7 @@ def create_app(
         tasks_router,
         intake_router,
         audit_router,
+        board_router,
         auth_pages_router,
         intake_pages_router,
         board_pages_router,
