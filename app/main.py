@@ -14,6 +14,8 @@ from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
+from app.board.api import router as board_router
+from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
@@ -30,12 +32,14 @@ from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
+from app.referrals.pages import router as partners_pages_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.static import router as static_router
 from app.system.api import router as system_router
 from app.system.docs import router as docs_router
+from app.system.pages import router as seal_pages_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
@@ -116,8 +120,12 @@ def create_app(
         tasks_router,
         intake_router,
         audit_router,
+        board_router,
         auth_pages_router,
         intake_pages_router,
+        board_pages_router,
+        seal_pages_router,
+        partners_pages_router,
         language_router,
         static_router,
         docs_router,

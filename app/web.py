@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from fastapi.responses import RedirectResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -74,6 +75,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/audit", lazy("Audit log"), Permission.AUDIT_READ),
     NavItem("/admin/users", lazy("Accounts"), Permission.USER_READ),
     NavItem("/partners", lazy("Partners"), Permission.PARTNER_WRITE),
+    NavItem("/seal", lazy("Seal"), Permission.SYS_SEAL),
     NavItem("/account", lazy("My account"), Permission.SELF_READ),
 )
 
@@ -86,11 +88,28 @@ HOME: dict[Role, str] = {
     Role.ADMIN: "/admin/users",
 }
 
+
+def home_of(app: Any, role: Role) -> str | None:
+    """Where `/` sends role: its HOME, when this app serves that page (None otherwise)."""
+    target = HOME.get(role)
+    if target is None:
+        return None
+    path = urlsplit(target).path
+    served = any(ctx.path == path for ctx in iter_route_contexts(app.routes))
+    return target if served else None
+
+
 # What a page says after a POST that succeeded (`see_other(url, done="code")`): the code
 # travels in the URL, so it names an outcome, never anything about a person.
 NOTICES: dict[str, LazyText] = {
     "saved": lazy("Saved."),
     "language": lazy("Your language is saved."),
+    "assigned": lazy("The case is assigned."),
+    "vetted": lazy("The request is marked."),
+    "access_approved": lazy("Access approved."),
+    "access_rejected": lazy("Access request rejected."),
+    "partner_added": lazy("The partner is added."),
+    "partner_confirmed": lazy("The fingerprint is confirmed: referrals can go to this partner."),
 }
 
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
-from app.audit.events import AuditAction
-from app.audit.log import record
-from app.db import after_commit, database_answers
+from app.db import database_answers
 from app.deps import DbSession
 from app.policy.deps import PUBLIC, Actor, require
 from app.policy.permissions import Permission
+from app.system.seal import seal_now
 
 router = APIRouter(prefix="/api/v1/sys", tags=["system"])
 
@@ -51,9 +50,5 @@ def seal(request: Request, db: DbSession, actor: Actor = require(Permission.SYS_
     """Drop the root key from memory and end every session and token, at once.
 
     No re-authentication is asked: this is the panic button."""
-    record(db, AuditAction.SEALED, by=actor)
-    # Sealed once the entry commits, before the answer leaves: the seal hooks end every
-    # session in a transaction of their own, which on SQLite needs the write lock this
-    # request holds until then. A failed commit leaves the service unsealed, and says so.
-    after_commit(db, request.app.state.keyring.seal)
+    seal_now(db, keyring=request.app.state.keyring, actor=actor)
     return SealOut(sealed=True)
