@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
+from app.audit.pages import router as audit_pages_router
 from app.cases.api import router as cases_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
@@ -37,6 +38,8 @@ from app.system.api import router as system_router
 from app.system.docs import router as docs_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
+from app.users.account_pages import router as account_pages_router
+from app.users.admin_pages import router as admin_pages_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
@@ -113,6 +116,9 @@ def create_app(
         intake_router,
         audit_router,
         auth_pages_router,
+        account_pages_router,
+        admin_pages_router,
+        audit_pages_router,
         intake_pages_router,
         language_router,
         static_router,
