@@ -211,7 +211,8 @@ def _create(request: Request, db: Session, actor: Actor, body: UserCreate) -> Re
         "user_id": made.user.id,
         "email": made.user.email,
         "role": role_label(body.role),
-        "password": made.password,
+        # A case role's first password goes to the approving coordinator, never here.
+        "password": None if case_role else made.password,
         "pending": pending,
         "reset": False,
     }
