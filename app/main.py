@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
+from app.audit.pages import router as audit_pages_router
 from app.board.api import router as board_router
 from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
@@ -42,6 +43,8 @@ from app.system.docs import router as docs_router
 from app.system.pages import router as seal_pages_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
+from app.users.account_pages import router as account_pages_router
+from app.users.admin_pages import router as admin_pages_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
@@ -122,6 +125,9 @@ def create_app(
         audit_router,
         board_router,
         auth_pages_router,
+        account_pages_router,
+        admin_pages_router,
+        audit_pages_router,
         intake_pages_router,
         board_pages_router,
         seal_pages_router,

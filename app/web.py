@@ -110,6 +110,16 @@ NOTICES: dict[str, LazyText] = {
     "access_rejected": lazy("Access request rejected."),
     "partner_added": lazy("The partner is added."),
     "partner_confirmed": lazy("The fingerprint is confirmed: referrals can go to this partner."),
+    # admin's area: my account, accounts, teams
+    "password": lazy("Your password is changed. Sign in with the new one."),
+    "sessions_ended": lazy("Every other session of your account has ended."),
+    "account_updated": lazy("The account is changed."),
+    "access_requested": lazy("The change waits for a coordinator of the team to approve it."),
+    "account_disabled": lazy("The account is disabled; its sessions have ended."),
+    "account_enabled": lazy("The account is enabled again."),
+    "account_unlocked": lazy("The account is unlocked."),
+    "account_sessions_ended": lazy("Every session of the account has ended."),
+    "team_created": lazy("The team is created."),
 }
 
 

@@ -16,6 +16,7 @@ class AuditAction(enum.StrEnum):
     REAUTH = "auth.reauth"
     TOTP_ENROLLED = "auth.totp_enrolled"
     RECOVERY_CODE_USED = "auth.recovery_code_used"
+    RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PASSWORD_CHANGED = "auth.password_changed"
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed"
     PASSWORD_RESET = "auth.password_reset"

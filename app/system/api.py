@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel
 
+from app.crypto.status import key_status
 from app.db import database_answers
 from app.deps import DbSession
 from app.policy.deps import PUBLIC, Actor, require
@@ -52,3 +55,39 @@ def seal(request: Request, db: DbSession, actor: Actor = require(Permission.SYS_
     No re-authentication is asked: this is the panic button."""
     seal_now(db, keyring=request.app.state.keyring, actor=actor)
     return SealOut(sealed=True)
+
+
+class KekVersionOut(BaseModel):
+    """One KEK version: state, dates, and how many live data keys it wraps."""
+
+    version: int
+    state: str
+    created_at: datetime
+    retired_at: datetime | None
+    data_keys: int
+
+
+class KeysOut(BaseModel):
+    """The keyring as metadata (never a key): root key protection, KEK versions, data keys
+    destroyed (crypto-shredded), the last rotation; `haven keys rotate` changes them."""
+
+    mode: str | None
+    current_version: int | None
+    rotation_unfinished: bool
+    versions: list[KekVersionOut]
+    destroyed_data_keys: int
+    last_rotation: datetime | None
+
+
+@router.get("/keys", response_model=KeysOut)
+def keys(db: DbSession, actor: Actor = require(Permission.SYS_KEYS)) -> KeysOut:
+    """The keys' state for the administrator (the page /admin/keys shows the same)."""
+    found = key_status(db)
+    return KeysOut(
+        mode=found.mode,
+        current_version=found.current,
+        rotation_unfinished=found.rotation_unfinished,
+        versions=[KekVersionOut(**vars(v)) for v in found.versions],
+        destroyed_data_keys=found.destroyed_data_keys,
+        last_rotation=found.last_rotation,
+    )
