@@ -91,6 +91,18 @@ HOME: dict[Role, str] = {
 NOTICES: dict[str, LazyText] = {
     "saved": lazy("Saved."),
     "language": lazy("Your language is saved."),
+    # The case file (app/cases/file_pages.py, file_acts.py).
+    "consent_recorded": lazy("The consent is recorded."),
+    "consent_withdrawn": lazy("The consent is withdrawn."),
+    "stage_moved": lazy("The case moved to its new stage."),
+    "assigned": lazy("The assignment is saved."),
+    "hold_set": lazy("The case is on legal hold."),
+    "hold_lifted": lazy("The legal hold is lifted."),
+    "erasure_requested": lazy(
+        "Erasure asked for. A second coordinator of the team must approve it."
+    ),
+    "erased": lazy("The case is erased."),
+    "break_glass": lazy("Break-glass access is open for one hour."),
 }
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -17,11 +17,11 @@ from app.errors import InvalidInput, NotFound
 from app.openapi import errors
 from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
-from app.policy.permissions import CASE_ROLES, Permission, Role, redact_member
+from app.policy.permissions import CASE_ROLES, Permission, Role
 from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
-from app.users import grants, service
+from app.users import directory, grants, service
 from app.users.auth_api import check_factors
 from app.users.dependencies import (
     AccessRequestApprove,
@@ -34,7 +34,7 @@ from app.users.dependencies import (
     UserUnlock,
     UserWrite,
 )
-from app.users.models import AccessRequest, Team, TeamMembership, User, shown_name
+from app.users.models import AccessRequest, Team, User, shown_name
 from app.users.schemas import (
     AccessRequestOut,
     ActorOut,
@@ -254,25 +254,8 @@ def team_members(
 ) -> Page[MemberOut]:
     """The team directory, by name: coordinators of the team and admins see name, role,
     e-mail and whether the account is active; auditors name and role only."""
-    stmt = (
-        select(User)
-        .join(TeamMembership, TeamMembership.user_id == User.id)
-        .where(TeamMembership.team_id == access.team.id)
-        .order_by(func.coalesce(User.display_name, User.email), User.id)
-    )
-    rows, total = page_rows(db, stmt, q)
-    items = [MemberOut.model_validate(redact_member(access.actor.role, _member(u))) for u in rows]
-    return page_of(items, q, total)
-
-
-def _member(user: User) -> dict[str, object]:
-    return {
-        "id": user.id,
-        "name": shown_name(user),
-        "role": user.role,
-        "email": user.email,
-        "active": user.disabled_at is None,
-    }
+    rows, total = directory.members_page(db, actor=access.actor, team_id=access.team.id, q=q)
+    return page_of([MemberOut.model_validate(m) for m in rows], q, total)
 
 
 @router.get("/audit/actors/{user_id}", response_model=ActorOut, tags=["audit"])
