@@ -42,9 +42,10 @@ from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.errors import HavenError, NotFound
-from app.forms import CHOOSE, DATE, read_form, read_lists, validate
+from app.forms import CHECK_FIELD, CHOOSE, DATE, read_form, read_lists, validate
 from app.i18n import LazyText, lazy
 from app.i18n.countries import country_groups
+from app.intake.form_errors import CONTACT_INVALID
 from app.policy.access import CaseAccess
 from app.policy.permissions import Permission
 from app.referrals import service as referrals
@@ -70,8 +71,9 @@ NOT_REACHABLE = lazy("The case cannot move to that stage from where it is now.")
 ASSIGNEE = lazy("Choose a caseworker of this case's team from the list.")
 CONSENT_PARTNER = lazy("Choose the partner this consent is for.")
 CONSENT_NO_PARTNER = lazy("A partner is only chosen for consent to share.")
+LANGUAGE_CODES = lazy("Write two-letter language codes such as ru, uk, en; one per line.")
 NOT_GIVEN = lazy("— not recorded —")
-NOBODY = lazy("Nobody: back to the unassigned queue")
+NOBODY = lazy("Nobody (back to the queue)")
 CONSENT_FIELDS = ("purpose", "partner", "legal_basis", "given_on")
 
 
@@ -162,6 +164,13 @@ def case_file(request: Request, db: DbSession, access: CaseRead) -> Response:
 # --- editing a section ----------------------------------------------------------------
 
 
+def _back(case_id: uuid.UUID, anchor: str, done: str) -> Response:
+    """303 to the case file at one of its parts, with the notice of what succeeded."""
+    response = see_other(f"/cases/{case_id}", done=done)
+    response.headers["location"] += f"#{anchor}"
+    return response
+
+
 def _section(key: str) -> sections.Section:
     found = sections.BY_KEY.get(key)
     if found is None:
@@ -246,6 +255,7 @@ async def save_section(
     inputs = sections.input_names(part, values, {})
     payload = sections.payload(part, values, checked)
     parsed, errors = validate(CaseFields, payload, field_of=sections.error_field(inputs))
+    errors = _plainer(errors, values)
     version = _version(values.get("version"))
     if version is None:
         errors["form"] = STALE
@@ -281,7 +291,21 @@ async def save_section(
         if exc.status != 422:  # "no field to change" is a save that changed nothing
             raise
         db.rollback()
-    return see_other(f"/cases/{access.case.id}#{part.key}", done="saved")
+    return _back(access.case.id, part.key, "saved")
+
+
+def _plainer(errors: dict[str, LazyText], values: Mapping[str, str]) -> dict[str, LazyText]:
+    """Say what a contact or a language code must look like, not just "check this field"."""
+    out = dict(errors)
+    for name, message in errors.items():
+        if message is not CHECK_FIELD:
+            continue
+        if name.startswith("contacts.") and name.endswith(".value"):
+            channel = values.get(name.removesuffix(".value") + ".channel", "")
+            out[name] = CONTACT_INVALID.get(channel, CHECK_FIELD)
+        elif name == "languages":
+            out[name] = LANGUAGE_CODES
+    return out
 
 
 def _version(text: str | None) -> int | None:
@@ -357,7 +381,7 @@ async def record_consent(request: Request, db: DbSession, access: CaseWrite) -> 
         consent=consent,
         now=_now(request),
     )
-    return see_other(f"/cases/{access.case.id}#consents", done="consent_recorded")
+    return _back(access.case.id, "consents", "consent_recorded")
 
 
 def _given_at(day: str) -> str:
@@ -384,7 +408,7 @@ def withdraw_consent(
         consent_id=consent_id,
         now=_now(request),
     )
-    return see_other(f"/cases/{access.case.id}#consents", done="consent_withdrawn")
+    return _back(access.case.id, "consents", "consent_withdrawn")
 
 
 # --- stage, assignment, legal hold ----------------------------------------------------
@@ -468,4 +492,4 @@ async def legal_hold(request: Request, db: DbSession, access: CaseLegalHold) -> 
     except StaleVersion:
         db.rollback()
         return _file(request, db, access, 409, hold_error=STALE)
-    return see_other(f"/cases/{access.case.id}#hold", done="hold_set" if hold else "hold_lifted")
+    return _back(access.case.id, "hold", "hold_set" if hold else "hold_lifted")

@@ -44,7 +44,10 @@ PERSON: dict[str, Any] = {
     },
     "movement": {
         "plan": "Meet at the station",
-        "destroy_after": (datetime.now(UTC) + timedelta(days=20)).isoformat(),
+        # The form shows times to the minute (datetime-local), as people set them.
+        "destroy_after": (datetime.now(UTC) + timedelta(days=20))
+        .replace(second=0, microsecond=0)
+        .isoformat(),
     },
     "intake_notes": "Left his unit in the autumn; needs a lawyer.",
 }
