@@ -18,6 +18,8 @@ from app.audit.pages import router as audit_pages_router
 from app.board.api import router as board_router
 from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
+from app.cases.file_acts import router as case_acts_router
+from app.cases.file_pages import router as case_file_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
@@ -132,6 +134,9 @@ def create_app(
         board_pages_router,
         seal_pages_router,
         partners_pages_router,
+        # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
+        case_file_router,
+        case_acts_router,
         language_router,
         static_router,
         docs_router,

@@ -120,6 +120,17 @@ NOTICES: dict[str, LazyText] = {
     "account_unlocked": lazy("The account is unlocked."),
     "account_sessions_ended": lazy("Every session of the account has ended."),
     "team_created": lazy("The team is created."),
+    # The case file (app/cases/file_pages.py, file_acts.py).
+    "consent_recorded": lazy("The consent is recorded."),
+    "consent_withdrawn": lazy("The consent is withdrawn."),
+    "stage_moved": lazy("The case moved to its new stage."),
+    "hold_set": lazy("The case is on legal hold."),
+    "hold_lifted": lazy("The legal hold is lifted."),
+    "erasure_requested": lazy(
+        "Erasure asked for. A second coordinator of the team must approve it."
+    ),
+    "erased": lazy("The case is erased."),
+    "break_glass": lazy("Break-glass access is open for one hour."),
 }
 
 

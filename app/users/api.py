@@ -17,11 +17,11 @@ from app.errors import InvalidInput, NotFound
 from app.openapi import errors
 from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
-from app.policy.permissions import CASE_ROLES, Permission, Role, redact_member
+from app.policy.permissions import CASE_ROLES, Permission, Role
 from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
-from app.users import grants, service
+from app.users import directory, grants, service
 from app.users.auth_api import check_factors
 from app.users.dependencies import (
     AccessRequestApprove,
@@ -313,10 +313,8 @@ def team_members(
 ) -> Page[MemberOut]:
     """The team directory, by name: coordinators of the team and admins see name, role,
     e-mail and whether the account is active; auditors name and role only."""
-    rows, total = service.team_members(db, access.team.id, offset=q.offset, limit=q.per_page)
-    role = access.actor.role
-    items = [MemberOut.model_validate(redact_member(role, service.member_values(u))) for u in rows]
-    return page_of(items, q, total)
+    rows, total = directory.members_page(db, actor=access.actor, team_id=access.team.id, q=q)
+    return page_of([MemberOut.model_validate(m) for m in rows], q, total)
 
 
 @router.get("/audit/actors/{user_id}", response_model=ActorOut, tags=["audit"])
