@@ -91,6 +91,15 @@ HOME: dict[Role, str] = {
 NOTICES: dict[str, LazyText] = {
     "saved": lazy("Saved."),
     "language": lazy("Your language is saved."),
+    # attachments: documents, referrals, tasks
+    "uploaded": lazy("The document is stored, encrypted."),
+    "referral_drafted": lazy("The referral is prepared. Check it, then send it."),
+    "referral_sent": lazy("The referral is sent. Download the packet for the partner."),
+    "referral_updated": lazy("The referral's status is changed."),
+    "task_created": lazy("The task is given to the volunteer."),
+    "task_accepted": lazy("You accepted the task."),
+    "task_done": lazy("The task is marked done. Thank you."),
+    "task_note": lazy("Your note is saved."),
 }
 
 

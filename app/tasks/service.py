@@ -242,3 +242,11 @@ def update_task(
     db.flush()
     record(db, AuditAction.TASK_UPDATED, by=actor, on=("task", task.id), fields=changes)
     return task
+
+
+def read_task(db: Session, *, keyring: Keyring, actor: Actor, task: Task) -> dict[str, Any]:
+    """One task as this actor may see it, its reading audited like a list's (filed under the
+    case, so the mass-read alert counts it)."""
+    item = view(db, keyring=keyring, actor=actor, task=task)
+    record(db, AuditAction.TASK_LISTED, by=actor, on=("case", task.case_id), fields=sorted(item))
+    return item
