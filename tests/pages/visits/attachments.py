@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from sqlalchemy import select
 
 from app.cases.models import Case
@@ -64,6 +65,7 @@ class Desk:
     case: Case
     partner: Partner | None = None
     volunteer: User | None = None
+    partner_key: X25519PrivateKey | None = None
 
     @property
     def url(self) -> str:
@@ -82,13 +84,13 @@ def desk(
     user = v.signed_in(role)
     team = team_of(v, user)
     name = f"{PARTNER_NAME} {uuid.uuid4().hex[:4]}"
-    made_partner = make_partner(v.db, name)[0] if partner else None
+    made_partner, key = make_partner(v.db, name) if partner else (None, None)
     case_values = dict(values or {})
     if made_partner is not None:
         case_values["consents"] = [share_consent(made_partner)]
     case = make_case(v.db, keyring=keyring_of(v), team=team, assigned_to=user, values=case_values)
     helper = make_user(v.db, Role.VOLUNTEER, teams=[team]) if volunteer else None
-    return Desk(user=user, case=case, partner=made_partner, volunteer=helper)
+    return Desk(user=user, case=case, partner=made_partner, volunteer=helper, partner_key=key)
 
 
 def add_document(v: Visitor, d: Desk, name: str = "summons-scan.pdf") -> None:
