@@ -101,7 +101,11 @@ def _page(
         }
         for r in referrals
     ]
-    partners = [service.partner_view(p) for p in service.confirmed_partners(db)]
+    agreed = service.consented_partners(db, keyring=_keyring(request), case=access.case)
+    partners = [
+        service.partner_view(p) | {"consented": p.id in agreed}
+        for p in service.confirmed_partners(db)
+    ]
     context = case_header(db, access, now=_now(request)) | {
         "tab": "referrals",
         "referrals": rows,

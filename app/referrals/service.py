@@ -149,6 +149,17 @@ def confirmed_partners(db: Session) -> list[Partner]:
     )
 
 
+def consented_partners(db: Session, *, keyring: Keyring, case: Case) -> set[uuid.UUID]:
+    """The partners the person has an active consent to share with (the form marks them;
+    creating and sending check it again)."""
+    dek = rec.case_key(db, keyring=keyring, case=case)
+    return {
+        c.partner
+        for c in _consents(case, dek)
+        if c.partner is not None and has_share_consent([c], c.partner)
+    }
+
+
 def shareable_fields(actor: Actor) -> list[str]:
     """The case fields this actor may tick for a referral: the catalogue's shareable ones
     that the actor's role sees in full, in the catalogue's order."""

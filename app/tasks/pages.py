@@ -75,12 +75,31 @@ def leak_errors(exc: IdentifyingText) -> dict[str, LazyText]:
     """One message per field the leak guard refused, naming the kinds of data found."""
     out: dict[str, LazyText] = {}
     for item in exc.extra["errors"]:
-        kinds = [FINDINGS[k] for k in item["kinds"] if k in FINDINGS]
-        out[str(item["field"])] = lazy(
-            "A volunteer will read this, and it contains: %(what)s. Leave that out.",
-            what=_Joined(kinds),
-        )
+        what = _Joined([FINDINGS[k] for k in item["kinds"] if k in FINDINGS])
+        if item["field"] == "note":  # the volunteer's own note: checked for contacts only
+            message = lazy(
+                "A note may not hold contact details, and this one has: %(what)s.", what=what
+            )
+        else:
+            message = lazy(
+                "A volunteer will read this, and it contains: %(what)s. Leave that out.",
+                what=what,
+            )
+        out[str(item["field"])] = message
     return out
+
+
+def _texts_checked(
+    request: Request, db: Session, access: CaseAccess, values: dict[str, str]
+) -> dict[str, LazyText]:
+    """What the leak guard says of the texts as typed, so a form refused for another reason
+    names an identifying text too (the service checks again when the task is saved)."""
+    markers = service.person_markers(db, keyring=_keyring(request), case=access.case)
+    try:
+        service.check_texts(markers, {k: v.strip() for k, v in values.items()})
+    except IdentifyingText as exc:
+        return leak_errors(exc)
+    return {}
 
 
 def _when(value: str | None) -> datetime | None:
@@ -181,6 +200,8 @@ async def create_task(request: Request, db: DbSession, access: CaseTaskCreate) -
         except InvalidInput:  # the volunteer is not (or no longer) on the team
             errors = {"assigned_to": CHOOSE_VOLUNTEER}
     if errors:
+        if parsed is None:
+            errors = _texts_checked(request, db, access, values) | errors
         return _case_page(request, db, access, values=values, errors=errors, status=422)
     return see_other(f"/cases/{access.case.id}/tasks", done="task_created")
 

@@ -123,6 +123,14 @@ def test_plain_errors_for_missing_and_malformed_fields(v: Visitor, db: Session) 
     assert r.status_code == 422
     assert "Choose a volunteer from the list." in r.text
     assert _tasks(db, d) == 0
+    # Refused for a missing field, a text that names the person is named too.
+    d2 = desk(v, Role.CASEWORKER, volunteer=True, values={"legal_name": "Ivan Sample-Testov"})
+    token = v.csrf(v.client.get(d2.url + "/tasks").text)
+    data2 = {"csrf_token": token, "title": "", "instructions": "Ask for Ivan Sample-Testov"}
+    r = v.client.post(d2.url + "/tasks", data=data2)
+    assert r.status_code == 422
+    assert "the person&#39;s name" in r.text.split('id="f-instructions-error"')[1][:300]
+    assert _tasks(db, d2) == 0
 
 
 def test_case_tasks_roles_scopes_and_csrf(v: Visitor, db: Session) -> None:
@@ -206,6 +214,7 @@ def test_a_note_with_contact_details_is_refused_beside_it_and_kept(v: Visitor, d
     r = v.client.post(f"/tasks/{task.id}/note", data={"csrf_token": token, "note": note})
     assert r.status_code == 422
     assert 'id="f-note-error"' in r.text
+    assert "A note may not hold contact details" in r.text
     assert "a messenger name or e-mail address" in r.text
     assert note in r.text
     r = v.client.post(f"/tasks/{task.id}/note", data={"csrf_token": token, "note": "x" * 501})
