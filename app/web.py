@@ -100,6 +100,7 @@ NOTICES: dict[str, LazyText] = {
     "task_accepted": lazy("You accepted the task."),
     "task_done": lazy("The task is marked done. Thank you."),
     "task_note": lazy("Your note is saved."),
+    "task_cancelled": lazy("The task is called off. The volunteer sees it as cancelled."),
 }
 
 

@@ -38,6 +38,8 @@ from app.web import render, see_other
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 MY_TASKS_PER_PAGE = 20
+# What the case team may still call off (the service allows them any move).
+CANCELLABLE = frozenset({TaskStatus.OPEN, TaskStatus.ACCEPTED})
 CASE_TASKS_PER_PAGE = 50
 TASK_FIELDS = ("assigned_to", "title", "instructions", "place", "due")
 _NAIVE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}$")
@@ -140,7 +142,14 @@ def _case_page(
     names = shown_names(db, {str(i["assigned_to"]) for i in items if i.get("assigned_to")})
     context = case_header(db, access, now=_now(request)) | {
         "tab": "tasks",
-        "tasks": [i | {"assignee": names.get(str(i.get("assigned_to")), "")} for i in items],
+        "tasks": [
+            i
+            | {
+                "assignee": names.get(str(i.get("assigned_to")), ""),
+                "cancellable": i["status"] in CANCELLABLE,
+            }
+            for i in items
+        ],
         "paging": listed,
         "volunteers": team_volunteers(db, access.case.team_id),
         "values": values or {},
@@ -227,7 +236,11 @@ def my_tasks(
         paging=PageQuery(page=page, per_page=MY_TASKS_PER_PAGE),
         now=_now(request),
     )
-    context = {"tasks": [_shown(i) for i in listed.items], "paging": listed}
+    context = {
+        "tasks": [_shown(i) for i in listed.items],
+        "paging": listed,
+        "manages": actor.can(Permission.TASK_MANAGE),
+    }
     return render(request, "tasks/mine.html", context)
 
 
@@ -242,12 +255,17 @@ def _task_page(
 ) -> Response:
     item = service.read_task(db, keyring=_keyring(request), actor=access.actor, task=access.task)
     task = _shown(item)
-    moves = VOLUNTEER_MOVES[TaskStatus(task["status"])]
+    current = TaskStatus(task["status"])
+    moves = VOLUNTEER_MOVES[current]
+    # The case team manages a task (cancels it); the volunteer does it (accepts, completes).
+    manages = access.actor.can(Permission.TASK_MANAGE)
     context = {
         "task": task,
-        "can_accept": TaskStatus.ACCEPTED in moves,
-        "can_finish": TaskStatus.DONE in moves,
-        "open_for_notes": task["status"] != TaskStatus.CANCELLED,
+        "manages": manages,
+        "can_accept": not manages and TaskStatus.ACCEPTED in moves,
+        "can_finish": not manages and TaskStatus.DONE in moves,
+        "can_cancel": manages and current in CANCELLABLE,
+        "open_for_notes": not manages and current is not TaskStatus.CANCELLED,
         "values": values or {"note": task.get("note") or ""},
         "errors": errors or {},
     }
@@ -301,6 +319,15 @@ async def accept_task(request: Request, db: DbSession, access: TaskWrite) -> Res
 async def finish_task(request: Request, db: DbSession, access: TaskWrite) -> Response:
     """The volunteer marks the task done."""
     return await _move(request, db, access, TaskStatus.DONE, "task_done")
+
+
+@router.post("/tasks/{task_id}/cancel")
+async def cancel_task(request: Request, db: DbSession, access: TaskWrite) -> Response:
+    """The case team calls a task off (a volunteer may not: the service refuses)."""
+    errors = _update(request, db, access, {"status": TaskStatus.CANCELLED.value})
+    if errors:
+        return _task_page(request, db, access, errors=errors, status=409)
+    return see_other(f"/cases/{access.task.case_id}/tasks", done="task_cancelled")
 
 
 @router.post("/tasks/{task_id}/note")

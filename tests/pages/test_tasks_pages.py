@@ -345,3 +345,27 @@ def test_nothing_else_of_the_case_exists_on_any_page_a_volunteer_reaches(
     page = seen[f"/tasks/{task.id}"]
     assert case.case_code in page
     assert TASK_TITLE in page
+
+
+def test_the_case_team_calls_a_task_off_and_a_volunteer_cannot(v: Visitor, db: Session) -> None:
+    d = desk(v, Role.COORDINATOR, volunteer=True)
+    assert d.volunteer is not None
+    task = add_task(v, d, d.volunteer)
+    page = v.client.get(f"/tasks/{task.id}")
+    assert f'href="{d.url}/tasks"' in page.text
+    assert "Accept the task" not in page.text, "the case team does not do the task"
+    token = v.csrf(page.text)
+    r = v.client.post(
+        f"/tasks/{task.id}/cancel", data={"csrf_token": token}, follow_redirects=False
+    )
+    assert r.headers["location"] == f"{d.url}/tasks?done=task_cancelled"
+    db.refresh(task)
+    assert task.status == "cancelled"
+    # A volunteer may not call their own task off.
+    (own,) = _volunteer_tasks(v)
+    token = v.csrf(v.client.get(f"/tasks/{own.id}").text)
+    assert "/cancel" not in v.client.get(f"/tasks/{own.id}").text
+    r = v.client.post(f"/tasks/{own.id}/cancel", data={"csrf_token": token})
+    assert r.status_code == 409
+    db.refresh(own)
+    assert own.status == "open"

@@ -235,6 +235,20 @@ def _task_note_error(v: Visitor) -> httpx.Response:
     return v.client.post(f"/tasks/{task.id}/note", data=data)
 
 
+def _task_of_the_team(v: Visitor) -> httpx.Response:
+    d = desk(v, volunteer=True)
+    assert d.volunteer is not None
+    task = add_task(v, d, d.volunteer)
+    return v.client.get(f"/tasks/{task.id}")
+
+
+def _tasks_of_the_team(v: Visitor) -> httpx.Response:
+    d = desk(v, Role.CASEWORKER, volunteer=True)
+    assert d.volunteer is not None
+    add_task(v, d, d.volunteer)
+    return v.client.get("/tasks")
+
+
 PAGES: tuple[PageVisit, ...] = (
     PageVisit("documents", "GET", "/cases/{case_id}/documents", _documents),
     PageVisit("documents-empty", "GET", "/cases/{case_id}/documents", _documents_empty),
@@ -250,6 +264,8 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("task", "GET", "/tasks/{task_id}", _task),
     PageVisit("task-accepted", "GET", "/tasks/{task_id}", _task_accepted),
     PageVisit("task-note-error", "POST", "/tasks/{task_id}/note", _task_note_error, 422),
+    PageVisit("task-of-the-team", "GET", "/tasks/{task_id}", _task_of_the_team),
+    PageVisit("tasks-of-the-team", "GET", "/tasks", _tasks_of_the_team),
 )
 
 NOT_PAGES = {
