@@ -369,3 +369,27 @@ def test_the_case_team_calls_a_task_off_and_a_volunteer_cannot(v: Visitor, db: S
     assert r.status_code == 409
     db.refresh(own)
     assert own.status == "open"
+
+
+def test_tasks_of_more_cases_add_only_their_audit_entries(
+    v: Visitor, db: Session, sql_statements: StatementCounter
+) -> None:
+    """Each case a volunteer's page reads is audited on its own (the mass-read alert counts
+    cases): one INSERT per case, nothing else grows (the data keys load in one statement)."""
+    volunteer = v.signed_in(Role.VOLUNTEER)
+    team = team_of(v, volunteer)
+
+    def task_on_a_new_case() -> None:
+        case = make_case(db, keyring=keyring_of(v), team=team)
+        make_task(db, keyring=keyring_of(v), case=case, volunteer=volunteer, title=TASK_TITLE)
+
+    task_on_a_new_case()
+    with sql_statements.counting() as one:
+        v.client.get("/tasks")
+    for _ in range(3):
+        task_on_a_new_case()
+    with sql_statements.counting() as four:
+        assert v.client.get("/tasks").text.count('href="/tasks/') == 4
+    audit = [s for s in four if s.startswith("INSERT INTO audit_entries")]
+    assert len(audit) == 4
+    assert len(four) - len(one) == 3, "\n".join(four)
