@@ -26,6 +26,7 @@ from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.documents.api import router as documents_router
+from app.documents.pages import router as documents_pages_router
 from app.documents.sweep import sweep_at_start
 from app.errors import install_error_handlers
 from app.i18n.pages import router as language_router
@@ -35,7 +36,8 @@ from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
-from app.referrals.pages import router as partners_pages_router
+from app.referrals.pages import router as referrals_pages_router
+from app.referrals.partner_pages import router as partners_pages_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
@@ -45,6 +47,7 @@ from app.system.docs import router as docs_router
 from app.system.pages import router as seal_pages_router
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
+from app.tasks.pages import router as tasks_pages_router
 from app.users.account_pages import router as account_pages_router
 from app.users.admin_pages import router as admin_pages_router
 from app.users.api import router as users_router
@@ -53,7 +56,8 @@ from app.users.pages import router as auth_pages_router
 from app.web import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
-UPLOAD_PATH = re.compile(r"/api/v1/cases/[0-9a-fA-F-]{36}/documents")
+# The API's upload and the documents page's upload form.
+UPLOAD_PATH = re.compile(r"(?:/api/v1)?/cases/[0-9a-fA-F-]{36}/documents")
 TEMPLATE_DIR = ROOT / "templates"
 
 
@@ -137,6 +141,9 @@ def create_app(
         # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
         case_file_router,
         case_acts_router,
+        documents_pages_router,
+        referrals_pages_router,
+        tasks_pages_router,
         language_router,
         static_router,
         docs_router,

@@ -131,6 +131,16 @@ NOTICES: dict[str, LazyText] = {
     ),
     "erased": lazy("The case is erased."),
     "break_glass": lazy("Break-glass access is open for one hour."),
+    # attachments: documents, referrals, tasks
+    "uploaded": lazy("The document is stored, encrypted."),
+    "referral_drafted": lazy("The referral is prepared. Check it, then send it."),
+    "referral_sent": lazy("The referral is sent. Download the packet for the partner."),
+    "referral_updated": lazy("The referral's status is changed."),
+    "task_created": lazy("The task is given to the volunteer."),
+    "task_accepted": lazy("You accepted the task."),
+    "task_done": lazy("The task is marked done. Thank you."),
+    "task_note": lazy("Your note is saved."),
+    "task_cancelled": lazy("The task is called off. The volunteer sees it as cancelled."),
 }
 
 
