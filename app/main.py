@@ -15,6 +15,8 @@ from starlette.types import ASGIApp
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
+from app.cases.intake_pages import router as intake_interview_router
+from app.cases.list_pages import router as case_list_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
@@ -114,6 +116,9 @@ def create_app(
         audit_router,
         auth_pages_router,
         intake_pages_router,
+        # /cases/new and /cases/search before any /cases/{case_id} page.
+        intake_interview_router,
+        case_list_router,
         language_router,
         static_router,
         docs_router,
