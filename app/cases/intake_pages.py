@@ -19,8 +19,8 @@ from starlette.responses import Response
 
 from app.cases import drafts, duplicates, labels, service
 from app.cases.drafts import KeepsInterview, Lapsed
-from app.cases.schemas import DuplicatesOut
 from app.cases.intake_form import LIST_FIELDS, TEAM, TEXT_FIELDS, IntakePayload, duplicate_probe
+from app.cases.schemas import DuplicatesOut
 from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
