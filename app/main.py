@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
+from app.cases.drafts import start_draft_purger
 from app.cases.intake_pages import router as intake_interview_router
 from app.cases.list_pages import router as case_list_router
 from app.cases.retention import start_movement_scheduler
@@ -51,14 +52,15 @@ TEMPLATE_DIR = ROOT / "templates"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due, and the
-    destruction of movement plans past their destroy_after."""
+    """Background work for the life of the process: audit checkpoints when due, the
+    destruction of movement plans past their destroy_after and of interviews kept a day."""
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
+    drafts = start_draft_purger(app.state.settings, app.state.clock)
     try:
         yield
     finally:
-        for running in (scheduler, purger):
+        for running in (scheduler, purger, drafts):
             if running is not None:
                 running.stop()
 

@@ -19,6 +19,7 @@ draft copied to another row, fails to decrypt. A sealed service keeps nothing (i
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,20 +27,26 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from app.background import Poller, background_sessions
 from app.cases.models import InterviewDraft
+from app.config import Settings
 from app.crypto import aead
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
+from app.db import transaction
 from app.deps import DbSession
 from app.errors import NotAuthenticated, NotFound
 from app.i18n import N_
 from app.policy.deps import Actor, Requirement
 from app.policy.permissions import Permission, Role, allows
 from app.security import csrf, sessions
+from app.security.clock import Clock
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.users.models import User
+
+log = logging.getLogger("haven.background")
 
 # How long a kept interview waits for its account to sign in again.
 LIFETIME = timedelta(days=1)
@@ -190,3 +197,41 @@ class KeepsInterview(Requirement):
         if found is None:
             raise NothingKept()
         return found
+
+
+def purge_once(factory: sessionmaker[Session], *, clock: Clock) -> int:
+    """One purge in its own transaction (it needs no key, so it runs while sealed too)."""
+    with transaction(factory) as db:
+        return purge(db, now=clock.now())
+
+
+class DraftPurger(Poller):
+    """A daemon thread that destroys kept interviews a day old, at start and then every
+    poll interval (the movement purge's), so none outlives its day by more than that."""
+
+    def __init__(self, factory: sessionmaker[Session], *, clock: Clock, interval: float) -> None:
+        def step() -> str | None:
+            gone = purge_once(factory, clock=clock)
+            return f"destroyed {gone} kept interview(s) a day old" if gone else None
+
+        super().__init__("interview-draft-purge", interval, step)
+        self._first = step
+
+    def _run(self) -> None:
+        try:
+            self._first()
+        except Exception:  # the thread must outlive one failed step; logged
+            log.exception("interview-draft-purge failed at start; will retry")
+        super()._run()
+
+
+def start_draft_purger(settings: Settings, clock: Clock) -> DraftPurger | None:
+    """Start destroying expired kept interviews in the background (off when the movement
+    purge's interval is 0, as in tests, which drive `purge` with a frozen clock)."""
+    if settings.movement_purge_poll_seconds <= 0:
+        return None
+    factory = background_sessions(settings.database_url)
+    purger = DraftPurger(factory, clock=clock, interval=settings.movement_purge_poll_seconds)
+    purger.owns_engine_of(factory)
+    purger.start()
+    return purger

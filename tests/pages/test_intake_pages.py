@@ -13,7 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.cases import drafts
 from app.cases import service as case_service
@@ -344,3 +344,18 @@ def test_the_duplicate_check_says_what_it_needs(visitor: Visitor) -> None:
     r = _post(visitor, typed | {"csrf_token": _form(visitor)}, needs=[])
     assert r.status_code == 200
     assert "To check, give the legal name with the date of birth" in r.text
+
+
+def test_the_background_purge_destroys_kept_interviews_a_day_old_from_the_start(
+    visitor: Visitor,
+    db: Session,
+    settings: Settings,
+    session_factory: sessionmaker[Session],
+) -> None:
+    _kept(visitor, settings)
+    purger = drafts.DraftPurger(session_factory, clock=visitor.clock, interval=3600)
+    purger._first()  # what the thread runs first, at start
+    assert _drafts(db) == 1  # not yet a day old
+    visitor.clock.advance(drafts.LIFETIME)
+    purger._first()
+    assert _drafts(db) == 0
