@@ -29,6 +29,8 @@ from fastapi import Depends, Request
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.events import AuditAction
+from app.audit.log import record
 from app.background import Poller, background_sessions
 from app.cases.models import InterviewDraft
 from app.config import Settings
@@ -70,7 +72,13 @@ class Lapsed:
     """The account whose session lapsed while it typed an interview (already checked)."""
 
     user_id: uuid.UUID
+    role: Role
     session_id: uuid.UUID
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The account's id (what the audit log records as the actor)."""
+        return self.user_id
 
 
 def _key(keyring: Keyring, user_id: uuid.UUID) -> OpenDataKey:
@@ -98,7 +106,7 @@ def lapsed_account(
         return None
     if not allows(Role(user.role), Permission.CASE_CREATE):
         return None
-    return Lapsed(user_id=user.id, session_id=row.id)
+    return Lapsed(user_id=user.id, role=Role(user.role), session_id=row.id)
 
 
 def keep(
@@ -129,6 +137,10 @@ def keep(
         )
     )
     db.flush()
+    typed = sorted(k for k, v in values.items() if v not in ("", [], None))
+    record(
+        db, AuditAction.INTERVIEW_KEPT, by=lapsed, on=("interview_draft", draft_id), fields=typed
+    )
     return draft_id
 
 
@@ -147,6 +159,7 @@ def restore(
     values = decrypt_json(
         _key(keyring, actor.id), field=FIELD, ciphertext=draft.body, row_id=draft.id
     )
+    record(db, AuditAction.INTERVIEW_RESTORED, by=actor, on=("interview_draft", draft.id))
     return dict(values) if isinstance(values, dict) else {}
 
 

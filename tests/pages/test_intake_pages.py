@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.models import AuditEntry
 from app.cases import drafts
 from app.cases import service as case_service
 from app.cases.models import Case, InterviewDraft
@@ -139,9 +140,13 @@ def test_an_interview_sent_after_the_session_lapsed_comes_back_whole_after_sign_
     assert _cases(db) == 0
     login = visitor.client.get("/login?done=interview_kept")
     assert "Everything you typed is kept" in login.text
-    # The database holds none of it in the clear.
+    # The database holds none of it in the clear; the audit log names fields, not values.
     raw = _raw_tables(db)
     assert not [c for c in CANARIES if c in raw]
+    kept = db.scalars(select(AuditEntry).where(AuditEntry.action == "case.interview_kept")).one()
+    assert kept.actor_id == user.id
+    assert "legal_name" in kept.fields
+    assert "intake_notes" in kept.fields
     # The last sign-in step continues to the kept interview (an opaque id, nothing else).
     where = sign_in_again(visitor, user).headers["location"]
     assert re.fullmatch(r"/cases/new\?draft=[0-9a-f-]{36}", where), where
