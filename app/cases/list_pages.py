@@ -27,12 +27,13 @@ from app.i18n.countries import country_groups
 from app.pagination import Page
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
+from app.users.service import names_of
 from app.web import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 PER_PAGE = 25
-FILTERS = ("stage", "risk", "country", "need", "sort", "mine", "code", "page")
+FILTERS = ("stage", "risk", "country", "need", "assigned_to", "sort", "mine", "code", "page")
 TERMS = ("name", "phone", "handle", "date_of_birth")
 SORTS: tuple[tuple[str, LazyText], ...] = (
     ("-created", lazy("Newest first")),
@@ -57,12 +58,18 @@ def _filters_from(params: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _context(values: dict[str, Any], found: Page[Any] | None, **extra: Any) -> dict[str, Any]:
+def _context(
+    db: Session, values: dict[str, Any], found: Page[Any] | None, **extra: Any
+) -> dict[str, Any]:
     items = [CaseListItem.model_validate(search.list_item(c)) for c in found.items] if found else []
     pages = -(-found.total // found.per_page) if found else 0
     return {
         "values": values,
         "items": items,
+        # One query whatever the length of the page: who each case is assigned to.
+        "names": names_of(
+            db, (c.assigned_to for c in found.items if c.assigned_to) if found else ()
+        ),
         "found": found,
         "pages": pages,
         "stages": labels.choices(labels.STAGES),
@@ -115,7 +122,7 @@ def case_list(
             sort=query.sort,
             now=_now(request),
         )
-    context = _context(values, found, searched=False, kept=_kept(db, actor, request))
+    context = _context(db, values, found, searched=False, kept=_kept(db, actor, request))
     if found is not None:
         context |= _page_links(values, found)
     return render(request, "cases/list.html", context | {"errors": errors}, 422 if errors else 200)
@@ -152,5 +159,5 @@ async def case_search(
             )
         except HavenError as exc:  # too broad: add a term
             errors = {"name": LazyText(exc.message)}
-    context = _context(values, found, searched=True, kept=[])
+    context = _context(db, values, found, searched=True, kept=[])
     return render(request, "cases/list.html", context | {"errors": errors}, 422 if errors else 200)

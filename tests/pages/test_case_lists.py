@@ -22,7 +22,7 @@ from app.security.clock import FrozenClock
 from app.users.models import Team, User
 from app.users.service import team_ids_of
 from tests.conftest import StatementCounter
-from tests.factories import make_case, make_team
+from tests.factories import make_case, make_team, make_user
 from tests.pages.registry import Visitor
 
 PERSON = {"legal_name": "Oleg Primerov", "date_of_birth": "1998-03-14"}
@@ -230,3 +230,19 @@ def test_a_search_in_the_url_is_not_a_search(visitor: Visitor, db: Session) -> N
     r = visitor.client.get("/cases?name=Primerov")
     assert r.status_code == 200  # unknown parameters are ignored by the page
     assert 'value="Primerov"' not in r.text
+
+
+def test_a_coordinator_finds_the_unassigned_cases_and_sees_who_has_the_others(
+    visitor: Visitor, db: Session
+) -> None:
+    boss = visitor.signed_in(Role.COORDINATOR)
+    team = _team(db, boss)
+    worker = make_user(db, Role.CASEWORKER, teams=[team], email="tamar.w@example.invalid")
+    (taken,) = _cases(visitor, team, 1, to=worker)
+    (waiting,) = _cases(visitor, team, 1)
+    everything = visitor.client.get("/cases").text
+    assert "tamar.w" in everything
+    assert "not assigned" in everything
+    queue = visitor.client.get("/cases?assigned_to=none").text
+    assert waiting.case_code in queue
+    assert taken.case_code not in queue
