@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from app.cases.labels import FIELDS
 from app.cases.schemas import CaseCreate, DuplicatesIn
 from app.cases.vocab import ConsentPurpose, ContactChannel
 from app.forms import validate
@@ -55,6 +56,49 @@ TEAM = lazy("Choose the team this case belongs to.")
 DUPLICATE_TERMS = lazy(
     "To check, give the legal name with the date of birth, or a phone, or a username."
 )
+
+# How the error summary at the top of the form names each field (the same words as the
+# field's own label).
+LABELS: dict[str, LazyText] = {
+    **{
+        name: FIELDS[name]
+        for name in (
+            "legal_name",
+            "aliases",
+            "date_of_birth",
+            "citizenship",
+            "languages",
+            "family",
+            "current_country",
+            "current_city",
+            "situation",
+            "service_status",
+            "unit",
+            "left_service_on",
+            "needs",
+            "risk_level",
+            "risk_flags",
+            "intake_notes",
+        )
+    },
+    **{
+        f"contact{i}_{p}": lazy("Contact %(n)s", n=i)
+        for i in CONTACT_ROWS
+        for p in ("channel", "value")
+    },
+    **{
+        f"document{i}_{p}": lazy("Document %(n)s", n=i)
+        for i in DOCUMENT_ROWS
+        for p in ("type", "expires")
+    },
+    "criminal_article": lazy("Criminal case: article"),
+    "criminal_status": lazy("Criminal case: where it stands"),
+    "criminal_notes": lazy("Criminal case: notes"),
+    "wanted_status": FIELDS["wanted"],
+    "wanted_notes": lazy("Wanted list: notes"),
+    "consent_basis": lazy("Basis for keeping this record"),
+    "team_id": FIELDS["team"],
+}
 
 # Direct form field of a top-level schema field, and of a nested one.
 _NESTED = {

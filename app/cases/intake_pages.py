@@ -19,7 +19,14 @@ from starlette.responses import Response
 
 from app.cases import drafts, duplicates, labels, service
 from app.cases.drafts import KeepsInterview, Lapsed
-from app.cases.intake_form import LIST_FIELDS, TEAM, TEXT_FIELDS, IntakePayload, duplicate_probe
+from app.cases.intake_form import (
+    LABELS,
+    LIST_FIELDS,
+    TEAM,
+    TEXT_FIELDS,
+    IntakePayload,
+    duplicate_probe,
+)
 from app.cases.schemas import DuplicatesOut
 from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
@@ -61,6 +68,7 @@ def _context(db: Session, actor: Actor, values: dict[str, Any]) -> dict[str, Any
         "needs": labels.choices(labels.NEEDS),
         "bases": labels.choices(labels.LEGAL_BASES),
         "teams": [(str(t.id), t.name) for t in teams],
+        "field_labels": LABELS,
         "kept": [],
         "message": None,
         "duplicates": None,

@@ -267,6 +267,9 @@ def test_mistakes_come_back_beside_their_fields_with_everything_typed(
         assert f'id="f-{name}-error"' in page, name
         assert re.search(rf'id="f-{name}"[^>]*aria-describedby="[^"]*f-{name}-error', page), name
     assert "Check this contact" in page
+    # The summary at the top names each field in words and links to it.
+    assert '<a href="#f-contact2_value">Contact 2</a>: Check this contact' in page
+    assert '<a href="#f-date_of_birth">Date of birth</a>: This date is in the future.' in page
     assert "This date is in the future." in page
     assert 'id="f-contact1_value-error"' not in page  # the first contact was right
     assert INTERVIEW["intake_notes"] in page
