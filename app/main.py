@@ -18,8 +18,11 @@ from app.audit.pages import router as audit_pages_router
 from app.board.api import router as board_router
 from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
+from app.cases.drafts import start_draft_purger
 from app.cases.file_acts import router as case_acts_router
 from app.cases.file_pages import router as case_file_router
+from app.cases.intake_pages import router as intake_interview_router
+from app.cases.list_pages import router as case_list_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
@@ -64,16 +67,17 @@ TEMPLATE_DIR = ROOT / "templates"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work for the life of the process: first the blobs a crash left behind,
-    then audit checkpoints when due, and the destruction of movement plans past their
-    destroy_after."""
+    then audit checkpoints when due, the destruction of movement plans past their
+    destroy_after and of interviews kept a day."""
     settings = app.state.settings
     sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
+    drafts = start_draft_purger(app.state.settings, app.state.clock)
     try:
         yield
     finally:
-        for running in (scheduler, purger):
+        for running in (scheduler, purger, drafts):
             if running is not None:
                 running.stop()
 
@@ -138,6 +142,9 @@ def create_app(
         board_pages_router,
         seal_pages_router,
         partners_pages_router,
+        # /cases/new and /cases/search before any /cases/{case_id} page.
+        intake_interview_router,
+        case_list_router,
         # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
         case_file_router,
         case_acts_router,

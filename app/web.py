@@ -8,6 +8,7 @@ the switcher's data, so no page can forget them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,11 @@ from starlette.responses import Response
 from starlette.templating import _TemplateResponse
 
 from app.cases import labels as case_labels
+from app.config import Settings
 from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated, lazy
 from app.i18n.catalogs import load_all
 from app.i18n.core import raw_gettext, raw_ngettext
+from app.i18n.countries import country_name
 from app.i18n.formatting import FILTERS
 from app.i18n.negotiation import locale_of, viewer_of
 from app.policy.permissions import Permission, Role, allows
@@ -50,6 +53,46 @@ def safe_return_path(value: object) -> str:
     if parts.scheme or parts.netloc or not parts.path.startswith("/"):
         return "/"
     return parts.path
+
+
+# Where a sign-in continues once complete (an interview kept when its session lapsed, say):
+# set by the page that sent the browser to sign in, followed once by the last sign-in step.
+RESUME_COOKIE = "haven_resume"
+_RESUME_QUERY = re.compile(r"[A-Za-z0-9=&_-]{0,120}")
+
+
+def _resume_cookie(settings: Settings) -> str:
+    return ("__Host-" if settings.secure_cookies else "") + RESUME_COOKIE
+
+
+def resume_after_sign_in(response: Response, target: str, settings: Settings) -> None:
+    """Ask the next completed sign-in in this browser to continue to target (a path on this
+    site with an opaque query; never anything about a person), for a day at most."""
+    response.set_cookie(
+        _resume_cookie(settings),
+        target,
+        max_age=86_400,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+
+
+def resume_target(request: Request, settings: Settings) -> str:
+    """Where a completed sign-in goes: the path resume_after_sign_in asked for, else `/`."""
+    value = request.cookies.get(_resume_cookie(settings), "")
+    path, _, query = value.partition("?")
+    if not value or safe_return_path(path) != path or not _RESUME_QUERY.fullmatch(query):
+        return "/"
+    return value
+
+
+def forget_resume(response: Response, settings: Settings) -> None:
+    """The resume path is followed once: forget it."""
+    response.delete_cookie(
+        _resume_cookie(settings), path="/", secure=settings.secure_cookies, httponly=True
+    )
 
 
 def translate(message: object) -> str:
@@ -141,6 +184,12 @@ NOTICES: dict[str, LazyText] = {
     "task_done": lazy("The task is marked done. Thank you."),
     "task_note": lazy("Your note is saved."),
     "task_cancelled": lazy("The task is called off. The volunteer sees it as cancelled."),
+    # == intake ==
+    "case_created": lazy("The case is opened. Its code is at the top of the page."),
+    "interview_kept": lazy(
+        "Your session ended before the interview was saved. Everything you typed is kept, "
+        "encrypted, for one day: sign in and it comes back."
+    ),
 }
 
 
@@ -228,6 +277,7 @@ def make_templates(directory: Path) -> PageTemplates:
     env.filters["translate"] = translate
     env.globals["static_url"] = static_url
     env.globals["label"] = vocabulary_label
+    env.globals["country_name"] = country_name
     env.globals["stage_label"] = lambda value: vocabulary_label("stage", value)
     env.globals["risk_label"] = lambda value: vocabulary_label("risk", value)
     return PageTemplates(env=env, context_processors=[page_context])

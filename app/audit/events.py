@@ -41,6 +41,10 @@ class AuditAction(enum.StrEnum):
     CASE_TRANSITIONED = "case.transitioned"
     CASE_ASSIGNED = "case.assigned"
     CASE_SEARCHED = "case.searched"
+    # An intake interview kept (encrypted) for its account when the session lapsed, and
+    # given back after sign-in: which fields were typed, never what.
+    INTERVIEW_KEPT = "case.interview_kept"
+    INTERVIEW_RESTORED = "case.interview_restored"
     CASE_HISTORY_READ = "case.history_read"
     CASE_EXPORTED = "case.exported"
     CASE_ERASURE_REQUESTED = "case.erasure_requested"
