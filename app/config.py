@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -132,6 +133,11 @@ class SettingsError(Exception):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into readable lines."""
+    # HAVEN_SECRETS_DIR: a folder of files named like the settings (haven_database_url...),
+    # e.g. /run/secrets under compose, so a password never sits in the environment.
+    secrets_dir = os.environ.get("HAVEN_SECRETS_DIR")
+    if secrets_dir:
+        overrides.setdefault("_secrets_dir", secrets_dir)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
