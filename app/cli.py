@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from app.audit.cli import audit_cli
+from app.backup.cli import backup_cli
 from app.cases.cli import retention_cli
 from app.cli_support import (
     command_group,
@@ -27,6 +28,7 @@ cli = command_group(
     name="haven",
 )
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(backup_cli, name="backup")
 cli.add_typer(partner_cli, name="partner")
 cli.add_typer(referral_cli, name="referral")
 cli.add_typer(retention_cli, name="retention")

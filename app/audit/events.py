@@ -61,6 +61,8 @@ class AuditAction(enum.StrEnum):
     UNSEALED = "sys.unsealed"
     UNSEAL_FAILED = "sys.unseal_failed"
     KEY_ROTATED = "sys.key_rotated"
+    BACKUP_CREATED = "sys.backup_created"
+    BACKUP_RESTORED = "sys.backup_restored"
     RETENTION_PURGED = "sys.retention_purged"
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_VERIFIED = "audit.verified"
