@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # How often the server looks for movement plans past their destroy_after (0: never; then
     # run `haven retention purge --execute` from cron instead).
     movement_purge_poll_seconds: float = Field(default=60.0, ge=0)
+    # Several processes on one database: how often each looks for a seal made by another
+    # (it then seals itself too); 0 turns it off (docs/operations.md, "Several processes").
+    seal_follow_poll_seconds: float = Field(default=2.0, ge=0)
     # The team public self-referrals land in (its coordinators triage them); default: the
     # first team by name.
     intake_team: str | None = None

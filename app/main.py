@@ -35,6 +35,7 @@ from app.security.headers import SecurityHeadersMiddleware
 from app.static import router as static_router
 from app.system.api import router as system_router
 from app.system.docs import router as docs_router
+from app.system.seal_follower import start_seal_follower
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
 from app.users.api import router as users_router
@@ -49,14 +50,16 @@ TEMPLATE_DIR = ROOT / "templates"
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due, and the
-    destruction of movement plans past their destroy_after."""
+    """Background work for the life of the process: audit checkpoints when due, the
+    destruction of movement plans past their destroy_after, and following a seal made by
+    another process on the same database."""
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
+    follower = start_seal_follower(app.state.settings, app.state.keyring)
     try:
         yield
     finally:
-        for running in (scheduler, purger):
+        for running in (scheduler, purger, follower):
             if running is not None:
                 running.stop()
 
