@@ -11,6 +11,7 @@ from rich.console import Console
 from app.audit.cli import audit_cli
 from app.backup.cli import backup_cli
 from app.cases.cli import retention_cli
+from app.cli_ceremonies import register_ceremonies
 from app.cli_support import (
     command_group,
     dev_key_or_exit,
@@ -148,6 +149,7 @@ def unseal(
 
 keys_cli = command_group("Key management.")
 cli.add_typer(keys_cli, name="keys")
+register_ceremonies(keys_cli)
 
 
 @keys_cli.command("rotate")

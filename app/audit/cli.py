@@ -45,12 +45,17 @@ def _keyring(settings: Settings) -> Keyring:
     return keyring
 
 
-def _trusted_keys(settings: Settings, key_file: Path | None) -> list[VerifierKey]:
-    from app.audit.checkpoints import verifier_key
+def _trusted_keys(
+    settings: Settings, key_file: Path | None, factory: sessionmaker[Session]
+) -> list[VerifierKey]:
+    from app.audit.checkpoints import trusted_keys
     from app.audit.note import NoteError, parse_verifier_key
+    from app.db import transaction
 
     if key_file is None:
-        return [verifier_key(_keyring(settings), settings.audit_origin)]
+        keyring = _keyring(settings)
+        with transaction(factory) as session:  # today's key and those rotations retired
+            return trusted_keys(session, keyring, settings.audit_origin)
     try:
         return [parse_verifier_key(line) for line in key_file.read_text().splitlines() if line]
     except (OSError, NoteError) as exc:
@@ -87,7 +92,7 @@ def verify_cmd(
 
     settings = _settings()
     factory = _factory(settings)  # the database first: it says which folder it is looking in
-    keys = _trusted_keys(settings, key)
+    keys = _trusted_keys(settings, key, factory)
     try:
         external = checkpoint.read_text() if checkpoint is not None else None
     except (OSError, UnicodeDecodeError) as exc:

@@ -61,6 +61,8 @@ class AuditAction(enum.StrEnum):
     UNSEALED = "sys.unsealed"
     UNSEAL_FAILED = "sys.unseal_failed"
     KEY_ROTATED = "sys.key_rotated"
+    PASSPHRASE_CHANGED = "sys.passphrase_changed"
+    ROOT_ROTATED = "sys.root_rotated"
     BACKUP_CREATED = "sys.backup_created"
     BACKUP_RESTORED = "sys.backup_restored"
     RETENTION_PURGED = "sys.retention_purged"

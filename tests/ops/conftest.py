@@ -21,6 +21,7 @@ from app.backup import age
 from app.backup.create import stored_columns, tables
 from app.backup.values import codec_for
 from app.config import SealMode
+from app.crypto import passphrase
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import initialise_keyring
 from app.db import make_engine, make_sessionmaker, transaction
@@ -65,10 +66,22 @@ def install(backend: str, tmp: Path, root: bytes, *, migrate: bool = True) -> In
     return Installation(db, engine, make_sessionmaker(engine), blobs, keyring, root)
 
 
-def populate(inst: Installation, *, cases: int = 3) -> None:
-    """Synthetic people only: a team, staff, cases with documents and tasks, checkpoints."""
+PASSPHRASE = "an unseal passphrase for tests"
+CHEAP = passphrase.Argon2Params(memory_kib=8, time_cost=1, parallelism=1)
+
+
+def populate(inst: Installation, *, cases: int = 3, mode: SealMode = SealMode.DEV) -> None:
+    """Synthetic people only: a team, staff, cases with documents and tasks, checkpoints.
+    The keyring is initialised in `mode` (passphrase: PASSPHRASE, cheap Argon2)."""
     with transaction(inst.factory) as s:
-        initialise_keyring(s, keyring=Keyring(), mode=SealMode.DEV, root=inst.root)
+        initialise_keyring(
+            s,
+            keyring=Keyring(),
+            mode=mode,
+            root=inst.root,
+            passphrase_text=PASSPHRASE if mode is SealMode.PASSPHRASE else None,
+            argon2=CHEAP,
+        )
     store = BlobStore(inst.blob_dir)
     with transaction(inst.factory) as s:
         s.info["keyring"] = inst.keyring
@@ -135,3 +148,40 @@ def source(backend: str, tmp_path: Path, root: bytes) -> Iterator[Installation]:
 def key_pair() -> tuple[age.Identity, age.Recipient]:
     identity, recipient = age.generate()
     return age.identity(identity), age.recipient(recipient)
+
+
+def reads_everything(inst: Installation, keyring: Keyring | None = None) -> int:
+    """Every case's fields and every document's bytes, through the services."""
+    import uuid
+
+    from app.cases import service as case_service
+    from app.cases.models import Case
+    from app.documents.models import Document
+    from app.documents.service import open_download
+    from app.policy.deps import Actor, AuthMethod
+    from app.users.models import User
+
+    ring = keyring or inst.keyring
+    store = BlobStore(inst.blob_dir)
+    read = 0
+    with transaction(inst.factory) as s:
+        worker = s.scalars(select(User).where(User.role == Role.CASEWORKER)).first()
+        assert worker is not None
+        for case in s.scalars(select(Case)):
+            values = case_service.read_full(s, keyring=ring, case=case)
+            assert values["legal_name"].startswith("Synthetic")
+            actor = Actor(
+                id=worker.id,
+                role=Role.CASEWORKER,
+                team_ids=frozenset({case.team_id}),
+                auth=AuthMethod.BEARER,
+                session_id=uuid.uuid4(),
+                reauth_at=None,
+            )
+            for doc in s.scalars(select(Document).where(Document.case_id == case.id)):
+                download = open_download(
+                    s, keyring=ring, store=store, actor=actor, case=case, doc=doc
+                )
+                assert sum(len(c) for c in download.chunks) == doc.size
+                read += 1
+    return read

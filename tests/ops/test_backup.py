@@ -6,7 +6,6 @@ service writes."""
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 import pytest
@@ -16,17 +15,16 @@ from app.backup import age
 from app.backup.create import create_backup
 from app.backup.frames import BackupInvalid
 from app.backup.restore import TargetNotEmpty, restore_backup, verify_backup
-from app.cases import service as case_service
 from app.cases.models import Case
 from app.db import transaction
-from app.documents.blobs import BlobStore
-from app.documents.models import Document
-from app.documents.service import open_download
-from app.policy.deps import Actor, AuthMethod
-from app.policy.permissions import Role
-from app.users.models import User
 from tests.conftest import BACKENDS
-from tests.ops.conftest import Installation, blob_hashes, install, table_rows
+from tests.ops.conftest import (
+    Installation,
+    blob_hashes,
+    install,
+    reads_everything,
+    table_rows,
+)
 
 KeyPair = tuple[age.Identity, age.Recipient]
 
@@ -37,33 +35,6 @@ def backup_of(source: Installation, tmp_path: Path, recipient: age.Recipient) ->
         database_url=source.url, blob_dir=source.blob_dir, out=out, recipients=[recipient]
     )
     return out
-
-
-def reads_everything(inst: Installation) -> int:
-    """Every case's fields and every document's bytes, through the services."""
-    store = BlobStore(inst.blob_dir)
-    read = 0
-    with transaction(inst.factory) as s:
-        admin = s.scalars(select(User).where(User.role == Role.CASEWORKER)).first()
-        assert admin is not None
-        for case in s.scalars(select(Case)):
-            values = case_service.read_full(s, keyring=inst.keyring, case=case)
-            assert values["legal_name"].startswith("Synthetic Person")
-            actor = Actor(
-                id=admin.id,
-                role=Role.CASEWORKER,
-                team_ids=frozenset({case.team_id}),
-                auth=AuthMethod.BEARER,
-                session_id=uuid.uuid4(),
-                reauth_at=None,
-            )
-            for doc in s.scalars(select(Document).where(Document.case_id == case.id)):
-                download = open_download(
-                    s, keyring=inst.keyring, store=store, actor=actor, case=case, doc=doc
-                )
-                assert sum(len(c) for c in download.chunks) == doc.size
-                read += 1
-    return read
 
 
 @pytest.mark.parametrize("target_backend", BACKENDS)
