@@ -255,3 +255,12 @@ def test_the_ceremony_commands(guarded: Installation, monkeypatch: pytest.Monkey
     keyring = unsealed_with(guarded, shares[3], shares[0])
     assert reads_everything(guarded, keyring) == 3
     assert actions(guarded).count("sys.sealed") == 1  # every process was told to seal
+    # The audit commands unseal from the terminal in shamir mode, and the log (with the
+    # checkpoint signed under the old root) verifies.
+    monkeypatch.setenv("HAVEN_SEAL_MODE", "shamir")
+    verified = runner.invoke(cli, ["audit", "verify"], input=f"{shares[1]}\n{shares[2]}\n")
+    assert verified.exit_code == 0, verified.output
+    assert "audit log intact" in verified.output
+    pubkey = runner.invoke(cli, ["audit", "pubkey"], input=f"{shares[1]}\n{shares[2]}\n")
+    assert pubkey.exit_code == 0, pubkey.output
+    assert pubkey.output.strip().splitlines()[-1].startswith(ORIGIN + "+")
