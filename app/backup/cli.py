@@ -175,8 +175,7 @@ def verify(
     try:
         with _progress("Verifying", quiet=quiet, as_bytes=True) as update:
             update(total=file.stat().st_size)
-            contents = verify_backup(file, ids)
-            update(completed=file.stat().st_size)
+            contents = verify_backup(file, ids, on_read=lambda n: update(advance=n))
     except BackupInvalid as exc:
         fail(f"REFUSED: {exc}", 1)
     typer.echo(
@@ -210,13 +209,14 @@ def restore(
     ensure_sqlite_parent(settings.database_url)
     engine_or_exit(settings, create=True).dispose()  # reachable
     try:
-        with _progress("Restoring", quiet=quiet, as_bytes=False) as update:
+        with _progress("Restoring", quiet=quiet, as_bytes=True) as update:
+            update(total=file.stat().st_size)
             contents = restore_backup(
                 file,
                 ids,
                 database_url=settings.database_url,
                 blob_dir=settings.blob_dir,
-                progress=lambda n: update(advance=n),
+                on_read=lambda n: update(advance=n),
             )
     except BackupInvalid as exc:
         fail(f"REFUSED, nothing restored: {exc}", 1)

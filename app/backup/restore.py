@@ -9,6 +9,7 @@ leaves the target as it was (migrated, empty)."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -16,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import Table, func, insert, inspect, select, text
@@ -86,7 +87,6 @@ class _Checker:
         *,
         on_rows: Callable[[Table, list[dict[str, Any]]], None] | None = None,
         on_blob: Callable[[uuid.UUID, bytes | None], None] | None = None,
-        progress: Progress | None = None,
         require_revision: str | None = None,
     ) -> None:
         self.reader = FrameReader(self._frame)
@@ -94,10 +94,12 @@ class _Checker:
         self.contents = Contents()
         self._on_rows = on_rows
         self._on_blob = on_blob
-        self._progress = progress or (lambda _n: None)
         self._known = {t.name: t for t in tables()}
         self._expected_tables: list[str] = []
         self._table: Table | None = None
+        self._table_name: str | None = None
+        # Restoring: rows must fit this Haven's schema; verifying: any v1 backup is checked.
+        self._strict = require_revision is not None
         self._columns: list[str] = []
         self._decoders: list[Callable[[Any], Any]] = []
         self._digest = hashlib.sha256()
@@ -125,13 +127,13 @@ class _Checker:
                 raise BackupInvalid("not a Haven backup (no header)")
             self._header(self._load(payload))
             self._state = "tables"
-        elif kind == frames.TABLE and self._state == "tables" and self._table is None:
+        elif kind == frames.TABLE and self._state == "tables" and self._table_name is None:
             self._begin_table(self._load(payload))
-        elif kind == frames.ROW and self._table is not None:
+        elif kind == frames.ROW and self._table_name is not None:
             self._row(payload)
-        elif kind == frames.TABLE_END and self._table is not None:
+        elif kind == frames.TABLE_END and self._table_name is not None:
             self._end_table(self._load(payload))
-        elif kind == frames.BLOB and self._table is None and self._blob is None:
+        elif kind == frames.BLOB and self._table_name is None and self._blob is None:
             self._state = "blobs"
             self._begin_blob(self._load(payload))
         elif kind == frames.BLOB_DATA and self._blob is not None:
@@ -139,10 +141,9 @@ class _Checker:
             self._blob_size += len(payload)
             if self._on_blob is not None:
                 self._on_blob(self._blob, payload)
-            self._progress(len(payload))
         elif kind == frames.BLOB_END and self._blob is not None:
             self._end_blob(self._load(payload))
-        elif kind == frames.MANIFEST and self._table is None and self._blob is None:
+        elif kind == frames.MANIFEST and self._table_name is None and self._blob is None:
             self._manifest(self._load(payload))
         else:
             raise BackupInvalid("the backup's frames are out of order")
@@ -165,31 +166,37 @@ class _Checker:
                 f"the backup is of schema revision {self.contents.revision}, this Haven's is "
                 f"{wanted}: restore it with the Haven version that made it, then upgrade"
             )
-        if set(self._expected_tables) != set(self._known):
+        if self._strict and set(self._expected_tables) != set(self._known):
             raise BackupInvalid(
                 "the backup's tables differ from this Haven's schema: restore it with the "
                 f"Haven version that made it (schema revision {self.contents.revision})"
             )
 
     def _begin_table(self, info: Any) -> None:
-        name = info.get("name")
-        if name not in self._known or name in self._seen_tables:
+        name, columns = info.get("name"), info.get("columns")
+        if name not in self._expected_tables or name in self._seen_tables:
             raise BackupInvalid(f"unexpected table {name!r} in the backup")
-        table = self._known[name]
-        if info.get("columns") != stored_columns(table):
-            raise BackupInvalid(f"table {name}: its columns differ from this Haven's schema")
-        self._table, self._columns = table, list(info["columns"])
-        self._decoders = [codec_for(table.c[c])[1] for c in self._columns]
+        if not isinstance(columns, list) or not all(isinstance(c, str) for c in columns):
+            raise BackupInvalid(f"table {name}: no column list")
+        if self._strict:
+            table = self._known[name]
+            if columns != stored_columns(table):
+                raise BackupInvalid(f"table {name}: its columns differ from this Haven's schema")
+            self._table = table
+            self._decoders = [codec_for(table.c[c])[1] for c in columns]
+        self._table_name, self._columns = str(name), list(columns)
         self._digest, self._count, self._batch = hashlib.sha256(), 0, []
 
     def _row(self, payload: bytes) -> None:
-        if self._table is None:
+        if self._table_name is None:
             raise BackupInvalid("a row outside a table")
         self._digest.update(len(payload).to_bytes(4, "big") + payload)
         self._count += 1
         values = self._load(payload)
         if not isinstance(values, list) or len(values) != len(self._columns):
-            raise BackupInvalid(f"table {self._table.name}: a row has the wrong shape")
+            raise BackupInvalid(f"table {self._table_name}: a row has the wrong shape")
+        if self._table is None:
+            return  # verifying only: the hashes are the check
         try:
             row = {
                 c: decode(v)
@@ -200,7 +207,6 @@ class _Checker:
         self._batch.append(row)
         if len(self._batch) >= INSERT_BATCH:
             self._flush_rows()
-        self._progress(1)
 
     def _flush_rows(self) -> None:
         if self._batch and self._on_rows is not None and self._table is not None:
@@ -208,16 +214,16 @@ class _Checker:
         self._batch = []
 
     def _end_table(self, info: Any) -> None:
-        if self._table is None:
+        if self._table_name is None:
             raise BackupInvalid("a table end outside a table")
-        name = self._table.name
+        name = self._table_name
         entry = {"rows": self._count, "sha256": self._digest.hexdigest()}
         if info != {"name": name, **entry}:
             raise BackupInvalid(f"table {name}: its rows do not match their hash")
         self._flush_rows()
         self._seen_tables[name] = entry
         self.contents.rows[name] = self._count
-        self._table = None
+        self._table, self._table_name = None, None
 
     def _begin_blob(self, info: Any) -> None:
         try:
@@ -259,8 +265,27 @@ class _Checker:
             raise BackupInvalid("the backup is incomplete (no manifest): truncated")
 
 
-def _decrypt(path: Path, identities: list[age.Identity], checker: _Checker) -> None:
-    with path.open("rb") as source:
+class _Counting(io.RawIOBase):
+    """A file that reports how many bytes were read from it (for the progress bar)."""
+
+    def __init__(self, raw: BinaryIO, on_read: Progress) -> None:
+        self._raw, self._on_read = raw, on_read
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        buffer[: len(data)] = data
+        self._on_read(len(data))
+        return len(data)
+
+
+def _decrypt(
+    path: Path, identities: list[age.Identity], checker: _Checker, on_read: Progress | None
+) -> None:
+    with path.open("rb") as raw:
+        source = io.BufferedReader(_Counting(raw, on_read or (lambda _n: None)), 1024 * 1024)
         try:
             age.decrypt_io(source, checker.reader, identities)
         except age.DecryptFailed as exc:
@@ -273,11 +298,12 @@ def _decrypt(path: Path, identities: list[age.Identity], checker: _Checker) -> N
 
 
 def verify_backup(
-    path: Path, identities: list[age.Identity], *, progress: Progress | None = None
+    path: Path, identities: list[age.Identity], *, on_read: Progress | None = None
 ) -> Contents:
-    """Decrypt and check the whole backup; its contents, or BackupInvalid."""
-    checker = _Checker(progress=progress)
-    _decrypt(path, identities, checker)
+    """Decrypt and check the whole backup; its contents, or BackupInvalid. `on_read(n)` is
+    told of each n bytes of the file read (a progress bar's advance)."""
+    checker = _Checker()
+    _decrypt(path, identities, checker, on_read)
     return checker.contents
 
 
@@ -321,7 +347,7 @@ def restore_backup(
     *,
     database_url: str,
     blob_dir: Path,
-    progress: Progress | None = None,
+    on_read: Progress | None = None,
 ) -> Contents:
     """Restore into an empty database (created or migrated here) and an empty blob folder."""
     if blob_dir.exists() and any(
@@ -341,7 +367,7 @@ def restore_backup(
         staging = blob_dir / f".restore-{uuid.uuid4().hex}"
         staging.mkdir(mode=0o700)
         try:
-            contents = _restore_into(engine, path, identities, staging, progress)
+            contents = _restore_into(engine, path, identities, staging, on_read)
             for item in staging.iterdir():
                 item.rename(blob_dir / item.name)
         finally:
@@ -356,7 +382,7 @@ def _restore_into(
     path: Path,
     identities: list[age.Identity],
     staging: Path,
-    progress: Progress | None,
+    on_read: Progress | None,
 ) -> Contents:
     open_blob: dict[str, Any] = {}
 
@@ -375,11 +401,9 @@ def _restore_into(
             else:
                 open_blob["fh"].write(piece)
 
-        checker = _Checker(
-            on_rows=rows, on_blob=blob, progress=progress, require_revision=code_head()
-        )
+        checker = _Checker(on_rows=rows, on_blob=blob, require_revision=code_head())
         try:
-            _decrypt(path, identities, checker)
+            _decrypt(path, identities, checker, on_read)
         finally:
             _close(open_blob)
         _reset_sequences(conn)

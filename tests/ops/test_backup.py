@@ -221,3 +221,25 @@ def test_backups_are_private_and_never_overwritten(
     assert data.startswith(b"age-encryption.org/v1\n")
     for needle in (b"Synthetic", b"audit_entries", b"haven-backup", b"%PDF"):
         assert needle not in data
+
+
+def test_a_backup_of_another_schema_revision_verifies_but_does_not_restore(
+    source: Installation, tmp_path: Path, key_pair: KeyPair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A newer Haven still checks an older backup; restoring it needs the Haven version that
+    made it (then upgrade), and a refused restore writes nothing."""
+    from app.backup import restore
+
+    identity, recipient = key_pair
+    out = backup_of(source, tmp_path, recipient)
+    monkeypatch.setattr(restore, "code_head", lambda: "9999_future")
+    assert verify_backup(out, [identity]).rows["cases"] == 3
+    target = install(source.db.backend, tmp_path / "target", source.root, migrate=False)
+    try:
+        with pytest.raises(BackupInvalid, match="schema revision"):
+            restore_backup(out, [identity], database_url=target.url, blob_dir=target.blob_dir)
+        with target.engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(Case)).scalar() == 0
+    finally:
+        target.engine.dispose()
+        target.db.drop()
