@@ -114,10 +114,8 @@ def test_two_servers_share_sessions_and_follow_a_seal(env: dict[str, str], tmp_p
         while _health(b)["sealed"] is False and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _health(b)["sealed"] is True, "the second server did not follow the seal"
-        assert (
-            httpx.get(f"{b}/api/v1/me", headers={"Authorization": f"Bearer {bearer}"}).status_code
-            == 503
-        )
+        auth = {"Authorization": f"Bearer {bearer}"}
+        assert httpx.get(f"{b}/api/v1/me", headers=auth).status_code == 503
 
         assert _run(env, "unseal", "--url", b, stdin=PASSPHRASE + "\n").returncode == 0
         time.sleep(1.5)  # three polls: the old seal is not news to it
