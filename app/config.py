@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -60,6 +61,9 @@ class Settings(BaseSettings):
     # How often the server looks for movement plans past their destroy_after (0: never; then
     # run `haven retention purge --execute` from cron instead).
     movement_purge_poll_seconds: float = Field(default=60.0, ge=0)
+    # Several processes on one database: how often each looks for a seal made by another
+    # (it then seals itself too); 0 turns it off (docs/operations.md, "Several processes").
+    seal_follow_poll_seconds: float = Field(default=2.0, ge=0)
     # The team public self-referrals land in (its coordinators triage them); default: the
     # first team by name.
     intake_team: str | None = None
@@ -136,6 +140,11 @@ class SettingsError(Exception):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into readable lines."""
+    # HAVEN_SECRETS_DIR: a folder of files named like the settings (haven_database_url...),
+    # e.g. /run/secrets under compose, so a password never sits in the environment.
+    secrets_dir = os.environ.get("HAVEN_SECRETS_DIR")
+    if secrets_dir:
+        overrides.setdefault("_secrets_dir", secrets_dir)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

@@ -48,6 +48,7 @@ from app.static import router as static_router
 from app.system.api import router as system_router
 from app.system.docs import router as docs_router
 from app.system.pages import router as seal_pages_router
+from app.system.seal_follower import start_seal_follower
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
 from app.tasks.pages import router as tasks_pages_router
@@ -68,16 +69,18 @@ TEMPLATE_DIR = ROOT / "templates"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work for the life of the process: first the blobs a crash left behind,
     then audit checkpoints when due, the destruction of movement plans past their
-    destroy_after and of interviews kept a day."""
+    destroy_after and of interviews kept a day, and following a seal made by another
+    process on the same database."""
     settings = app.state.settings
     sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     drafts = start_draft_purger(app.state.settings, app.state.clock)
+    follower = start_seal_follower(app.state.settings, app.state.keyring)
     try:
         yield
     finally:
-        for running in (scheduler, purger, drafts):
+        for running in (scheduler, purger, drafts, follower):
             if running is not None:
                 running.stop()
 

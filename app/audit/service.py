@@ -16,7 +16,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.canonical import BodyError, Recorded
-from app.audit.checkpoints import verifier_key
+from app.audit.checkpoints import trusted_keys
 from app.audit.events import AuditAction, DuplicateCheck
 from app.audit.log import record
 from app.audit.models import AuditEntry, AuditLeaf
@@ -253,9 +253,9 @@ def verify(
     session: Session, *, keyring: Keyring, settings: Settings, checkpoint: str | None = None
 ) -> dict[str, Any]:
     """`{"ok", "entries", "first_bad"}` for `GET /api/v1/audit/verify` (keyring unsealed)."""
-    key = verifier_key(keyring, settings.audit_origin)
+    keys = trusted_keys(session, keyring, settings.audit_origin)
     report = verify_log(
-        session, keys=[key], origin=settings.audit_origin, external_checkpoint=checkpoint
+        session, keys=keys, origin=settings.audit_origin, external_checkpoint=checkpoint
     )
     return report.as_dict()
 
