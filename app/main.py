@@ -29,6 +29,7 @@ from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
+from app.reports.api import router as reports_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
@@ -112,6 +113,7 @@ def create_app(
         tasks_router,
         intake_router,
         audit_router,
+        reports_router,
         auth_pages_router,
         intake_pages_router,
         language_router,
