@@ -30,6 +30,7 @@ from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
 from app.reports.api import router as reports_router
+from app.reports.pages import router as reports_pages_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
@@ -116,6 +117,7 @@ def create_app(
         reports_router,
         auth_pages_router,
         intake_pages_router,
+        reports_pages_router,
         language_router,
         static_router,
         docs_router,

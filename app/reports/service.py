@@ -165,6 +165,17 @@ def report_teams(
     raise NotFound()  # no other role holds report:read; fail closed if one ever does
 
 
+def team_choices(db: Session, actor: Actor) -> list[tuple[uuid.UUID, str]]:
+    """The teams a report may be narrowed to for actor, by name: a coordinator's own, or
+    every team for admins and auditors."""
+    stmt = select(Team.id, Team.name).order_by(Team.name)
+    if actor.role is Role.COORDINATOR:
+        stmt = stmt.where(Team.id.in_(sorted(actor.team_ids)))
+    elif actor.role not in (Role.ADMIN, Role.AUDITOR):
+        return []
+    return [(row.id, row.name) for row in db.execute(stmt)]
+
+
 def _open_keys(counts: dict[str | None, int], k: int) -> tuple[list[str], dict[str | None, str]]:
     """Rows of an open vocabulary: each value with k or more cases, then `other` (the rest
     together) and `unknown` (not recorded); and where each stored value is counted."""

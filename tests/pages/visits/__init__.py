@@ -6,4 +6,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-AREAS: tuple[ModuleType, ...] = ()
+from tests.pages.visits import reports
+
+AREAS: tuple[ModuleType, ...] = (reports,)
