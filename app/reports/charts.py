@@ -20,7 +20,8 @@ BAR_ROW = 38  # a label line, then its bar
 BAR_HEIGHT = 14
 LABEL_ROOM = 40  # room right of the longest bar for its count
 LINE_HEIGHT = 190
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, WIDTH - 10, 22, 150
+# Room on the right for a month's name centred under the last point.
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 34, WIDTH - 28, 22, 150
 
 
 @dataclass(frozen=True)
@@ -107,7 +108,7 @@ def line_chart(rows: Sequence[tuple[str, Published]], k: int) -> LineChart:
     top = _nice_top(max((c.value or 0 for _, c in rows if c.hidden is None), default=0), k)
     n = len(rows)
     span = PLOT_RIGHT - PLOT_LEFT
-    every = max(1, -(-n // 6))  # at most about six month names under the axis
+    every = max(1, -(-n // 4))  # at most four month names under the axis: room on a phone
 
     def place(i: int, key: str, cell: Published) -> Point:
         x = PLOT_LEFT + (span * i / (n - 1) if n > 1 else span / 2)
