@@ -41,6 +41,8 @@ from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
 from app.referrals.pages import router as referrals_pages_router
 from app.referrals.partner_pages import router as partners_pages_router
+from app.reports.api import router as reports_router
+from app.reports.pages import router as reports_pages_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
@@ -137,6 +139,7 @@ def create_app(
         intake_router,
         audit_router,
         board_router,
+        reports_router,
         auth_pages_router,
         account_pages_router,
         admin_pages_router,
@@ -154,6 +157,7 @@ def create_app(
         documents_pages_router,
         referrals_pages_router,
         tasks_pages_router,
+        reports_pages_router,
         language_router,
         static_router,
         docs_router,

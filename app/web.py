@@ -116,6 +116,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/cases/new", lazy("New intake"), Permission.CASE_CREATE),
     NavItem("/tasks", lazy("Tasks"), Permission.TASK_READ),
     NavItem("/audit", lazy("Audit log"), Permission.AUDIT_READ),
+    NavItem("/reports", lazy("Reports"), Permission.REPORT_READ),
     NavItem("/admin/users", lazy("Accounts"), Permission.USER_READ),
     NavItem("/partners", lazy("Partners"), Permission.PARTNER_WRITE),
     NavItem("/seal", lazy("Seal"), Permission.SYS_SEAL),

@@ -77,6 +77,8 @@ class AuditAction(enum.StrEnum):
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORTED = "audit.exported"
+    REPORT_READ = "report.read"
+    REPORT_EXPORTED = "report.exported"
 
 
 class DuplicateCheck(enum.StrEnum):
