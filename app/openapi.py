@@ -27,7 +27,7 @@ from app.policy.deps import Requirement
 _REF = {"$ref": "#/components/schemas/ErrorOut"}
 
 DESCRIPTIONS = {
-    400: "Bad request.",
+    400: "The body cannot be parsed (`bad_request`): not JSON, or not UTF-8.",
     401: "Not signed in, or the credentials are not right.",
     403: "The role lacks the permission, the CSRF token is missing or wrong, or a fresh "
     "re-authentication is needed (`reauth_required`).",
@@ -88,6 +88,8 @@ def derived_statuses(route: APIRoute) -> set[int]:
     flat = route.dependant
     if route.body_field is not None or any(_has_params(d) for d in (flat, *flat.dependencies)):
         found.add(422)
+    if route.body_field is not None:
+        found.add(400)  # a body that cannot be parsed at all (not JSON, not UTF-8)
     if route.path.rstrip("/") not in OPEN_WHILE_SEALED:
         # Sealed, or the database out of reach; and every such route writes (an audit entry
         # at least), so a full disk can refuse it.

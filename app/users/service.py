@@ -432,6 +432,8 @@ def member_values(user: User) -> dict[str, object]:
 def all_account_ids(db: Session) -> list[uuid.UUID]:
     """Every account's id (for the auditor's choice of actor, named by `actor_names`)."""
     return list(db.scalars(select(User.id)))
+
+
 def names_of(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The names colleagues see (`shown_name`) of these accounts, in one query: for a list
     that names each row's caseworker. Staff names only; never anything about a client."""

@@ -88,7 +88,7 @@ class LiveServer:
             [HAVEN, "init"], env=self.env(), cwd=self.folder, check=True, capture_output=True
         )
 
-    def start(self, timeout: float = 30) -> None:
+    def start(self, timeout: float = 90) -> None:
         """`haven serve`, waited for until its health answers."""
         self._log = (self.folder / "serve.log").open("ab")
         self.proc = subprocess.Popen(
