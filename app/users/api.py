@@ -189,7 +189,11 @@ def _row_out(row: service.AccountRow) -> UserOut:
 
 
 @router.post(
-    "/users", response_model=UserCreated, status_code=201, response_model_exclude_none=True
+    "/users",
+    response_model=UserCreated,
+    status_code=201,
+    response_model_exclude_none=True,
+    responses=errors(409),
 )
 def create_user(
     body: UserCreate,
@@ -364,6 +368,7 @@ def list_access_requests(
     "/access-requests/{request_id}/approve",
     response_model=Approved,
     response_model_exclude_none=True,
+    responses=errors(409),
 )
 def approve_access_request(
     request: Request, db: DbSession, access: AccessRequestApprove
@@ -375,7 +380,9 @@ def approve_access_request(
     return Approved(request=_request_out(access.request), password=password)
 
 
-@router.post("/access-requests/{request_id}/reject", response_model=AccessRequestOut)
+@router.post(
+    "/access-requests/{request_id}/reject", response_model=AccessRequestOut, responses=errors(409)
+)
 def reject_access_request(
     request: Request, db: DbSession, access: AccessRequestReject
 ) -> AccessRequestOut:
