@@ -141,3 +141,18 @@ class CaseDeadline(Base):
     on: Mapped[date] = mapped_column(Date)
     # "hearing" or "deadline" (DeadlineKind).
     kind: Mapped[str] = mapped_column(String(16))
+
+
+class InterviewDraft(IdMixin, Base):
+    """An intake interview whose session lapsed before it was saved: what was typed, kept
+    encrypted under a key derived from the root key and bound to the account and this row
+    (app/cases/drafts.py), until the interview is saved or `expires_at` (a day) passes."""
+
+    __tablename__ = "interview_drafts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    body: Mapped[Ciphertext] = mapped_column(Encrypted)
