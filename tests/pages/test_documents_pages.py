@@ -7,6 +7,7 @@ grow with its rows."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.cases.models import BreakGlassGrant
 from app.config import Settings
 from app.documents.models import Document
 from app.policy.permissions import Role
@@ -189,3 +191,41 @@ def test_another_uploader_is_named(v: Visitor, db: Session) -> None:
     colleague.display_name = "Anna Sample"
     add_document(v, Desk(user=colleague, case=d.case))
     assert "Anna Sample" in v.client.get(d.url + "/documents").text
+
+
+def test_the_api_upload_still_takes_its_token_only_from_the_header(v: Visitor, db: Session) -> None:
+    """Only a page's form is read for the token (its first part); the API keeps the header."""
+    d = desk(v, Role.CASEWORKER)
+    token = v.csrf(v.client.get(d.url + "/documents").text).encode()
+    body, kind = _multipart([("csrf_token", None, token), ("file", "a.png", PNG)])
+    url = f"/api/v1/cases/{d.case.id}/documents"
+    r = v.client.post(url, content=body, headers={"content-type": kind})
+    assert r.status_code == 403
+    assert r.json()["code"] == "csrf_failed"
+    assert _count(db, d) == 0
+
+
+def test_break_glass_reads_the_documents_but_cannot_upload(
+    v: Visitor, db: Session, clock: FrozenClock
+) -> None:
+    d = desk(v, Role.COORDINATOR)
+    other = make_case(db, keyring=keyring_of(v), team=make_team(db))
+    add_document(v, Desk(user=d.user, case=other))
+    db.add(
+        BreakGlassGrant(
+            actor_id=d.user.id,
+            case_id=other.id,
+            created_at=clock.now(),
+            expires_at=clock.now() + timedelta(hours=1),
+        )
+    )
+    db.flush()
+    page = v.client.get(f"/cases/{other.id}/documents")
+    assert page.status_code == 200
+    assert 'class="banner"' in page.text, "the break-glass banner is missing"
+    assert "summons-scan.pdf" in page.text
+    assert 'name="file"' not in page.text, "an upload form under break-glass"
+    token = v.csrf(page.text).encode()
+    body, kind = _multipart([("csrf_token", None, token), ("file", "a.png", PNG)])
+    r = v.client.post(f"/cases/{other.id}/documents", content=body, headers={"content-type": kind})
+    assert r.status_code == 404
