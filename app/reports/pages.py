@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.cases.vocab import Need, Situation, Stage
+from app.cases.vocab import Need, OutcomeKind, Situation, Stage
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError, InvalidInput
 from app.i18n import LazyText, lazy
@@ -38,6 +38,7 @@ VOCABULARIES = {
     "stage": ("stage", {s.value for s in Stage}),
     "situation": ("situation", {s.value for s in Situation}),
     "need": ("need", {n.value for n in Need}),
+    "outcome_kind": ("outcome_kind", {o.value for o in OutcomeKind}),
 }
 
 

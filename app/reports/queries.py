@@ -65,6 +65,16 @@ def count_by(db: Session, pop: Population, *columns: str) -> dict[tuple[str | No
     return {tuple(row[:-1]): int(row[-1]) for row in db.execute(stmt)}
 
 
+def count_outcomes(db: Session, pop: Population) -> dict[str | None, int]:
+    """Closed cases by the kind of their outcome (None: not recorded)."""
+    stmt = (
+        select(Case.outcome_kind, func.count())
+        .where(*pop.where(), Case.stage == Stage.CLOSED.value)
+        .group_by(Case.outcome_kind)
+    )
+    return {kind: int(n) for kind, n in db.execute(stmt)}
+
+
 def count_needs(db: Session, pop: Population) -> dict[str, int]:
     """Cases per need (a case counts once in each need it has) and `none`, in one statement.
 
@@ -165,6 +175,7 @@ class RawCounts:
     total: int
     by: dict[tuple[str, ...], dict[tuple[str | None, ...], int]]
     needs: dict[str, int]
+    outcomes: dict[str | None, int]
     intake: dict[Month, int]
     closed: dict[Month, int]
     spells: dict[str, dict[int, int]]
@@ -179,6 +190,7 @@ def collect(db: Session, pop: Population) -> RawCounts:
         total=total(db, pop),
         by=by,
         needs=count_needs(db, pop),
+        outcomes=count_outcomes(db, pop),
         intake=count_by_month(db, pop, closed=False),
         closed=count_by_month(db, pop, closed=True),
         spells=stage_spells(db, pop),

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.cases.vocab import Need, Situation, Stage
+from app.cases.vocab import Need, OutcomeKind, Situation, Stage
 from app.errors import InvalidInput, NotFound
 from app.policy.deps import Actor
 from app.policy.permissions import Role
@@ -87,8 +87,8 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     """Counts by one dimension. `adds_up`: the rows add up to the report's total (false for
-    needs, where a case counts once in each of its needs, and for the month of closing,
-    whose rows add up to the closed stage's count)."""
+    needs, where a case counts once in each of its needs, and for the month of closing and
+    the kind of outcome, whose rows add up to the closed stage's count)."""
 
     name: str
     rows: tuple[Row, ...]
@@ -219,6 +219,7 @@ ONE_WAY_ORDER = (
     "source",
     "intake_month",
     "closure_month",
+    "outcome_kind",
 )
 
 
@@ -262,6 +263,12 @@ def assemble(
     closure_keys = [("closure_month", key) for key in keys["closure_month"]]
     ledger.tie(("stage", Stage.CLOSED.value), closure_keys)
 
+    keys["outcome_kind"] = [o.value for o in OutcomeKind] + [UNKNOWN]
+    outcomes = {(kind or UNKNOWN): n for kind, n in raw.outcomes.items()}
+    _one_way(ledger, "outcome_kind", keys["outcome_kind"], outcomes)
+    outcome_keys = [("outcome_kind", key) for key in keys["outcome_kind"]]
+    ledger.tie(("stage", Stage.CLOSED.value), outcome_keys)
+
     for rows, cols in CROSSES:
         _cross(ledger, raw.by[(rows, cols)], (rows, cols), keys=keys, wheres=wheres)
 
@@ -273,7 +280,9 @@ def assemble(
         total=published[("total",)],
         tables=tuple(
             Table(
-                name, tuple(Row(key, published[(name, key)]) for key in keys[name]), name != "need"
+                name,
+                tuple(Row(key, published[(name, key)]) for key in keys[name]),
+                adds_up=name not in ("need", "closure_month", "outcome_kind"),
             )
             for name in ONE_WAY_ORDER
         ),

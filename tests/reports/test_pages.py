@@ -33,7 +33,7 @@ def test_the_page_shows_suppressed_tables_and_charts(
     r = client.get("/reports", headers=_as(db, Role.COORDINATOR, [team], clock, settings))
     assert r.status_code == 200, r.text[:400]
     html = r.text
-    assert html.count("<svg") == 8
+    assert html.count("<svg") == 9
     assert 'role="img"' in html
     assert "&lt;5" in html
     assert "Belarus" not in html  # one case from there: pooled into "Other countries"
