@@ -132,11 +132,12 @@ def _days(
 def stage_spells(db: Session, pop: Population) -> dict[str, dict[int, int]]:
     """Finished stays in each stage, from the stage history: stage -> {whole days: how many}.
 
-    One statement: each change's next change (LEAD over the case's history) ends the stay it
-    began; a stay still running is not counted. A histogram of days, not the stays, comes
+    One statement: each change's next change (LEAD over the case's history, in the order
+    of the (case_id, at) index, so no sort) ends the stay it began; a stay still running is
+    not counted. A histogram of days, not the stays, comes
     back, so the percentiles need no per-case work."""
     nxt = func.lead(StageChange.at).over(
-        partition_by=StageChange.case_id, order_by=(StageChange.at, StageChange.id)
+        partition_by=StageChange.case_id, order_by=StageChange.at
     )
     spells = (
         select(
