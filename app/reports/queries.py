@@ -136,9 +136,7 @@ def stage_spells(db: Session, pop: Population) -> dict[str, dict[int, int]]:
     of the (case_id, at) index, so no sort) ends the stay it began; a stay still running is
     not counted. A histogram of days, not the stays, comes
     back, so the percentiles need no per-case work."""
-    nxt = func.lead(StageChange.at).over(
-        partition_by=StageChange.case_id, order_by=StageChange.at
-    )
+    nxt = func.lead(StageChange.at).over(partition_by=StageChange.case_id, order_by=StageChange.at)
     spells = (
         select(
             StageChange.to_stage.label("stage"), StageChange.at.label("began"), nxt.label("ended")
