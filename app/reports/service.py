@@ -11,7 +11,7 @@ goes through app/reports/suppression.py before it leaves this module.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -137,10 +137,6 @@ class Summary:
     def table_names(self) -> list[str]:
         """Every table's name, one-way, two-way, then time in stage."""
         return [t.name for t in self.tables] + [c.name for c in self.crosses] + ["time_in_stage"]
-
-    def table(self, name: str) -> Table:
-        """The one-way table of that name."""
-        return next(t for t in self.tables if t.name == name)
 
 
 def report_teams(
@@ -353,8 +349,3 @@ def cells_of(summary: Summary) -> list[tuple[str, str, str, Published]]:
             for y in cross.column_keys
         ]
     return out
-
-
-def ledger_keys(summary: Summary) -> list[Hashable]:
-    """The ids the summary's counts had in the ledger (for tests that replay the sums)."""
-    return [(t, r, c) if c else (t, r) if r else (t,) for t, r, c, _ in cells_of(summary)]
