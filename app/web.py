@@ -200,6 +200,7 @@ LABELS: dict[str, Mapping[Any, LazyText]] = {
     "risk": case_labels.RISK_LEVELS,
     "situation": case_labels.SITUATIONS,
     "need": case_labels.NEEDS,
+    "outcome_kind": case_labels.OUTCOME_KINDS,
     "service_status": case_labels.SERVICE_STATUSES,
     "wanted": case_labels.WANTED_STATUSES,
     "document_type": case_labels.DOCUMENT_TYPES,

@@ -14,6 +14,7 @@ TITLES: dict[str, LazyText] = {
     "source": lazy("How the cases came in"),
     "intake_month": lazy("Cases taken in, by month"),
     "closure_month": lazy("Cases closed, by month"),
+    "outcome_kind": lazy("How closed cases ended"),
     "citizenship_by_situation": lazy("Citizenship and situation"),
     "situation_by_stage": lazy("Situation and stage"),
     "time_in_stage": lazy("Time in each stage"),
@@ -29,11 +30,13 @@ DIMENSIONS: dict[str, LazyText] = {
     "source": lazy("Came in through"),
     "intake_month": lazy("Month"),
     "closure_month": lazy("Month"),
+    "outcome_kind": lazy("Outcome"),
 }
 
 NOTES: dict[str, LazyText] = {
     "need": lazy("A case counts once for each need it has, so these do not add up to the total."),
     "closure_month": lazy("Cases taken in during the period that are closed now."),
+    "outcome_kind": lazy("Cases taken in during the period that are closed now."),
     "time_in_stage": lazy(
         "From the stage history: only stays that have ended. Median and 90th percentile "
         "are shown when there are enough stays."

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,15 +17,17 @@ from starlette.responses import Response
 
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.cases.vocab import Need, Situation, Stage
+from app.cases.vocab import Need, OutcomeKind, Situation, Stage
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError, InvalidInput
 from app.i18n import LazyText, lazy
 from app.i18n.core import current_locale
 from app.i18n.countries import country_name
+from app.i18n.formatting import number
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
 from app.reports import api, charts, labels, service
+from app.reports.suppression import Published
 from app.web import render, vocabulary_label
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -38,6 +41,7 @@ VOCABULARIES = {
     "stage": ("stage", {s.value for s in Stage}),
     "situation": ("situation", {s.value for s in Situation}),
     "need": ("need", {n.value for n in Need}),
+    "outcome_kind": ("outcome_kind", {o.value for o in OutcomeKind}),
 }
 
 
@@ -53,6 +57,17 @@ def name_of(table: str, key: str) -> LazyText | str:
     if table in ("citizenship", "current_country"):
         return country_name(key)
     return key
+
+
+def shown_with(k: int) -> Callable[[Published | str], str]:
+    """How a count reads on the page: `<5`, `×`, or the number as the language writes it
+    (20 000 in Russian); chart labels come as text and are treated alike."""
+
+    def shown(value: Published | str) -> str:
+        text = value.text(k) if isinstance(value, Published) else value
+        return number(int(text)) if text.isdigit() else text
+
+    return shown
 
 
 def short_month(key: str) -> str:
@@ -116,6 +131,7 @@ def reports(
         "teams": [(str(i), name) for i, name in service.team_choices(db, actor)],
         "name_of": name_of,
         "short_month": short_month,
+        "shown": shown_with(settings.report_min_cell),
         "titles": labels.TITLES,
         "dimensions": labels.DIMENSIONS,
         "notes": labels.NOTES,

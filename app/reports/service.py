@@ -11,14 +11,14 @@ goes through app/reports/suppression.py before it leaves this module.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.cases.vocab import Need, Situation, Stage
+from app.cases.vocab import Need, OutcomeKind, Situation, Stage
 from app.errors import InvalidInput, NotFound
 from app.policy.deps import Actor
 from app.policy.permissions import Role
@@ -87,8 +87,8 @@ class Row:
 @dataclass(frozen=True)
 class Table:
     """Counts by one dimension. `adds_up`: the rows add up to the report's total (false for
-    needs, where a case counts once in each of its needs, and for the month of closing,
-    whose rows add up to the closed stage's count)."""
+    needs, where a case counts once in each of its needs, and for the month of closing and
+    the kind of outcome, whose rows add up to the closed stage's count)."""
 
     name: str
     rows: tuple[Row, ...]
@@ -137,10 +137,6 @@ class Summary:
     def table_names(self) -> list[str]:
         """Every table's name, one-way, two-way, then time in stage."""
         return [t.name for t in self.tables] + [c.name for c in self.crosses] + ["time_in_stage"]
-
-    def table(self, name: str) -> Table:
-        """The one-way table of that name."""
-        return next(t for t in self.tables if t.name == name)
 
 
 def report_teams(
@@ -219,6 +215,7 @@ ONE_WAY_ORDER = (
     "source",
     "intake_month",
     "closure_month",
+    "outcome_kind",
 )
 
 
@@ -262,6 +259,12 @@ def assemble(
     closure_keys = [("closure_month", key) for key in keys["closure_month"]]
     ledger.tie(("stage", Stage.CLOSED.value), closure_keys)
 
+    keys["outcome_kind"] = [o.value for o in OutcomeKind] + [UNKNOWN]
+    outcomes = {(kind or UNKNOWN): n for kind, n in raw.outcomes.items()}
+    _one_way(ledger, "outcome_kind", keys["outcome_kind"], outcomes)
+    outcome_keys = [("outcome_kind", key) for key in keys["outcome_kind"]]
+    ledger.tie(("stage", Stage.CLOSED.value), outcome_keys)
+
     for rows, cols in CROSSES:
         _cross(ledger, raw.by[(rows, cols)], (rows, cols), keys=keys, wheres=wheres)
 
@@ -273,7 +276,9 @@ def assemble(
         total=published[("total",)],
         tables=tuple(
             Table(
-                name, tuple(Row(key, published[(name, key)]) for key in keys[name]), name != "need"
+                name,
+                tuple(Row(key, published[(name, key)]) for key in keys[name]),
+                adds_up=name not in ("need", "closure_month", "outcome_kind"),
             )
             for name in ONE_WAY_ORDER
         ),
@@ -344,8 +349,3 @@ def cells_of(summary: Summary) -> list[tuple[str, str, str, Published]]:
             for y in cross.column_keys
         ]
     return out
-
-
-def ledger_keys(summary: Summary) -> list[Hashable]:
-    """The ids the summary's counts had in the ledger (for tests that replay the sums)."""
-    return [(t, r, c) if c else (t, r) if r else (t,) for t, r, c, _ in cells_of(summary)]

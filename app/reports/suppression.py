@@ -10,9 +10,10 @@ The rule (docs/reports.md says why):
 3. Complementary suppression: a report's counts are tied together (a table's cells add up to
    the report's total; a two-way table's rows add up to a one-way table's cells). An attacker
    who propagates those sums over the published intervals must still be left, for every
-   `<k` cell, with an interval of at least `protection(k)` + 1 possible values (3 for k = 5):
-   never one value, never two neighbours. When not, the smallest published count of the
-   offending sum is hidden too (shown as `×`), and the check runs again.
+   count (`<k` ones above all), with an interval of at least `protection(k)` + 1 possible
+   values (3 for k = 5): never one value, never two neighbours. When not, the smallest
+   published count of the offending sum is hidden too (shown as `×`), and the check runs
+   again.
 
 Everything here is pure arithmetic on counts: no database, no keys.
 """
@@ -136,14 +137,14 @@ def protection(k: int) -> int:
 
 
 def exposed(published: Mapping[Hashable, Published], sums: Sequence[Sum], k: int) -> list[Hashable]:
-    """The `<k` counts a reader could narrow below the protection width."""
+    """The counts a reader could narrow below the protection width from the sums: `<k`
+    ones first. A shown count pinned to (nearly) one value matters too: its difference with
+    the same count in a report one case apart would then be exact, and that difference is a
+    count under k."""
     known = propagate({key: interval(cell, k) for key, cell in published.items()}, sums)
     wide = protection(k)
-    return [
-        key
-        for key, cell in published.items()
-        if cell.hidden is Hidden.SMALL and known[key][1] - known[key][0] < wide
-    ]
+    narrow = [key for key in published if known[key][1] - known[key][0] < wide]
+    return sorted(narrow, key=lambda key: published[key].hidden is not Hidden.SMALL)
 
 
 def _complement(

@@ -27,6 +27,7 @@ class Spec:
     age_days: int = 40
     # (stage, days after intake) of each later transition, in order.
     moves: list[tuple[str, int]] = field(default_factory=list)
+    outcome_kind: str | None = None
 
 
 def add_cases(
@@ -42,6 +43,7 @@ def add_cases(
                 values[name] = getattr(spec, name)
         case = make_case(db, keyring=keyring, team=team, values=values, now=created_at)
         case.source = spec.source
+        case.outcome_kind = spec.outcome_kind
         case.created_at = created_at
         stage = "intake"
         for to, days in spec.moves:

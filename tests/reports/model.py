@@ -25,6 +25,7 @@ class Plain:
     closed: Month | None
     # Finished stays: (stage, whole days).
     stays: tuple[tuple[str, int], ...] = ()
+    outcome_kind: str | None = None
 
 
 def raw_counts(cases: list[Plain]) -> RawCounts:
@@ -39,6 +40,10 @@ def raw_counts(cases: list[Plain]) -> RawCounts:
         by[group] = counts
     needs = {n.value: sum(n.value in c.needs for c in cases) for n in Need}
     needs["none"] = sum(not c.needs for c in cases)
+    outcomes: dict[str | None, int] = {}
+    for c in cases:
+        if c.stage == "closed":
+            outcomes[c.outcome_kind] = outcomes.get(c.outcome_kind, 0) + 1
     intake: dict[Month, int] = {}
     closed: dict[Month, int] = {}
     spells: dict[str, dict[int, int]] = {}
@@ -49,4 +54,4 @@ def raw_counts(cases: list[Plain]) -> RawCounts:
         for stage, days in c.stays:
             hist = spells.setdefault(stage, {})
             hist[days] = hist.get(days, 0) + 1
-    return RawCounts(len(cases), by, needs, intake, closed, spells)
+    return RawCounts(len(cases), by, needs, outcomes, intake, closed, spells)

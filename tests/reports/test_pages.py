@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -12,7 +13,9 @@ from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from tests.conftest import StatementCounter
-from tests.factories import auth, bearer, make_team, make_user
+from tests.factories import auth, bearer, make_case, make_team, make_user
+from tests.pages.registry import Visitor
+from tests.pages.test_canaries import CANARIES, SECRETS
 from tests.reports.conftest import Spec, add_cases
 
 
@@ -33,7 +36,7 @@ def test_the_page_shows_suppressed_tables_and_charts(
     r = client.get("/reports", headers=_as(db, Role.COORDINATOR, [team], clock, settings))
     assert r.status_code == 200, r.text[:400]
     html = r.text
-    assert html.count("<svg") == 8
+    assert html.count("<svg") == 9
     assert 'role="img"' in html
     assert "&lt;5" in html
     assert "Belarus" not in html  # one case from there: pooled into "Other countries"
@@ -108,3 +111,39 @@ def test_the_csv_of_the_page_is_the_tables_it_shows(
     rows = r.text.splitlines()[2:]
     assert "citizenship_by_situation,RU,deserted,5,5," in rows
     assert all(line.startswith("citizenship_by_situation,") for line in rows)
+
+
+def test_no_encrypted_value_reaches_a_report_its_chart_or_its_csv(
+    client: TestClient, db: Session, keyring: Keyring, clock: FrozenClock, settings: Settings
+) -> None:
+    team = make_team(db)
+    for _ in range(6):  # enough for the case's categories to be shown, not pooled
+        make_case(db, keyring=keyring, team=team, values=CANARIES, now=clock.now())
+    coordinator = _as(db, Role.COORDINATOR, [team], clock, settings)
+    auditor = _as(db, Role.AUDITOR, [], clock, settings)
+    for headers in (coordinator, auditor):
+        for url in (
+            "/reports",
+            "/reports/export.csv",
+            "/api/v1/reports/summary",
+            "/api/v1/reports/summary?format=csv",
+        ):
+            r = client.get(url, headers=headers)
+            assert r.status_code == 200, url
+            leaked = [s for s in SECRETS if s in r.text]
+            assert not leaked, (url, leaked)
+        assert (
+            "5" in client.get("/api/v1/reports/summary", headers=headers).json()["total"]["shown"]
+        )
+
+
+def test_a_stale_session_is_sent_to_sign_in(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    visitor = Visitor(client=client, db=db, clock=clock, locale="en")
+    visitor.signed_in(Role.COORDINATOR)
+    assert client.get("/reports").status_code == 200
+    clock.advance(timedelta(minutes=settings.session_idle_minutes + 1))
+    r = client.get("/reports", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login"

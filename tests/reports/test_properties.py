@@ -49,6 +49,7 @@ plain_cases = st.builds(
     stays=st.lists(
         st.tuples(st.sampled_from(["intake", "documentation"]), st.integers(0, 90)), max_size=2
     ).map(tuple),
+    outcome_kind=st.sampled_from([None, "protection_granted", "safe_relocation", "contact_lost"]),
 )
 
 
@@ -72,6 +73,7 @@ narrow_cases = st.builds(
     source=st.sampled_from(["staff", "staff", "self_referral"]),
     needs=st.sampled_from([("legal",), ("legal", "visa"), ()]),
     closed=st.none(),
+    outcome_kind=st.sampled_from([None, "contact_lost", "contact_lost"]),
 )
 populations = st.one_of(
     st.lists(plain_cases.map(_closing), max_size=90),
@@ -112,7 +114,7 @@ def sums(s: Summary) -> list[tuple[Hashable, list[Hashable], bool]]:
     out: list[tuple[Hashable, list[Hashable], bool]] = []
     for t in s.tables:
         parts: list[Hashable] = [(t.name, r.key) for r in t.rows]
-        if t.name == "closure_month":
+        if t.name in ("closure_month", "outcome_kind"):
             out.append((("stage", "closed"), parts, True))
         else:
             out.append((("total",), parts, t.adds_up))

@@ -31,7 +31,7 @@ def _specs(seed: int, n: int) -> list[Spec]:
         moves: list[tuple[str, int]] = []
         day = 0
         for stage in rng.choice([[], ["documentation"], ["documentation", "referral"], ["closed"]]):
-            day += rng.randint(0, 30)
+            day += rng.randint(1, 30)
             moves.append((stage, day))
         out.append(
             Spec(
@@ -42,6 +42,7 @@ def _specs(seed: int, n: int) -> list[Spec]:
                 source=rng.choice(["staff", "self_referral"]),
                 age_days=rng.randint(100, 300),
                 moves=moves,
+                outcome_kind=rng.choice([None, "contact_lost", "protection_granted"]),
             )
         )
     return out
@@ -68,6 +69,7 @@ def _plain(spec: Spec, now: datetime) -> Plain:
         needs=tuple(spec.needs),
         closed=closed,
         stays=tuple(stays),
+        outcome_kind=spec.outcome_kind,
     )
 
 
@@ -112,4 +114,4 @@ def test_a_summary_sends_as_many_statements_for_40_cases_as_for_5(
         with sql_statements.counting() as seen:
             queries.collect(db, pop)
         counts.append(len(seen))
-    assert counts[0] == counts[1] == 12
+    assert counts[0] == counts[1] == 13
