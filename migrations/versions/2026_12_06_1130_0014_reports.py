@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0012_reports'
-down_revision: str | None = '0011_daily_work'
+down_revision: str | None = '0012_ops'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
