@@ -123,6 +123,10 @@ class Keyring:
                 raise Sealed()
             return _hkdf(self._root, purpose, length)
 
+    def check_value(self) -> bytes:
+        """The check value of the root in memory (as `check_value_for`; raises Sealed)."""
+        return hmac.new(self.derive("key-check"), _CHECK_MESSAGE, hashlib.sha256).digest()
+
     # --- KEK versions -------------------------------------------------------------------
 
     def wrap_kek(self, version: int, kek: bytes) -> bytes:

@@ -24,7 +24,6 @@ unsealed with the new secret afterwards. Every ceremony is audited."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from collections.abc import Callable
@@ -148,10 +147,16 @@ def _reindex_cases(
     for case in session.scalars(select(Case).order_by(Case.id)).all():
         try:
             fields = read(case, case_key(session, keyring=old, case=case))
-        except (KeyUnavailable, aead.DecryptionFailed):
+        except KeyUnavailable:
             # Erased (its key destroyed): its rows matched nothing and never will.
             session.execute(delete(CaseIndex).where(CaseIndex.case_id == case.id))
             unreadable += 1
+        except aead.DecryptionFailed:
+            # Damage, not erasure: stop before anything changes (the index would be lost).
+            raise CeremonyRefused(
+                f"Case {case.case_code} does not decrypt (damaged data): nothing was changed. "
+                "Restore it from a backup or erase it, then rotate again."
+            ) from None
         else:
             reindex(session, keyring=new, case_id=case.id, fields=fields)
             done += 1
@@ -210,7 +215,7 @@ def rotate_root(
             state = _state(session)
             if state.mode == SealMode.DEV:
                 raise CeremonyRefused("Dev mode keeps its root in a file: nothing to rotate.")
-            if not hmac.compare_digest(state.check_value, _check_of(old)):
+            if not hmac.compare_digest(state.check_value, old.check_value()):
                 raise UnsealRejected("The keyring in hand is not this installation's.")
             keks = list(
                 session.scalars(
@@ -239,12 +244,6 @@ def rotate_root(
         new.seal()
         old.seal()
     return report
-
-
-def _check_of(keyring: Keyring) -> bytes:
-    """The check value of the keyring's root (derived, never the root itself)."""
-    key = keyring.derive("key-check")
-    return hmac.new(key, b"haven/v1/root-key-check", hashlib.sha256).digest()
 
 
 def _protect(state: KeyringState, root: bytes, protection: NewProtection) -> list[str]:

@@ -45,9 +45,16 @@ class SealFollower(Poller):
         keyring.on_unseal(self._at_unseal)
 
     def _at_unseal(self, session: Session) -> None:
+        if self.stopped:
+            return  # a process's earlier app, kept by the keyring's hook list
         seen = latest_seal(session)
         with self._lock:
             self._seen, self._epoch = seen, self._keyring.epoch
+
+    @property
+    def stopped(self) -> bool:
+        """True once the app that started this follower has stopped."""
+        return self._stop.is_set()
 
     def step(self) -> str | None:
         """One look at the log (also called directly by tests)."""

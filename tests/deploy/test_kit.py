@@ -305,3 +305,19 @@ def test_settings_come_from_secret_files(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.delenv("HAVEN_DATABASE_URL", raising=False)
     monkeypatch.setenv("HAVEN_SECRETS_DIR", str(tmp_path))
     assert load_settings().database_url == url
+
+
+def test_the_build_context_sends_no_secret_and_no_local_data() -> None:
+    text = (DEPLOY / "Dockerfile.dockerignore").read_text()
+    ignore = [line.strip() for line in text.splitlines() if line.strip()[:1] not in ("", "#")]
+    assert ignore[0] == "**", "everything is excluded unless named"
+    allowed = [line[1:] for line in ignore if line.startswith("!")]
+    for path in allowed:
+        assert not path.startswith(("var", ".venv", "deploy", ".git", ".env")), path
+    copied = [
+        args.split()[0]
+        for word, args in dockerfile_instructions((DEPLOY / "Dockerfile").read_text())
+        if word == "COPY" and not args.startswith("--from")
+    ]
+    for source in copied:
+        assert any(source == a.removesuffix("/**") or source == a for a in allowed), source

@@ -264,3 +264,29 @@ def test_the_ceremony_commands(guarded: Installation, monkeypatch: pytest.Monkey
     pubkey = runner.invoke(cli, ["audit", "pubkey"], input=f"{shares[1]}\n{shares[2]}\n")
     assert pubkey.exit_code == 0, pubkey.output
     assert pubkey.output.strip().splitlines()[-1].startswith(ORIGIN + "+")
+
+
+def test_a_damaged_case_stops_the_rotation_before_anything_changes(guarded: Installation) -> None:
+    from app.crypto.ciphertext import Ciphertext
+
+    old = unsealed_with(guarded, PASSPHRASE)
+    with transaction(guarded.factory) as s:
+        case = s.scalars(select(Case).order_by(Case.id)).first()
+        assert case is not None
+        assert case.legal_name is not None
+        damaged = bytearray(case.legal_name.data)
+        damaged[-1] ^= 0x01
+        case.legal_name = Ciphertext(bytes(damaged))
+        code = case.case_code
+    with guarded.engine.connect() as conn:
+        before = table_rows(conn)
+    with pytest.raises(CeremonyRefused, match=code):
+        rotate_root(
+            guarded.factory,
+            old=old,
+            protection=NewProtection(SealMode.PASSPHRASE, NEW_PASSPHRASE, argon2=CHEAP),
+            origin=ORIGIN,
+        )
+    with guarded.engine.connect() as conn:
+        assert table_rows(conn) == before
+    unsealed_with(guarded, PASSPHRASE)
