@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 # Compiled message catalogs: build output (gitignored), remade when their .po changes.
 MO := $(patsubst %.po,%.mo,$(wildcard app/locale/*/LC_MESSAGES/haven.po))
 
-.PHONY: install messages run demo-reset test lint typecheck pytest chromium caddy axe lock clean soak
+.PHONY: install messages run demo-reset test lint typecheck pytest chromium caddy axe lock clean soak sqlmap sqlmap-install
 
 # The project goes in without its dependencies and without a build sandbox: everything,
 # setuptools included, comes from the lock, each file checked against its hash.
@@ -119,7 +119,26 @@ caddy:
 		echo "make: caddy is missing (sudo apt-get install caddy): the Caddyfile's structure only"; \
 	fi
 
-pytest: install chromium caddy axe
+# sqlmap (Debian's) attacks the search, duplicate-check and sign-in routes in the tests
+# (tests/reliability/test_sqlmap.py); installed like chromium when we are root, else that
+# test is skipped, saying so. `make sqlmap` runs it alone.
+SQLMAP_LOG := $(VENV)/apt-sqlmap.log
+sqlmap-install:
+	@if command -v sqlmap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		mkdir -p $(VENV); \
+		echo "make: installing Debian's sqlmap for the injection tests ($(SQLMAP_LOG))"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y sqlmap; } \
+			>$(SQLMAP_LOG) 2>&1 \
+		|| echo "make: apt-get could not install sqlmap: the injection tests are skipped"; \
+	else \
+		echo "make: sqlmap is missing (sudo apt-get install sqlmap): the injection tests are skipped"; \
+	fi
+
+sqlmap: install sqlmap-install
+	$(BIN)/pytest -s tests/reliability/test_sqlmap.py
+
+pytest: install chromium caddy axe sqlmap-install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
