@@ -367,3 +367,20 @@ def test_the_background_purge_destroys_kept_interviews_a_day_old_from_the_start(
     visitor.clock.advance(drafts.LIFETIME)
     purger._first()
     assert _drafts(db) == 0
+
+
+def test_a_caseworker_of_two_teams_chooses_the_case_s_team(visitor: Visitor, db: Session) -> None:
+    first, second = make_team(db), make_team(db)
+    worker = make_user(db, Role.CASEWORKER, teams=[first, second])
+    sign_in_again(visitor, worker)
+    page = visitor.client.get("/cases/new")
+    assert 'id="f-team_id"' in page.text
+    assert first.name in page.text
+    assert second.name in page.text
+    r = _post(visitor, INTERVIEW | {"csrf_token": visitor.csrf(page.text)})
+    assert r.status_code == 422
+    assert 'id="f-team_id-error"' in r.text
+    assert _cases(db) == 0
+    chosen = INTERVIEW | {"team_id": str(second.id), "csrf_token": visitor.csrf(page.text)}
+    assert _post(visitor, chosen).status_code == 303
+    assert db.scalars(select(Case.team_id)).one() == second.id
