@@ -384,3 +384,27 @@ def test_a_caseworker_of_two_teams_chooses_the_case_s_team(visitor: Visitor, db:
     chosen = INTERVIEW | {"team_id": str(second.id), "csrf_token": visitor.csrf(page.text)}
     assert _post(visitor, chosen).status_code == 303
     assert db.scalars(select(Case.team_id)).one() == second.id
+
+
+def test_sign_in_continues_only_to_a_path_on_this_site(
+    visitor: Visitor, client: TestClient
+) -> None:
+    user = visitor.person(Role.CASEWORKER)
+    for hostile in ("//evil.example/x", "https://evil.example/", "/cases/new?draft=<b>"):
+        client.cookies.set("__Host-haven_resume", hostile, domain="testserver", path="/")
+        assert sign_in_again(visitor, user).headers["location"] == "/"
+        visitor.clock.advance(timedelta(seconds=31))  # the next code step
+        client.cookies.clear()
+    client.cookies.set("__Host-haven_resume", "/cases?mine=true", domain="testserver", path="/")
+    assert sign_in_again(visitor, user).headers["location"] == "/cases?mine=true"
+
+
+def test_a_bearer_token_never_keeps_an_interview(client: TestClient, db: Session) -> None:
+    r = client.post(
+        "/cases/new",
+        data=INTERVIEW,
+        headers={"authorization": "Bearer hvn_not-a-token"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401
+    assert _drafts(db) == 0
