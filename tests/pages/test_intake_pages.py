@@ -391,11 +391,11 @@ def test_sign_in_continues_only_to_a_path_on_this_site(
 ) -> None:
     user = visitor.person(Role.CASEWORKER)
     for hostile in ("//evil.example/x", "https://evil.example/", "/cases/new?draft=<b>"):
-        client.cookies.set("__Host-haven_resume", hostile, domain="testserver", path="/")
+        client.cookies.set("__Host-haven_resume", hostile)
         assert sign_in_again(visitor, user).headers["location"] == "/"
         visitor.clock.advance(timedelta(seconds=31))  # the next code step
         client.cookies.clear()
-    client.cookies.set("__Host-haven_resume", "/cases?mine=true", domain="testserver", path="/")
+    client.cookies.set("__Host-haven_resume", "/cases?mine=true")
     assert sign_in_again(visitor, user).headers["location"] == "/cases?mine=true"
 
 
