@@ -71,6 +71,7 @@ def _context(db: Session, actor: Actor, values: dict[str, Any]) -> dict[str, Any
         "field_labels": LABELS,
         "kept": [],
         "message": None,
+        "message_warns": False,
         "duplicates": None,
         "duplicates_error": None,
     }
@@ -103,7 +104,7 @@ def new_case_form(
     try:
         values = drafts.restore(db, keyring=_keyring(request), actor=actor, draft_id=draft, now=now)
     except NotFound:
-        return _page(request, db, actor, {}, status=404, message=NOT_RESTORED)
+        return _page(request, db, actor, {}, status=404, message=NOT_RESTORED, message_warns=True)
     values["draft"] = str(draft)
     return _page(request, db, actor, values, message=RESTORED)
 
