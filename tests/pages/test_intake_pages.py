@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEntry
-from app.cases import drafts
+from app.cases import drafts, duplicates
 from app.cases import service as case_service
 from app.cases.models import Case, InterviewDraft
 from app.config import Settings
@@ -408,3 +408,31 @@ def test_a_bearer_token_never_keeps_an_interview(client: TestClient, db: Session
     )
     assert r.status_code == 401
     assert _drafts(db) == 0
+
+
+def test_too_many_duplicate_checks_come_back_as_a_message_with_the_form_kept(
+    visitor: Visitor, db: Session
+) -> None:
+    visitor.signed_in(Role.CASEWORKER)
+    token = _form(visitor)
+    typed = {"legal_name": "Oleg Primerov", "date_of_birth": "1998-03-14", "action": "check"}
+    for _ in range(duplicates.CHECKS_PER_WINDOW):
+        assert _post(visitor, typed | {"csrf_token": token}, needs=[]).status_code == 200
+    r = _post(visitor, typed | {"csrf_token": token}, needs=[])
+    assert r.status_code == 429
+    assert "Retry-After" in r.headers
+    assert 'value="Oleg Primerov"' in r.text
+    assert 'role="alert"' in r.text
+    assert _cases(db) == 0
+
+
+def test_an_account_keeps_at_most_five_interviews(
+    visitor: Visitor, db: Session, settings: Settings
+) -> None:
+    user = visitor.signed_in(Role.CASEWORKER)
+    for _ in range(drafts.MAX_PER_ACCOUNT + 2):
+        token = _form(visitor)
+        _lapse(visitor, settings)
+        assert _post(visitor, INTERVIEW | {"csrf_token": token}).status_code == 303
+        sign_in_again(visitor, user)
+    assert _drafts(db) == drafts.MAX_PER_ACCOUNT
