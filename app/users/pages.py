@@ -32,7 +32,7 @@ from app.users.auth_api import client_address, prove_again
 from app.users.labels import role_label
 from app.users.models import User
 from app.validation import NoNul
-from app.web import forget_resume, render, resume_target, safe_return_path, see_other
+from app.web import forget_resume, home_of, render, resume_target, safe_return_path, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -381,7 +381,11 @@ def reauth_submit(
 
 @router.get("/")
 def home(request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)) -> Response:
-    """The start page (the full interface comes with the casework)."""
+    """Each role's day starts on its own page (app.web.HOME); signed out, `/login`. A role
+    whose page this installation does not serve yet gets the start page with its menu."""
+    target = home_of(request.app, actor.role)
+    if target is not None:
+        return see_other(target)
     user = db.get(User, actor.id)
     row = db.get(AuthSession, actor.session_id)
     assert user is not None  # noqa: S101 - resolved by require()
