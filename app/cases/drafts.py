@@ -41,7 +41,7 @@ from app.db import transaction
 from app.deps import DbSession
 from app.errors import NotAuthenticated, NotFound
 from app.i18n import N_
-from app.policy.deps import Actor, Requirement
+from app.policy.deps import Actor, Requirement, bearer_token
 from app.policy.permissions import Permission, Role, allows
 from app.security import csrf, sessions
 from app.security.clock import Clock
@@ -202,7 +202,8 @@ class KeepsInterview(Requirement):
         try:
             return super().__call__(request, db, submitted_csrf)
         except NotAuthenticated:
-            if request.url.path.startswith("/api/"):
+            # Only a browser's form is kept: never for the API or a (bad) bearer token.
+            if request.url.path.startswith("/api/") or bearer_token(request) is not None:
                 raise
         token = request.cookies.get(sessions.cookie_name(request.app.state.settings))
         now = request.app.state.clock.now()

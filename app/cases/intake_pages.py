@@ -28,6 +28,7 @@ from app.cases.intake_form import (
     duplicate_probe,
 )
 from app.cases.schemas import DuplicatesOut
+from app.config import Settings
 from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
@@ -71,6 +72,7 @@ def _context(db: Session, actor: Actor, values: dict[str, Any]) -> dict[str, Any
         "field_labels": LABELS,
         "kept": [],
         "message": None,
+        "message_warns": False,
         "duplicates": None,
         "duplicates_error": None,
     }
@@ -103,7 +105,7 @@ def new_case_form(
     try:
         values = drafts.restore(db, keyring=_keyring(request), actor=actor, draft_id=draft, now=now)
     except NotFound:
-        return _page(request, db, actor, {}, status=404, message=NOT_RESTORED)
+        return _page(request, db, actor, {}, status=404, message=NOT_RESTORED, message_warns=True)
     values["draft"] = str(draft)
     return _page(request, db, actor, values, message=RESTORED)
 
@@ -140,8 +142,10 @@ async def new_case_submit(
 
 
 def _keep(
-    request: Request, db: Session, settings: Any, lapsed: Lapsed, values: dict[str, Any]
+    request: Request, db: Session, settings: Settings, lapsed: Lapsed, values: dict[str, Any]
 ) -> Response:
+    """Keep the interview for the lapsed account (replacing the kept one it was restored
+    from) and send the browser to sign in, to continue at the kept interview."""
     previous = _draft_id(values)
     values.pop("draft", None)
     draft_id = drafts.keep(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEntry
-from app.cases import drafts
+from app.cases import drafts, duplicates
 from app.cases import service as case_service
 from app.cases.models import Case, InterviewDraft
 from app.config import Settings
@@ -367,3 +367,72 @@ def test_the_background_purge_destroys_kept_interviews_a_day_old_from_the_start(
     visitor.clock.advance(drafts.LIFETIME)
     purger._first()
     assert _drafts(db) == 0
+
+
+def test_a_caseworker_of_two_teams_chooses_the_case_s_team(visitor: Visitor, db: Session) -> None:
+    first, second = make_team(db), make_team(db)
+    worker = make_user(db, Role.CASEWORKER, teams=[first, second])
+    sign_in_again(visitor, worker)
+    page = visitor.client.get("/cases/new")
+    assert 'id="f-team_id"' in page.text
+    assert first.name in page.text
+    assert second.name in page.text
+    r = _post(visitor, INTERVIEW | {"csrf_token": visitor.csrf(page.text)})
+    assert r.status_code == 422
+    assert 'id="f-team_id-error"' in r.text
+    assert _cases(db) == 0
+    chosen = INTERVIEW | {"team_id": str(second.id), "csrf_token": visitor.csrf(page.text)}
+    assert _post(visitor, chosen).status_code == 303
+    assert db.scalars(select(Case.team_id)).one() == second.id
+
+
+def test_sign_in_continues_only_to_a_path_on_this_site(
+    visitor: Visitor, client: TestClient
+) -> None:
+    user = visitor.person(Role.CASEWORKER)
+    for hostile in ("//evil.example/x", "https://evil.example/", "/cases/new?draft=<b>"):
+        client.cookies.set("__Host-haven_resume", hostile)
+        assert sign_in_again(visitor, user).headers["location"] == "/"
+        visitor.clock.advance(timedelta(seconds=31))  # the next code step
+        client.cookies.clear()
+    client.cookies.set("__Host-haven_resume", "/cases?mine=true")
+    assert sign_in_again(visitor, user).headers["location"] == "/cases?mine=true"
+
+
+def test_a_bearer_token_never_keeps_an_interview(client: TestClient, db: Session) -> None:
+    r = client.post(
+        "/cases/new",
+        data=INTERVIEW,
+        headers={"authorization": "Bearer hvn_not-a-token"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401
+    assert _drafts(db) == 0
+
+
+def test_too_many_duplicate_checks_come_back_as_a_message_with_the_form_kept(
+    visitor: Visitor, db: Session
+) -> None:
+    visitor.signed_in(Role.CASEWORKER)
+    token = _form(visitor)
+    typed = {"legal_name": "Oleg Primerov", "date_of_birth": "1998-03-14", "action": "check"}
+    for _ in range(duplicates.CHECKS_PER_WINDOW):
+        assert _post(visitor, typed | {"csrf_token": token}, needs=[]).status_code == 200
+    r = _post(visitor, typed | {"csrf_token": token}, needs=[])
+    assert r.status_code == 429
+    assert "Retry-After" in r.headers
+    assert 'value="Oleg Primerov"' in r.text
+    assert 'role="alert"' in r.text
+    assert _cases(db) == 0
+
+
+def test_an_account_keeps_at_most_five_interviews(
+    visitor: Visitor, db: Session, settings: Settings
+) -> None:
+    user = visitor.signed_in(Role.CASEWORKER)
+    for _ in range(drafts.MAX_PER_ACCOUNT + 2):
+        token = _form(visitor)
+        _lapse(visitor, settings)
+        assert _post(visitor, INTERVIEW | {"csrf_token": token}).status_code == 303
+        sign_in_again(visitor, user)
+    assert _drafts(db) == drafts.MAX_PER_ACCOUNT
