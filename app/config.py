@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     # Bodies of every other request (JSON, forms) are refused (413) past this size.
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     upload_timeout_seconds: float = Field(default=900, gt=0)
+    # At start, blobs a crash left behind (a cut-off upload, a blob whose row never committed)
+    # are removed once older than this: longer than any upload may take, so a blob another
+    # process is writing right now is never touched.
+    blob_sweep_grace_seconds: float = Field(default=960, ge=0)
     session_idle_minutes: int = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: int = Field(default=12, gt=0, le=7 * 24)
     api_token_hours: int = Field(default=8, gt=0, le=30 * 24)

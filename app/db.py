@@ -13,6 +13,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -108,13 +110,23 @@ def private_sqlite_file(url: URL) -> None:
                 path.chmod(0o600)
 
 
+CONNECT_TIMEOUT_SECONDS = 5
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on."""
+    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on.
+
+    Bound values never appear in SQLAlchemy's log lines or in its error messages
+    (`hide_parameters`): at DEBUG they would hold a sign-in e-mail or a search's index."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        # A server that does not answer (a dropped network) is given up on after a few
+        # seconds: the request answers 503 instead of hanging.
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         private_sqlite_file(parsed)
         engine = create_engine(
@@ -187,3 +199,31 @@ def _run_queued(session: Session) -> None:
 
 def _drop_queued(session: Session, _previous: object) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+def database_answers(engine: Engine) -> bool:
+    """True when the database answers a trivial query now (for the health check).
+
+    On the driver's own connection, outside any transaction: on SQLite a transaction would
+    begin IMMEDIATE and wait for the write lock, so a busy writer would read as an outage."""
+    down = (
+        OperationalError,
+        InterfaceError,
+        SQLAlchemyTimeoutError,
+        engine.dialect.loaded_dbapi.Error,
+    )
+    try:  # the pool's own checkout raises the driver's error, unwrapped
+        raw = engine.raw_connection()
+    except down:
+        return False
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    except engine.dialect.loaded_dbapi.Error:
+        raw.invalidate()
+        return False
+    finally:
+        raw.close()
+    return True

@@ -110,6 +110,37 @@ NOTICES: dict[str, LazyText] = {
     "access_rejected": lazy("Access request rejected."),
     "partner_added": lazy("The partner is added."),
     "partner_confirmed": lazy("The fingerprint is confirmed: referrals can go to this partner."),
+    # admin's area: my account, accounts, teams
+    "password": lazy("Your password is changed. Sign in with the new one."),
+    "sessions_ended": lazy("Every other session of your account has ended."),
+    "account_updated": lazy("The account is changed."),
+    "access_requested": lazy("The change waits for a coordinator of the team to approve it."),
+    "account_disabled": lazy("The account is disabled; its sessions have ended."),
+    "account_enabled": lazy("The account is enabled again."),
+    "account_unlocked": lazy("The account is unlocked."),
+    "account_sessions_ended": lazy("Every session of the account has ended."),
+    "team_created": lazy("The team is created."),
+    # The case file (app/cases/file_pages.py, file_acts.py).
+    "consent_recorded": lazy("The consent is recorded."),
+    "consent_withdrawn": lazy("The consent is withdrawn."),
+    "stage_moved": lazy("The case moved to its new stage."),
+    "hold_set": lazy("The case is on legal hold."),
+    "hold_lifted": lazy("The legal hold is lifted."),
+    "erasure_requested": lazy(
+        "Erasure asked for. A second coordinator of the team must approve it."
+    ),
+    "erased": lazy("The case is erased."),
+    "break_glass": lazy("Break-glass access is open for one hour."),
+    # attachments: documents, referrals, tasks
+    "uploaded": lazy("The document is stored, encrypted."),
+    "referral_drafted": lazy("The referral is prepared. Check it, then send it."),
+    "referral_sent": lazy("The referral is sent. Download the packet for the partner."),
+    "referral_updated": lazy("The referral's status is changed."),
+    "task_created": lazy("The task is given to the volunteer."),
+    "task_accepted": lazy("You accepted the task."),
+    "task_done": lazy("The task is marked done. Thank you."),
+    "task_note": lazy("Your note is saved."),
+    "task_cancelled": lazy("The task is called off. The volunteer sees it as cancelled."),
 }
 
 

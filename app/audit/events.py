@@ -16,6 +16,7 @@ class AuditAction(enum.StrEnum):
     REAUTH = "auth.reauth"
     TOTP_ENROLLED = "auth.totp_enrolled"
     RECOVERY_CODE_USED = "auth.recovery_code_used"
+    RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PASSWORD_CHANGED = "auth.password_changed"
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed"
     PASSWORD_RESET = "auth.password_reset"
@@ -47,6 +48,8 @@ class AuditAction(enum.StrEnum):
     DOCUMENT_UPLOADED = "document.uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded"
     DOCUMENT_LISTED = "document.listed"
+    # A blob a crash left behind, removed at start (reason: "partial" or "orphan").
+    BLOB_SWEPT = "blob.swept"
     REFERRAL_CREATED = "referral.created"
     REFERRAL_UPDATED = "referral.updated"
     REFERRAL_PACKET_READ = "referral.packet_read"

@@ -22,3 +22,5 @@ CaseErase = Annotated[CaseAccess, Depends(Scoped(CASE, Permission.CASE_ERASE, re
 CaseBreakGlass = Annotated[
     CaseAccess, Depends(Scoped(ANY_CASE, Permission.CASE_BREAK_GLASS, reauth=True))
 ]
+# Setting or lifting a legal hold: coordinators of the case's team.
+CaseLegalHold = Annotated[CaseAccess, Depends(Scoped(CASE, Permission.CASE_LEGAL_HOLD))]

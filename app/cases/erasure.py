@@ -51,6 +51,23 @@ def _pending(case: Case, now: datetime) -> bool:
     return case.erasure_requested_by is not None and at is not None and now - at <= APPROVAL_WINDOW
 
 
+@dataclass(frozen=True)
+class PendingErasure:
+    """An erasure one coordinator asked for, waiting for a second one until approve_before."""
+
+    requested_by: uuid.UUID
+    requested_at: datetime
+    approve_before: datetime
+
+
+def pending(case: Case, now: datetime) -> PendingErasure | None:
+    """The erasure request awaiting a second coordinator, if one is live."""
+    by, at = case.erasure_requested_by, case.erasure_requested_at
+    if by is None or at is None or not _pending(case, now):
+        return None
+    return PendingErasure(by, at, at + APPROVAL_WINDOW)
+
+
 class ErasureOnLegalHold(Conflict):
     """409: the case is on legal hold."""
 

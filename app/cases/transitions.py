@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from app.cases import record as rec
 from app.cases.errors import StageGateFailed, TransitionNotAllowed
 from app.cases.models import Case, StageChange
 from app.cases.service import flush_versioned, record_stage
-from app.cases.stages import GateFacts, allowed_targets, missing_for
+from app.cases.stages import ORDER, GateFacts, allowed_targets, missing_for
 from app.cases.values import Consent
 from app.cases.vocab import Stage
 from app.crypto.keyring import Keyring
@@ -53,12 +54,35 @@ def _closed_from(db: Session, case: Case) -> Stage | None:
     return Stage(last) if last else None
 
 
+def _targets(actor: Actor, current: Stage) -> set[Stage]:
+    return allowed_targets(current, can_reopen=actor.can(Permission.CASE_REOPEN))
+
+
+@dataclass(frozen=True)
+class Move:
+    """A stage the actor may move the case to, and what its gate still misses (empty: the
+    move would go through now)."""
+
+    to: Stage
+    missing: tuple[str, ...]
+
+
+def moves(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> list[Move]:
+    """The moves open to actor from the case's stage, in the stages' order, each with what
+    its gate would refuse on (the same gates `transition` applies)."""
+    targets = _targets(actor, Stage(case.stage))
+    if not targets:
+        return []
+    facts = gate_facts(db, keyring=keyring, case=case)
+    return [Move(to=t, missing=tuple(missing_for(t, facts))) for t in ORDER if t in targets]
+
+
 def transition(
     db: Session, *, keyring: Keyring, actor: Actor, case: Case, to: Stage, now: datetime
 ) -> Case:
     """Move case to `to`, or raise naming why not (409 with the missing items)."""
     current = Stage(case.stage)
-    targets = allowed_targets(current, can_reopen=actor.can(Permission.CASE_REOPEN))
+    targets = _targets(actor, current)
     if to not in targets:
         raise TransitionNotAllowed(allowed=sorted(t.value for t in targets), current=current.value)
     missing = missing_for(to, gate_facts(db, keyring=keyring, case=case))

@@ -1,141 +1,200 @@
-"""The partners page: partner organisations with their public keys, the fingerprint shown in
-groups to read aloud, a coordinator's confirmation of it, and the form that adds a partner.
+"""The referrals of a case, as pages: the list with status, a new referral (a confirmed
+partner, shown with its key's fingerprint, and the case fields ticked one by one, none ticked
+for you), sending (the packet sealed to the partner's key), the later status changes and the
+packet's download once sent.
 
-Referrals go only to a partner whose key a coordinator vouched for: by entering the key
-themselves, or by comparing its fingerprint with the partner over another channel (a phone
-call, a meeting) and confirming it here. The page calls the API's own services."""
+Same services as the API (app/referrals/service.py): consent, the fields a role may share,
+the status machine and the partner's confirmation are decided there, never here.
+"""
 
 from __future__ import annotations
 
-import uuid
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.cases.labels import NEEDS
-from app.cases.vocab import Need
+from app.cases.page_header import case_header
 from app.deps import DbSession
+from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
-from app.errors import InvalidInput
+from app.errors import HavenError, InvalidInput
 from app.forms import read_form, read_lists, validate
 from app.i18n import LazyText, lazy
-from app.i18n.countries import country_groups, country_name
-from app.policy.deps import Actor, require
-from app.policy.permissions import Permission
+from app.policy.access import CaseAccess
 from app.referrals import service
-from app.referrals.errors import PartnerExists
-from app.referrals.schemas import PartnerConfirmIn, PartnerIn, PartnerOut
+from app.referrals.dependencies import CaseReferrals, ReferralCreate, ReferralRead, ReferralWrite
+from app.referrals.errors import ShareConsentRequired
+from app.referrals.rules import NEXT, ReferralStatus
+from app.referrals.schemas import ReferralIn, ReferralStatusIn
 from app.web import render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-ADD_FIELDS = ("name", "country", "public_key")
-KEY_FORMAT = lazy("Paste the key exactly as “haven partner keygen” printed it.")
-NAME_TAKEN = lazy("A partner with this name exists already.")
-FINGERPRINT_FORMAT = lazy("Write the 16 letters and digits of the fingerprint (spaces allowed).")
-FINGERPRINT_DIFFERS = lazy(
-    "This is not the fingerprint of the key we hold. Do not send anything to this partner; "
-    "ask how they sent you their key."
+STATUSES: dict[ReferralStatus, LazyText] = {
+    ReferralStatus.DRAFT: lazy("Prepared, not sent"),
+    ReferralStatus.SENT: lazy("Sent"),
+    ReferralStatus.ACCEPTED: lazy("Accepted by the partner"),
+    ReferralStatus.DECLINED: lazy("Declined by the partner"),
+    ReferralStatus.COMPLETED: lazy("Completed"),
+}
+# The button that moves a referral to each status.
+MOVES: dict[ReferralStatus, LazyText] = {
+    ReferralStatus.SENT: lazy("Send to the partner"),
+    ReferralStatus.ACCEPTED: lazy("The partner accepted"),
+    ReferralStatus.DECLINED: lazy("The partner declined"),
+    ReferralStatus.COMPLETED: lazy("Mark completed"),
+}
+CHOOSE_PARTNER = lazy("Choose a partner from the list.")
+TICK_FIELDS = lazy("Tick at least one thing to share.")
+NO_CONSENT = lazy(
+    "The person has not agreed to sharing with this partner. Record that consent on the "
+    "case file first."
 )
+NOT_SHAREABLE = lazy("Tick only things from the list.")
+# What a refused status change says, by the service's error code.
+REFUSALS: dict[str, LazyText] = {
+    "share_consent_required": NO_CONSENT,
+    "referral_blocked": lazy(
+        "The person withdrew consent to sharing with this partner: this referral cannot go out."
+    ),
+    "partner_unconfirmed": lazy(
+        "No coordinator has confirmed this partner's key yet. Compare its fingerprint with the "
+        "partner over another channel, then confirm it on the partners page."
+    ),
+    "referral_status_not_allowed": lazy(
+        "The referral cannot move to that status from where it is now."
+    ),
+}
+_MESSAGES = {
+    "partner_id": dict.fromkeys(("uuid_parsing", "uuid_type", "missing"), CHOOSE_PARTNER),
+    "fields": {"too_short": TICK_FIELDS, "missing": TICK_FIELDS, "value_error": NOT_SHAREABLE},
+}
 
 
-def grouped(key_id: str) -> str:
-    """A fingerprint in groups of four, to read aloud: `3f2a 9c41 07be d5e8`."""
-    return " ".join(key_id[i : i + 4] for i in range(0, len(key_id), 4))
+def _field_of(loc: tuple[int | str, ...]) -> str:
+    return str(loc[0]) if loc else "form"
 
 
 def _page(
     request: Request,
-    db: DbSession,
-    actor: Actor,
+    db: Session,
+    access: CaseAccess,
     *,
     values: dict[str, Any] | None = None,
     errors: dict[str, LazyText] | None = None,
     status: int = 200,
 ) -> Response:
-    partners = [
-        PartnerOut.model_validate(service.partner_view(p)) for p in service.list_partners(db)
-    ]
-    context: dict[str, Any] = {
-        "partners": partners,
-        "values": values or {"services": []},
-        "errors": errors or {},
-        "can_add": actor.can(Permission.PARTNER_WRITE),
-        "can_confirm": actor.can(Permission.PARTNER_CONFIRM),
-        "needs": [(n.value, NEEDS[n]) for n in Need],
-        "countries": country_groups,
-        "country_name": country_name,
-        "grouped": grouped,
-    }
-    return render(request, "referrals/partners.html", context, status)
-
-
-@router.get("/partners")
-def partners(
-    request: Request, db: DbSession, actor: Actor = require(Permission.PARTNER_READ)
-) -> Response:
-    """Every partner with its key's fingerprint and whether it is confirmed."""
-    return _page(request, db, actor)
-
-
-@router.post("/partners")
-async def add_partner(
-    request: Request, db: DbSession, actor: Actor = require(Permission.PARTNER_WRITE)
-) -> Response:
-    """Add a partner; the form comes back filled in, each error beside its field."""
-    values: dict[str, Any] = await read_form(request, ADD_FIELDS)
-    values["services"] = (await read_lists(request, ["services"]))["services"]
-    payload: dict[str, Any] = {
-        "name": values.get("name", ""),
-        "services": values["services"],
-        "countries": [values["country"]] if values.get("country") else [],
-        "public_key": values.get("public_key", ""),
-    }
-    parsed, errors = validate(
-        PartnerIn,
-        payload,
-        field_of=lambda loc: "country" if loc and loc[0] == "countries" else str(loc[0]),
-        messages={"public_key": {"value_error": KEY_FORMAT, "string_too_long": KEY_FORMAT}},
+    """The list, and the form of a new referral (ticked fields kept after an error)."""
+    referrals = service.list_referrals(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case
     )
-    if parsed is None:
-        return _page(request, db, actor, values=values, errors=errors, status=422)
-    try:
-        service.create_partner(
-            db,
-            actor=actor,
-            name=parsed.name,
-            services=[s.value for s in parsed.services],
-            countries=parsed.countries,
-            public_key=parsed.public_key,
-            now=_now(request),
-        )
-    except PartnerExists:
-        errors = {"name": NAME_TAKEN}
-        return _page(request, db, actor, values=values, errors=errors, status=409)
-    return see_other("/partners", done="partner_added")
+    rows = [
+        r
+        | {
+            "status_label": STATUSES[ReferralStatus(r["status"])],
+            "moves": [(s.value, MOVES[s]) for s in sorted(NEXT[ReferralStatus(r["status"])])],
+            "created_at": datetime.fromisoformat(r["created_at"]),
+            "sent_at": datetime.fromisoformat(r["sent_at"]) if r["sent_at"] else None,
+        }
+        for r in referrals
+    ]
+    agreed = service.consented_partners(db, keyring=_keyring(request), case=access.case)
+    partners = [
+        service.partner_view(p) | {"consented": p.id in agreed}
+        for p in service.confirmed_partners(db)
+    ]
+    context = case_header(db, access, now=_now(request)) | {
+        "tab": "referrals",
+        "referrals": rows,
+        "partners": partners,
+        "shareable": service.shareable_fields(access.actor),
+        "values": values or {"fields": []},
+        "errors": errors or {},
+    }
+    return render(request, "referrals/list.html", context, status)
 
 
-@router.post("/partners/{partner_id}/confirm")
-async def confirm_partner(
-    partner_id: uuid.UUID,
-    request: Request,
-    db: DbSession,
-    actor: Actor = require(Permission.PARTNER_CONFIRM),
-) -> Response:
-    """Confirm the fingerprint the partner read out; refused when it is not this key's."""
-    typed = (await read_form(request, ["key_id"])).get("key_id", "")
-    field = f"key_id-{partner_id}"
-    values: dict[str, Any] = {"services": [], field: typed}
-    parsed, _ = validate(PartnerConfirmIn, {"key_id": typed})
+@router.get("/cases/{case_id}/referrals")
+def referrals_page(request: Request, db: DbSession, access: CaseReferrals) -> Response:
+    """The case's referrals and the form of a new one."""
+    return _page(request, db, access)
+
+
+@router.post("/cases/{case_id}/referrals")
+async def create_referral(request: Request, db: DbSession, access: ReferralCreate) -> Response:
+    """A draft referral of the ticked fields to a confirmed partner (the API's create)."""
+    values: dict[str, Any] = await read_form(request, ("partner_id", "note"))
+    values |= await read_lists(request, ("fields",))
+    payload: dict[str, Any] = {"partner_id": values.get("partner_id") or None}
+    payload["fields"] = values["fields"]
+    if values.get("note", "").strip():
+        payload["note"] = values["note"]
+    parsed, errors = validate(ReferralIn, payload, field_of=_field_of, messages=_MESSAGES)
+    if parsed is not None:
+        try:
+            with db.begin_nested():  # a refusal leaves nothing written
+                service.create_referral(
+                    db,
+                    keyring=_keyring(request),
+                    actor=access.actor,
+                    case=access.case,
+                    partner_id=parsed.partner_id,
+                    fields=parsed.fields,
+                    note=parsed.note,
+                    now=_now(request),
+                )
+        except ShareConsentRequired:
+            errors = {"partner_id": NO_CONSENT}
+        except InvalidInput as exc:
+            field = str(exc.extra["errors"][0]["field"])
+            errors = {field: CHOOSE_PARTNER if field == "partner_id" else NOT_SHAREABLE}
+    if errors:
+        return _page(request, db, access, values=values, errors=errors, status=422)
+    return see_other(f"/cases/{access.case.id}/referrals", done="referral_drafted")
+
+
+@router.post("/referrals/{referral_id}/status")
+async def change_status(request: Request, db: DbSession, access: ReferralWrite) -> Response:
+    """Move the referral on; `sent` seals the packet to the partner's key (the API's PATCH)."""
+    values = await read_form(request, ("status",))
+    parsed, errors = validate(ReferralStatusIn, values)
+    case_access = CaseAccess(actor=access.actor, case=access.case)
     if parsed is None:
-        errors = {field: FINGERPRINT_FORMAT}
-        return _page(request, db, actor, values=values, errors=errors, status=422)
+        return _page(request, db, case_access, errors={"status": errors["status"]}, status=422)
     try:
-        service.confirm_partner(
-            db, actor=actor, partner_id=partner_id, key_id=parsed.key_id, now=_now(request)
-        )
-    except InvalidInput:
-        errors = {field: FINGERPRINT_DIFFERS}
-        return _page(request, db, actor, values=values, errors=errors, status=422)
-    return see_other("/partners", done="partner_confirmed")
+        with db.begin_nested():
+            service.change_status(
+                db,
+                keyring=_keyring(request),
+                actor=access.actor,
+                case=access.case,
+                ref=access.referral,
+                status=parsed.status,
+                now=_now(request),
+            )
+    except HavenError as exc:  # consent withdrawn, key unconfirmed, a move not allowed
+        errors = {"status": REFUSALS.get(exc.code, lazy("This change could not be made."))}
+        return _page(request, db, case_access, errors=errors, status=exc.status)
+    done = "referral_sent" if parsed.status is ReferralStatus.SENT else "referral_updated"
+    return see_other(f"/cases/{access.case.id}/referrals", done=done)
+
+
+@router.get("/referrals/{referral_id}/packet")
+def referral_packet(request: Request, db: DbSession, access: ReferralRead) -> Response:
+    """The packet file, sealed to the partner's key, as an attachment (the API's download)."""
+    data = service.read_packet(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case, ref=access.referral
+    )
+    name = service.packet_filename(access.case, access.referral)
+    return Response(
+        data,
+        media_type="application/json",
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            "x-content-type-options": "nosniff",
+            "cache-control": "no-store",
+        },
+    )

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -17,11 +17,11 @@ from app.errors import InvalidInput, NotFound
 from app.openapi import errors
 from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
-from app.policy.permissions import CASE_ROLES, Permission, Role, redact_member
+from app.policy.permissions import CASE_ROLES, Permission, Role
 from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
-from app.users import grants, service
+from app.users import directory, grants, service
 from app.users.auth_api import check_factors
 from app.users.dependencies import (
     AccessRequestApprove,
@@ -34,7 +34,7 @@ from app.users.dependencies import (
     UserUnlock,
     UserWrite,
 )
-from app.users.models import AccessRequest, Team, TeamMembership, User, shown_name
+from app.users.models import AccessRequest, Team, User, shown_name
 from app.users.schemas import (
     AccessRequestOut,
     ActorOut,
@@ -43,6 +43,8 @@ from app.users.schemas import (
     MeOut,
     PasswordChange,
     PasswordResetOut,
+    RecoveryCodesOut,
+    SessionOut,
     SessionsEnded,
     TeamIn,
     TeamOut,
@@ -120,13 +122,70 @@ def change_password(
     return response
 
 
+@router.get("/me/sessions", response_model=list[SessionOut])
+def my_sessions(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)
+) -> list[SessionOut]:
+    """One's own live sessions and API tokens, the most recently used first."""
+    rows = service.own_sessions(db, user_id=actor.id, now=request.app.state.clock.now())
+    return [
+        SessionOut(
+            id=r.id,
+            kind=r.kind,
+            created_at=r.created_at,
+            last_seen_at=r.last_seen_at,
+            expires_at=r.expires_at,
+            current=r.id == actor.session_id,
+        )
+        for r in rows
+    ]
+
+
+@router.delete("/me/sessions", response_model=SessionsEnded)
+def end_my_other_sessions(
+    db: DbSession, actor: Actor = require(Permission.SELF_UPDATE)
+) -> SessionsEnded:
+    """End every other session and token of one's own account (this one stays)."""
+    return SessionsEnded(ended=service.end_other_sessions(db, actor=actor))
+
+
+@router.post("/me/recovery-codes", response_model=RecoveryCodesOut, responses=errors(409))
+def new_recovery_codes(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_UPDATE, reauth=True)
+) -> RecoveryCodesOut:
+    """Ten new recovery codes, after re-authentication; the old ones stop working."""
+    now = request.app.state.clock.now()
+    return RecoveryCodesOut(codes=service.regenerate_recovery_codes(db, actor=actor, now=now))
+
+
 @router.get("/users", response_model=Page[UserOut])
 def list_users(
-    q: Annotated[PageQuery, Query()], db: DbSession, actor: Actor = require(Permission.USER_READ)
+    *,
+    q: Annotated[PageQuery, Query()],
+    db: DbSession,
+    role: Role | None = None,
+    team_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    actor: Actor = require(Permission.USER_READ),
 ) -> Page[UserOut]:
-    """Every account, by e-mail."""
-    rows, total = page_rows(db, select(User).order_by(User.email), q)
-    return page_of([_user_out(db, u) for u in rows], q, total)
+    """Accounts by e-mail, filtered by role, team or whether active."""
+    flt = service.AccountFilter(role=role, team_id=team_id, active=active)
+    rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
+    return page_of([_row_out(r) for r in rows], q, total)
+
+
+def _row_out(row: service.AccountRow) -> UserOut:
+    user = row.user
+    return UserOut(
+        id=user.id,
+        name=shown_name(user),
+        email=user.email,
+        role=Role(user.role),
+        teams=[TeamOut(id=t.id, name=t.name) for t in row.teams],
+        disabled=user.disabled_at is not None,
+        totp_enrolled=user.totp_enrolled_at is not None,
+        created_at=user.created_at,
+    )
 
 
 @router.post(
@@ -254,25 +313,8 @@ def team_members(
 ) -> Page[MemberOut]:
     """The team directory, by name: coordinators of the team and admins see name, role,
     e-mail and whether the account is active; auditors name and role only."""
-    stmt = (
-        select(User)
-        .join(TeamMembership, TeamMembership.user_id == User.id)
-        .where(TeamMembership.team_id == access.team.id)
-        .order_by(func.coalesce(User.display_name, User.email), User.id)
-    )
-    rows, total = page_rows(db, stmt, q)
-    items = [MemberOut.model_validate(redact_member(access.actor.role, _member(u))) for u in rows]
-    return page_of(items, q, total)
-
-
-def _member(user: User) -> dict[str, object]:
-    return {
-        "id": user.id,
-        "name": shown_name(user),
-        "role": user.role,
-        "email": user.email,
-        "active": user.disabled_at is None,
-    }
+    rows, total = directory.members_page(db, actor=access.actor, team_id=access.team.id, q=q)
+    return page_of([MemberOut.model_validate(m) for m in rows], q, total)
 
 
 @router.get("/audit/actors/{user_id}", response_model=ActorOut, tags=["audit"])

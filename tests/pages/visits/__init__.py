@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.pages.visits import coordinator
+from tests.pages.visits import admin, attachments, case_file, coordinator
 
-AREAS: tuple[ModuleType, ...] = (coordinator,)
+AREAS: tuple[ModuleType, ...] = (admin, attachments, case_file, coordinator)
