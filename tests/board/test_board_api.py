@@ -108,3 +108,14 @@ def test_judging_a_request(
             headers=headers,
         )
         assert r.status_code == 404
+
+
+def test_the_api_names_the_reauthentication_call(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings, team_world: TeamWorld
+) -> None:
+    """A page says what to do in plain words; the API names the call that re-authenticates."""
+    token = bearer(db, team_world.coordinator, clock=clock, settings=settings, reauth=False)
+    r = client.post(f"/api/v1/access-requests/{uuid.uuid4()}/approve", headers=auth(token))
+    assert r.status_code == 403
+    assert r.json()["code"] == "reauth_required"
+    assert "POST /api/v1/auth/reauth" in r.json()["detail"]
