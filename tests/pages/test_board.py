@@ -252,8 +252,11 @@ def test_approving_asks_for_reauthentication_first(v: Visitor, world: Coordinato
     r = v.client.get(path, follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/account/reauth?next=")
-    # Posting straight away does not approve either.
-    assert v.client.post(path, data={"csrf_token": _board_csrf(v)}).status_code == 403
+    # Posting straight away does not approve either, and says what to do in plain words.
+    refused = v.client.post(path, data={"csrf_token": _board_csrf(v)})
+    assert refused.status_code == 403
+    assert "confirm your password and code again" in refused.text
+    assert "/api/v1/auth/reauth" not in refused.text
     v.db.refresh(world.access)
     assert world.access.status == "pending"
     page = reauthenticated(v, world.coordinator, path)

@@ -141,3 +141,17 @@ def test_the_word_is_accepted_in_the_pages_language(
     r = v.client.post("/seal", data={"csrf_token": token, "confirm": "запечатати"})
     assert r.status_code == 503
     assert keyring.sealed
+
+
+def test_the_language_switcher_works_while_sealed(client: TestClient, keyring: Keyring) -> None:
+    """The sealed page's switcher sets only a cookie: it stays open, and the next page speaks
+    the chosen language."""
+    keyring.seal()
+    client.headers["accept-language"] = "en"
+    r = client.get("/language/uk?next=/request", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/request"
+    page = client.get("/request")
+    assert page.status_code == 503
+    assert '<html lang="uk">' in page.text
+    assert "Зараз звернення не приймаються." in page.text

@@ -116,7 +116,7 @@ def coordinator_world(v: Visitor) -> CoordinatorWorld:
         v.db, actor=actor_of(v.db, outsider), case=assigned, now=now, keyring=keyring,
         reason="Night call from the client's lawyer about tomorrow's hearing.",
     )  # fmt: skip
-    partner, _ = make_partner(v.db, confirmed=False)
+    partner, _ = make_partner(v.db, f"Rechtshilfe {uuid.uuid4().hex[:6]}", confirmed=False)
     v.db.flush()
     return CoordinatorWorld(
         coordinator=coordinator, team=team, caseworker=worker, request=request,
