@@ -39,8 +39,10 @@ from app.users.schemas import (
     AccessRequestOut,
     ActorOut,
     Approved,
+    AuthenticatorConfirm,
     MemberOut,
     MeOut,
+    NewAuthenticatorOut,
     PasswordChange,
     PasswordResetOut,
     RecoveryCodesOut,
@@ -136,6 +138,7 @@ def my_sessions(
             last_seen_at=r.last_seen_at,
             expires_at=r.expires_at,
             current=r.id == actor.session_id,
+            agent=r.agent,
         )
         for r in rows
     ]
@@ -156,6 +159,29 @@ def new_recovery_codes(
     """Ten new recovery codes, after re-authentication; the old ones stop working."""
     now = request.app.state.clock.now()
     return RecoveryCodesOut(codes=service.regenerate_recovery_codes(db, actor=actor, now=now))
+
+
+@router.post("/me/totp", response_model=NewAuthenticatorOut)
+def new_authenticator(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_UPDATE, reauth=True)
+) -> NewAuthenticatorOut:
+    """Start replacing (or setting up) one's authenticator, after re-authentication."""
+    found = service.begin_totp_change(db, actor=actor, keyring=request.app.state.keyring)
+    return NewAuthenticatorOut(secret=found.secret, uri=found.uri)
+
+
+@router.post("/me/totp/confirm", status_code=204, responses=errors(409))
+def confirm_authenticator(
+    body: AuthenticatorConfirm,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.SELF_UPDATE, reauth=True),
+) -> Response:
+    """A code from the new authenticator makes it the account's; every other session ends."""
+    now = request.app.state.clock.now()
+    keyring = request.app.state.keyring
+    service.confirm_totp_change(db, actor=actor, code=body.code, now=now, keyring=keyring)
+    return Response(status_code=204)
 
 
 @router.get("/users", response_model=Page[UserOut])

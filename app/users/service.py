@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.crypto.keyring import Keyring
-from app.crypto.system_keys import seal_totp_secret
+from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.errors import Conflict, InvalidInput
 from app.i18n import LOCALES, N_, is_supported
 from app.policy.deps import Actor
@@ -432,3 +432,53 @@ def member_values(user: User) -> dict[str, object]:
 def all_account_ids(db: Session) -> list[uuid.UUID]:
     """Every account's id (for the auditor's choice of actor, named by `actor_names`)."""
     return list(db.scalars(select(User.id)))
+
+
+@dataclass(frozen=True)
+class PendingAuthenticator:
+    """A new authenticator key being set up, as text and as the otpauth:// URI."""
+
+    secret: str = field(repr=False)
+    uri: str = field(repr=False)
+
+
+def begin_totp_change(db: Session, *, actor: Actor, keyring: Keyring) -> PendingAuthenticator:
+    """The new key for the caller's authenticator (the one being set up, or a new one);
+    the old key keeps working until a code from the new one is confirmed. The caller has
+    re-authenticated (the route requires it)."""
+    user = db.get_one(User, actor.id)
+    if user.totp_pending is not None:
+        secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_pending)
+    else:
+        secret = totp.new_secret()
+        user.totp_pending = seal_totp_secret(keyring, user_id=user.id, secret=secret)
+        db.flush()
+    return PendingAuthenticator(secret, totp.provisioning_uri(secret, user.email))
+
+
+NOTHING_PENDING = N_("No new authenticator is being set up: start again from your account.")
+WRONG_NEW_CODE = N_("This code does not match the new key; type the code your app shows now.")
+
+
+def confirm_totp_change(
+    db: Session, *, actor: Actor, code: str, now: datetime, keyring: Keyring
+) -> None:
+    """Make the new key the account's once a code from it checks out; every other session
+    and token ends (whoever held the old authenticator is out). Audited."""
+    user = db.get_one(User, actor.id)
+    if user.totp_pending is None:
+        raise Conflict(NOTHING_PENDING)
+    secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_pending)
+    step = totp.match_step(secret, code, now=now, last_used_step=None)
+    if step is None:
+        raise InvalidInput("code", WRONG_NEW_CODE)
+    user.totp_secret, user.totp_pending = user.totp_pending, None
+    user.totp_last_step = step
+    user.totp_enrolled_at = now
+    db.execute(
+        delete(AuthSession).where(
+            AuthSession.user_id == user.id, AuthSession.id != actor.session_id
+        )
+    )
+    db.flush()
+    record(db, AuditAction.TOTP_ENROLLED, by=actor, on=("user", user.id), reason="replaced")

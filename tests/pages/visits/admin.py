@@ -74,6 +74,25 @@ def _codes_shown(v: Visitor) -> httpx.Response:
     return v.client.post("/account/recovery-codes", data={"csrf_token": v.csrf(page.text)})
 
 
+def _authenticator(v: Visitor) -> httpx.Response:
+    v.signed_in(Role.COORDINATOR)
+    return v.client.get("/account/authenticator")
+
+
+def _authenticator_first(v: Visitor) -> httpx.Response:
+    user = v.person(Role.VOLUNTEER, enrolled=False)
+    user.language = v.locale
+    v.db.flush()
+    assert v.password_step(user).headers["location"] == "/"
+    return v.client.get("/account/authenticator")
+
+
+def _authenticator_wrong(v: Visitor) -> httpx.Response:
+    page = _authenticator(v)
+    data = {"csrf_token": v.csrf(page.text), "code": "12345"}
+    return v.client.post("/account/authenticator", data=data)
+
+
 def _admin(v: Visitor) -> None:
     v.signed_in(Role.ADMIN)
     _renamed(v)
@@ -224,6 +243,11 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("account-password-wrong", "POST", "/account/password", _account_password_wrong, 422),
     PageVisit("account-recovery-codes", "GET", "/account/recovery-codes", _codes_form),
     PageVisit("account-recovery-codes-shown", "POST", "/account/recovery-codes", _codes_shown),
+    PageVisit("account-authenticator", "GET", "/account/authenticator", _authenticator),
+    PageVisit("account-authenticator-first", "GET", "/account/authenticator", _authenticator_first),
+    PageVisit(
+        "account-authenticator-wrong", "POST", "/account/authenticator", _authenticator_wrong, 422
+    ),
     PageVisit("admin-users", "GET", "/admin/users", _users),
     PageVisit("admin-users-none", "GET", "/admin/users", _users_none),
     PageVisit("admin-user-new", "GET", "/admin/users/new", _new_user),
