@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -149,7 +150,7 @@ def log_page(
         fields=service.used_filters(parsed.filter),
         reason="entries",
     )
-    query = "&".join(f"{k}={v}" for k, v in values.items() if v)
+    query = urlencode({k: v for k, v in values.items() if v})
     accounts = users.actor_names(db, users.all_account_ids(db))
     named = sorted(
         ((str(i), _Named(n, r)) for i, (n, r) in accounts.items()), key=lambda o: o[1].name.lower()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
@@ -93,9 +94,7 @@ def users_page(
     )
     q = PageQuery(page=page, per_page=PER_PAGE)
     rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
-    query = "&".join(
-        f"{k}={v}" for k, v in (("role", role), ("team", team), ("active", active)) if v
-    )
+    query = urlencode({k: v for k, v in (("role", role), ("team", team), ("active", active)) if v})
     context = {
         "rows": rows,
         "total": total,
