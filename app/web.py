@@ -101,6 +101,7 @@ NOTICES: dict[str, LazyText] = {
     "account_unlocked": lazy("The account is unlocked."),
     "account_sessions_ended": lazy("Every session of the account has ended."),
     "team_created": lazy("The team is created."),
+    "request_withdrawn": lazy("The change is withdrawn; nothing of it was applied."),
     "authenticator": lazy("Your new authenticator is set up; the old one no longer works."),
 }
 

@@ -142,6 +142,12 @@ def _user(v: Visitor) -> httpx.Response:
     return v.client.get(f"/admin/users/{other.id}")
 
 
+def _user_waiting(v: Visitor) -> httpx.Response:
+    page = _new_user_pending(v)
+    made = USER_LINK.findall(page.text)[0]
+    return v.client.get(f"/admin/users/{made}")
+
+
 def _own_access(v: Visitor) -> httpx.Response:
     _admin(v)
     me = v.client.get("/admin/users")
@@ -255,6 +261,7 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("admin-user-created", "POST", "/admin/users/new", _new_user_created),
     PageVisit("admin-user-pending", "POST", "/admin/users/new", _new_user_pending),
     PageVisit("admin-user", "GET", "/admin/users/{user_id}", _user),
+    PageVisit("admin-user-waiting", "GET", "/admin/users/{user_id}", _user_waiting),
     PageVisit("admin-user-own-access", "POST", "/admin/users/{user_id}/access", _own_access, 403),
     PageVisit("admin-user-password", "GET", "/admin/users/{user_id}/password", _password),
     PageVisit(
