@@ -132,9 +132,10 @@ def log_page(
     """The log, newest first, one page; filters by actor, case, action and days."""
     values = {"actor": actor, "case": case, "action": action, "since": since, "until": until}
     parsed = _parse(db, values)
-    found = service.query_entries(db, parsed.filter, page=page, per_page=PER_PAGE)
     if parsed.errors:
         found = service.Page([], page, PER_PAGE, 0)
+    else:
+        found = service.query_entries(db, parsed.filter, page=page, per_page=PER_PAGE)
     rows = [r.as_dict() for r in found.items]
     names = users.actor_names(db, [uuid.UUID(r["actor_id"]) for r in rows if r["actor_id"]])
     for r in rows:

@@ -1,6 +1,7 @@
 """A coarse name for the device a session was opened from, for "my sessions": a browser
-family and a system from short fixed lists, never the User-Agent string itself (which
-would be one more thing that tells one person's devices apart)."""
+family and a system from short fixed lists of proper names (the same in every language),
+never the User-Agent string itself, which would be one more thing that tells one person's
+devices apart."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ _BROWSERS = (
     ("Chromium/", "Chromium"),
     ("Safari/", "Safari"),
     ("curl/", "curl"),
-    ("python-httpx/", "script"),
-    ("python-requests/", "script"),
+    ("python-httpx/", "Python"),
+    ("python-requests/", "Python"),
 )
 _SYSTEMS = (
     ("Android", "Android"),

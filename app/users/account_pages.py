@@ -38,7 +38,7 @@ PASSWORD_FIELDS = ("current_password", "code", "new_password", "new_password_aga
 def _account_context(request: Request, db: Session, actor: Actor) -> dict[str, object]:
     user = db.get_one(User, actor.id)
     now = request.app.state.clock.now()
-    rows = service.own_sessions(db, user_id=actor.id, now=now)
+    rows = service.own_sessions(db, user_id=actor.id, now=now, settings=request.app.state.settings)
     return {
         "name": shown_name(user),
         "email": user.email,

@@ -53,6 +53,7 @@ from app.users.schemas import (
     UnlockOut,
     UserCreate,
     UserCreated,
+    UserListQuery,
     UserOut,
     UserPatch,
 )
@@ -126,10 +127,14 @@ def change_password(
 
 @router.get("/me/sessions", response_model=list[SessionOut])
 def my_sessions(
-    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    actor: Actor = require(Permission.SELF_READ),
 ) -> list[SessionOut]:
     """One's own live sessions and API tokens, the most recently used first."""
-    rows = service.own_sessions(db, user_id=actor.id, now=request.app.state.clock.now())
+    now = request.app.state.clock.now()
+    rows = service.own_sessions(db, user_id=actor.id, now=now, settings=settings)
     return [
         SessionOut(
             id=r.id,
@@ -186,16 +191,12 @@ def confirm_authenticator(
 
 @router.get("/users", response_model=Page[UserOut])
 def list_users(
-    *,
-    q: Annotated[PageQuery, Query()],
+    q: Annotated[UserListQuery, Query()],
     db: DbSession,
-    role: Role | None = None,
-    team_id: uuid.UUID | None = None,
-    active: bool | None = None,
     actor: Actor = require(Permission.USER_READ),
 ) -> Page[UserOut]:
     """Accounts by e-mail, filtered by role, team or whether active."""
-    flt = service.AccountFilter(role=role, team_id=team_id, active=active)
+    flt = service.AccountFilter(role=q.role, team_id=q.team_id, active=q.active)
     rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
     return page_of([_row_out(r) for r in rows], q, total)
 

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.pagination import PageQuery
 from app.policy.permissions import Role
 from app.validation import NoNul
 
@@ -267,3 +268,11 @@ class AuthenticatorConfirm(BaseModel):
     """A code from the new authenticator."""
 
     code: str = Field(max_length=64)
+
+
+class UserListQuery(PageQuery):
+    """Plain filters for GET /users: a role, a team, active or disabled accounts."""
+
+    role: Role | None = None
+    team_id: uuid.UUID | None = None
+    active: bool | None = None

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.errors import Conflict, InvalidInput
@@ -356,9 +357,12 @@ def actor_names(db: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID,
     return {uid: (name or email.split("@", 1)[0], role) for uid, name, email, role in rows}
 
 
-def own_sessions(db: Session, *, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:
-    """The signed-in sessions and API tokens of an account that are still live, newest use
-    first (pending sign-in steps are not sessions yet)."""
+def own_sessions(
+    db: Session, *, user_id: uuid.UUID, now: datetime, settings: Settings
+) -> list[AuthSession]:
+    """The signed-in sessions and API tokens of an account that are still live (within
+    their absolute and idle limits), the most recently used first; pending sign-in steps are
+    not sessions yet."""
     rows = db.scalars(
         select(AuthSession)
         .where(
@@ -368,7 +372,7 @@ def own_sessions(db: Session, *, user_id: uuid.UUID, now: datetime) -> list[Auth
         )
         .order_by(AuthSession.last_seen_at.desc(), AuthSession.id)
     )
-    return list(rows)
+    return [r for r in rows if sessions.is_live(r, now=now, settings=settings)]
 
 
 def end_other_sessions(db: Session, *, actor: Actor) -> int:

@@ -401,3 +401,16 @@ def test_the_keys_page_shows_state_and_never_a_key(
     assert api["current_version"] == 1
     assert api["versions"][0]["state"] == "current"
     assert PASSWORD not in r.text
+
+
+def test_the_api_filters_accounts_as_the_page_does(
+    client: TestClient, db: Session, clock: FrozenClock, settings: object
+) -> None:
+    admin = make_user(db, Role.ADMIN)
+    headers = auth(bearer(db, admin, clock=clock, settings=settings))  # type: ignore[arg-type]
+    team = make_team(db)
+    volunteer = make_user(db, Role.VOLUNTEER, teams=[team])
+    r = client.get(f"/api/v1/users?role=volunteer&team_id={team.id}&active=true", headers=headers)
+    assert r.status_code == 200, r.text
+    assert [u["email"] for u in r.json()["items"]] == [volunteer.email]
+    assert client.get("/api/v1/users?colour=red", headers=headers).status_code == 422
