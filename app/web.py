@@ -191,6 +191,8 @@ NOTICES: dict[str, LazyText] = {
         "Your session ended before the interview was saved. Everything you typed is kept, "
         "encrypted, for one day: sign in and it comes back."
     ),
+    "request_withdrawn": lazy("The change is withdrawn; nothing of it was applied."),
+    "authenticator": lazy("Your new authenticator is set up; the old one no longer works."),
 }
 
 

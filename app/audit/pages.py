@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from sqlalchemy.orm import Session
@@ -131,9 +132,10 @@ def log_page(
     """The log, newest first, one page; filters by actor, case, action and days."""
     values = {"actor": actor, "case": case, "action": action, "since": since, "until": until}
     parsed = _parse(db, values)
-    found = service.query_entries(db, parsed.filter, page=page, per_page=PER_PAGE)
     if parsed.errors:
         found = service.Page([], page, PER_PAGE, 0)
+    else:
+        found = service.query_entries(db, parsed.filter, page=page, per_page=PER_PAGE)
     rows = [r.as_dict() for r in found.items]
     names = users.actor_names(db, [uuid.UUID(r["actor_id"]) for r in rows if r["actor_id"]])
     for r in rows:
@@ -149,7 +151,7 @@ def log_page(
         fields=service.used_filters(parsed.filter),
         reason="entries",
     )
-    query = "&".join(f"{k}={v}" for k, v in values.items() if v)
+    query = urlencode({k: v for k, v in values.items() if v})
     accounts = users.actor_names(db, users.all_account_ids(db))
     named = sorted(
         ((str(i), _Named(n, r)) for i, (n, r) in accounts.items()), key=lambda o: o[1].name.lower()

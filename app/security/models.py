@@ -44,6 +44,8 @@ class AuthSession(IdMixin, Base):
     last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
     reauth_at: Mapped[datetime | None]
+    # A coarse device name ("Firefox, Linux"; app/security/agents.py) for "my sessions".
+    agent: Mapped[str | None] = mapped_column(String(40))
 
 
 class LoginThrottle(Base):

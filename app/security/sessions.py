@@ -51,8 +51,10 @@ def create(
     stage: SessionStage,
     now: datetime,
     settings: Settings,
+    agent: str | None = None,
 ) -> Issued:
-    """A new session (cookie) or token (bearer) for the account user_id."""
+    """A new session (cookie) or token (bearer) for the account user_id; `agent` is the
+    coarse device name (app.security.agents.device_summary), never a User-Agent string."""
     raw = secrets.token_urlsafe(32)
     if kind is CredentialKind.BEARER:
         raw = BEARER_PREFIX + raw
@@ -72,6 +74,7 @@ def create(
         expires_at=now + lifetime,
         # Signing in with every factor is itself a fresh re-authentication.
         reauth_at=now if stage is SessionStage.FULL else None,
+        agent=agent,
     )
     db.add(row)
     db.flush()
@@ -117,6 +120,7 @@ def rotate(
         stage=stage,
         now=now,
         settings=settings,
+        agent=old.agent,
     )
 
 

@@ -16,7 +16,7 @@ from app.forms import REQUIRED
 from app.i18n import LazyText, lazy
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
-from app.security import sessions
+from app.security import sessions, totp
 from app.security.models import CredentialKind
 from app.users import service, signin
 from app.users.auth_api import check_factors
@@ -38,7 +38,7 @@ PASSWORD_FIELDS = ("current_password", "code", "new_password", "new_password_aga
 def _account_context(request: Request, db: Session, actor: Actor) -> dict[str, object]:
     user = db.get_one(User, actor.id)
     now = request.app.state.clock.now()
-    rows = service.own_sessions(db, user_id=actor.id, now=now)
+    rows = service.own_sessions(db, user_id=actor.id, now=now, settings=request.app.state.settings)
     return {
         "name": shown_name(user),
         "email": user.email,
@@ -50,6 +50,7 @@ def _account_context(request: Request, db: Session, actor: Actor) -> dict[str, o
         "sessions": [
             {
                 "kind": KINDS.get(r.kind, r.kind),
+                "agent": r.agent,
                 "created_at": r.created_at,
                 "last_seen_at": r.last_seen_at,
                 "current": r.id == actor.session_id,
@@ -136,3 +137,53 @@ def recovery_codes_submit(
     now = request.app.state.clock.now()
     codes = service.regenerate_recovery_codes(db, actor=actor, now=now)
     return render(request, "auth/recovery_codes.html", {"codes": codes, "next_page": "/account"})
+
+
+def _authenticator_page(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    errors: dict[str, LazyText] | None = None,
+    status: int = 200,
+) -> Response:
+    found = service.begin_totp_change(db, actor=actor, keyring=request.app.state.keyring)
+    user = db.get_one(User, actor.id)
+    context = {
+        "qr_data_uri": totp.qr_svg_data_uri(found.uri),
+        "secret_grouped": " ".join(found.secret[i : i + 4] for i in range(0, len(found.secret), 4)),
+        "replacing": user.totp_enrolled_at is not None,
+        "errors": errors or {},
+    }
+    response = render(request, "account/authenticator.html", context, status)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/account/authenticator")
+def authenticator_page(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_UPDATE, reauth=True)
+) -> Response:
+    """After re-authentication: the key of a new authenticator (QR code and text); the old
+    one keeps working until a code from the new one is confirmed."""
+    return _authenticator_page(request, db, actor)
+
+
+@router.post("/account/authenticator")
+def authenticator_submit(
+    request: Request,
+    db: DbSession,
+    code: Annotated[str, Form(max_length=64)] = "",
+    actor: Actor = require(Permission.SELF_UPDATE, reauth=True),
+) -> Response:
+    """Confirm a code from the new authenticator (the same service as the API)."""
+    now = request.app.state.clock.now()
+    try:
+        service.confirm_totp_change(
+            db, actor=actor, code=code, now=now, keyring=request.app.state.keyring
+        )
+    except HavenError as exc:
+        message = LazyText(exc.extra["errors"][0]["message"]) if exc.status == 422 else None
+        return _authenticator_page(
+            request, db, actor, {"code": message or LazyText(exc.message)}, 422
+        )
+    return see_other("/account", done="authenticator")

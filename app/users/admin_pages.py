@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from app.security import sessions
 from app.security.errors import OwnAccessChange
 from app.users import grants, service
 from app.users.dependencies import (
+    AccessRequestReject,
     TeamDirectory,
     UserPasswordReset,
     UserRead,
@@ -93,9 +95,7 @@ def users_page(
     )
     q = PageQuery(page=page, per_page=PER_PAGE)
     rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
-    query = "&".join(
-        f"{k}={v}" for k, v in (("role", role), ("team", team), ("active", active)) if v
-    )
+    query = urlencode({k: v for k, v in (("role", role), ("team", team), ("active", active)) if v})
     context = {
         "rows": rows,
         "total": total,
@@ -239,6 +239,16 @@ def _user_page(
 ) -> Response:
     user = db.get_one(User, user_id)
     teams = service.teams_of(db, user.id)
+    names = {str(t.id): t.name for t in service.all_teams(db)}
+    pending = [
+        {
+            "id": r.id,
+            "role": role_label(r.role),
+            "teams": [names.get(t, "?") for t in r.team_ids],
+            "requested_at": r.requested_at,
+        }
+        for r in grants.pending_for_user(db, actor, user.id)
+    ]
     context = {
         "user": {
             "id": user.id,
@@ -252,6 +262,8 @@ def _user_page(
             "one_time": user.password_must_change,
         },
         "own": user.id == actor.id,
+        "pending": pending,
+        "can_withdraw": actor.can(Permission.ACCESS_REQUEST_REJECT),
         "values": values or {"role": user.role, "team": str(teams[0].id) if teams else ""},
         "errors": errors or {},
         "role_options": _roles(),
@@ -300,6 +312,13 @@ async def change_access(request: Request, db: DbSession, access: UserWrite) -> R
         errors["role"] = ACCESS_REFUSED
         return _user_page(request, db, actor, user.id, values=values, errors=errors, status=409)
     return see_other(back, done="access_requested" if pending else "account_updated")
+
+
+@router.post("/admin/access-requests/{request_id}/withdraw")
+def withdraw_request(request: Request, db: DbSession, access: AccessRequestReject) -> Response:
+    """Withdraw a pending grant of case content (the same service as the API's reject)."""
+    grants.reject(db, actor=access.actor, req=access.request, now=request.app.state.clock.now())
+    return see_other(f"/admin/users/{access.request.user_id}", done="request_withdrawn")
 
 
 @router.post("/admin/users/{user_id}/disable")

@@ -39,8 +39,10 @@ from app.users.schemas import (
     AccessRequestOut,
     ActorOut,
     Approved,
+    AuthenticatorConfirm,
     MemberOut,
     MeOut,
+    NewAuthenticatorOut,
     PasswordChange,
     PasswordResetOut,
     RecoveryCodesOut,
@@ -51,6 +53,7 @@ from app.users.schemas import (
     UnlockOut,
     UserCreate,
     UserCreated,
+    UserListQuery,
     UserOut,
     UserPatch,
 )
@@ -124,10 +127,14 @@ def change_password(
 
 @router.get("/me/sessions", response_model=list[SessionOut])
 def my_sessions(
-    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)
+    request: Request,
+    db: DbSession,
+    settings: AppSettings,
+    actor: Actor = require(Permission.SELF_READ),
 ) -> list[SessionOut]:
     """One's own live sessions and API tokens, the most recently used first."""
-    rows = service.own_sessions(db, user_id=actor.id, now=request.app.state.clock.now())
+    now = request.app.state.clock.now()
+    rows = service.own_sessions(db, user_id=actor.id, now=now, settings=settings)
     return [
         SessionOut(
             id=r.id,
@@ -136,6 +143,7 @@ def my_sessions(
             last_seen_at=r.last_seen_at,
             expires_at=r.expires_at,
             current=r.id == actor.session_id,
+            agent=r.agent,
         )
         for r in rows
     ]
@@ -158,18 +166,37 @@ def new_recovery_codes(
     return RecoveryCodesOut(codes=service.regenerate_recovery_codes(db, actor=actor, now=now))
 
 
+@router.post("/me/totp", response_model=NewAuthenticatorOut)
+def new_authenticator(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_UPDATE, reauth=True)
+) -> NewAuthenticatorOut:
+    """Start replacing (or setting up) one's authenticator, after re-authentication."""
+    found = service.begin_totp_change(db, actor=actor, keyring=request.app.state.keyring)
+    return NewAuthenticatorOut(secret=found.secret, uri=found.uri)
+
+
+@router.post("/me/totp/confirm", status_code=204, responses=errors(409))
+def confirm_authenticator(
+    body: AuthenticatorConfirm,
+    request: Request,
+    db: DbSession,
+    actor: Actor = require(Permission.SELF_UPDATE, reauth=True),
+) -> Response:
+    """A code from the new authenticator makes it the account's; every other session ends."""
+    now = request.app.state.clock.now()
+    keyring = request.app.state.keyring
+    service.confirm_totp_change(db, actor=actor, code=body.code, now=now, keyring=keyring)
+    return Response(status_code=204)
+
+
 @router.get("/users", response_model=Page[UserOut])
 def list_users(
-    *,
-    q: Annotated[PageQuery, Query()],
+    q: Annotated[UserListQuery, Query()],
     db: DbSession,
-    role: Role | None = None,
-    team_id: uuid.UUID | None = None,
-    active: bool | None = None,
     actor: Actor = require(Permission.USER_READ),
 ) -> Page[UserOut]:
     """Accounts by e-mail, filtered by role, team or whether active."""
-    flt = service.AccountFilter(role=role, team_id=team_id, active=active)
+    flt = service.AccountFilter(role=q.role, team_id=q.team_id, active=q.active)
     rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
     return page_of([_row_out(r) for r in rows], q, total)
 

@@ -15,6 +15,7 @@ from app.openapi import errors
 from app.policy.deps import PUBLIC, Actor, AuthMethod, require
 from app.policy.permissions import Permission
 from app.security import sessions
+from app.security.agents import device_summary
 from app.security.errors import PasswordChangeRequired
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.security.proxies import client_address
@@ -85,6 +86,7 @@ def issue_token(
         stage=SessionStage.FULL,
         now=now,
         settings=settings,
+        agent=device_summary(request.headers.get("user-agent")),
     )
     record(db, AuditAction.TOKEN_ISSUED, by=user, on=("session", issued.session.id))
     return TokenOut(access_token=issued.token, expires_at=issued.session.expires_at)

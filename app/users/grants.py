@@ -235,3 +235,13 @@ def change_access(
         set_role(db, actor=actor, user=user, role=role)  # a demotion needs no approval
     write_memberships(db, actor=actor, user=user, team_ids=old_teams & teams)
     return request_access(db, actor=actor, user=user, role=role, team_ids=teams, now=now)
+
+
+def pending_for_user(db: Session, actor: Actor, user_id: uuid.UUID) -> list[AccessRequest]:
+    """The pending requests about one account that the actor may see, oldest first."""
+    rows = db.scalars(
+        select(AccessRequest)
+        .where(AccessRequest.status == PENDING, AccessRequest.user_id == user_id)
+        .order_by(AccessRequest.requested_at)
+    )
+    return [r for r in rows if request_visible_to(actor, r)]

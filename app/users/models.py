@@ -33,6 +33,9 @@ class User(IdMixin, Base):
     # Encrypted under a root-derived key, bound to this user id (app/crypto/system_keys.py).
     totp_secret: Mapped[Ciphertext | None] = mapped_column(Encrypted)
     totp_enrolled_at: Mapped[datetime | None]
+    # A new authenticator being set up (my account): replaces totp_secret once a code from
+    # it is confirmed. Encrypted and bound to the user id like totp_secret.
+    totp_pending: Mapped[Ciphertext | None] = mapped_column(Encrypted)
     totp_last_step: Mapped[int | None]
     recovery_codes_issued_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]

@@ -24,6 +24,7 @@ from app.i18n import LazyText, lazy
 from app.policy.deps import PUBLIC, Actor, require, session_account
 from app.policy.permissions import Permission
 from app.security import csrf, sessions, totp
+from app.security.agents import device_summary
 from app.security.form_token import PreSessionForm
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.users import service as user_service
@@ -128,7 +129,13 @@ def login_submit(
         signin.succeeded(db, user=user, method="password")
         stage, target = SessionStage.FULL, resume_target(request, settings)
     issued = sessions.create(
-        db, user_id=user.id, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=stage,
+        now=now,
+        settings=settings,
+        agent=device_summary(request.headers.get("user-agent")),
     )
     response = see_other(target)
     if stage is SessionStage.FULL:
@@ -302,6 +309,7 @@ def new_password_submit(
         stage=SessionStage.FULL,
         now=now,
         settings=settings,
+        agent=row.agent,
     )
     response = see_other(resume_target(request, settings))
     forget_resume(response, settings)

@@ -8,6 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.pagination import PageQuery
 from app.policy.permissions import Role
 from app.validation import NoNul
 
@@ -245,9 +246,33 @@ class SessionOut(BaseModel):
     last_seen_at: datetime
     expires_at: datetime
     current: bool
+    # A coarse device name ("Firefox, Linux"), never the User-Agent string.
+    agent: str | None = None
 
 
 class RecoveryCodesOut(BaseModel):
     """Ten new recovery codes, shown once (each signs in once; the old ones no longer work)."""
 
     codes: list[str]
+
+
+class NewAuthenticatorOut(BaseModel):
+    """The key of the authenticator being set up: enter it in the app (or the URI as a QR
+    code), then confirm a code from it. The old key works until then."""
+
+    secret: str
+    uri: str
+
+
+class AuthenticatorConfirm(BaseModel):
+    """A code from the new authenticator."""
+
+    code: str = Field(max_length=64)
+
+
+class UserListQuery(PageQuery):
+    """Plain filters for GET /users: a role, a team, active or disabled accounts."""
+
+    role: Role | None = None
+    team_id: uuid.UUID | None = None
+    active: bool | None = None

@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.config import Settings
 from app.crypto.keyring import Keyring
-from app.crypto.system_keys import seal_totp_secret
+from app.crypto.system_keys import open_totp_secret, seal_totp_secret
 from app.errors import Conflict, InvalidInput
 from app.i18n import LOCALES, N_, is_supported
 from app.policy.deps import Actor
@@ -356,9 +357,12 @@ def actor_names(db: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID,
     return {uid: (name or email.split("@", 1)[0], role) for uid, name, email, role in rows}
 
 
-def own_sessions(db: Session, *, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:
-    """The signed-in sessions and API tokens of an account that are still live, newest use
-    first (pending sign-in steps are not sessions yet)."""
+def own_sessions(
+    db: Session, *, user_id: uuid.UUID, now: datetime, settings: Settings
+) -> list[AuthSession]:
+    """The signed-in sessions and API tokens of an account that are still live (within
+    their absolute and idle limits), the most recently used first; pending sign-in steps are
+    not sessions yet."""
     rows = db.scalars(
         select(AuthSession)
         .where(
@@ -368,7 +372,7 @@ def own_sessions(db: Session, *, user_id: uuid.UUID, now: datetime) -> list[Auth
         )
         .order_by(AuthSession.last_seen_at.desc(), AuthSession.id)
     )
-    return list(rows)
+    return [r for r in rows if sessions.is_live(r, now=now, settings=settings)]
 
 
 def end_other_sessions(db: Session, *, actor: Actor) -> int:
@@ -441,3 +445,51 @@ def names_of(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]
         select(User.id, User.display_name, User.email).where(User.id.in_(set(user_ids)))
     )
     return {r[0]: r[1] or r[2].split("@", 1)[0] for r in rows}
+@dataclass(frozen=True)
+class PendingAuthenticator:
+    """A new authenticator key being set up, as text and as the otpauth:// URI."""
+
+    secret: str = field(repr=False)
+    uri: str = field(repr=False)
+
+
+def begin_totp_change(db: Session, *, actor: Actor, keyring: Keyring) -> PendingAuthenticator:
+    """The new key for the caller's authenticator (the one being set up, or a new one);
+    the old key keeps working until a code from the new one is confirmed. The caller has
+    re-authenticated (the route requires it)."""
+    user = db.get_one(User, actor.id)
+    if user.totp_pending is not None:
+        secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_pending)
+    else:
+        secret = totp.new_secret()
+        user.totp_pending = seal_totp_secret(keyring, user_id=user.id, secret=secret)
+        db.flush()
+    return PendingAuthenticator(secret, totp.provisioning_uri(secret, user.email))
+
+
+NOTHING_PENDING = N_("No new authenticator is being set up: start again from your account.")
+WRONG_NEW_CODE = N_("This code does not match the new key; type the code your app shows now.")
+
+
+def confirm_totp_change(
+    db: Session, *, actor: Actor, code: str, now: datetime, keyring: Keyring
+) -> None:
+    """Make the new key the account's once a code from it checks out; every other session
+    and token ends (whoever held the old authenticator is out). Audited."""
+    user = db.get_one(User, actor.id)
+    if user.totp_pending is None:
+        raise Conflict(NOTHING_PENDING)
+    secret = open_totp_secret(keyring, user_id=user.id, sealed=user.totp_pending)
+    step = totp.match_step(secret, code, now=now, last_used_step=None)
+    if step is None:
+        raise InvalidInput("code", WRONG_NEW_CODE)
+    user.totp_secret, user.totp_pending = user.totp_pending, None
+    user.totp_last_step = step
+    user.totp_enrolled_at = now
+    db.execute(
+        delete(AuthSession).where(
+            AuthSession.user_id == user.id, AuthSession.id != actor.session_id
+        )
+    )
+    db.flush()
+    record(db, AuditAction.TOTP_ENROLLED, by=actor, on=("user", user.id), reason="replaced")

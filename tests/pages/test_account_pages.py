@@ -154,3 +154,64 @@ def test_the_language_chosen_on_the_account_page_is_kept(
     assert '<html lang="uk">' in client.get("/account").text
     db.refresh(user)
     assert user.language == "uk"
+
+
+def test_replacing_the_authenticator_after_re_authentication(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    v = browser(client, db, clock)
+    user, csrf = sign_in(v, Role.COORDINATOR)
+    token = bearer(db, user, clock=clock, settings=settings)
+    old_secret = user.totp_secret
+    page = client.get("/account/authenticator")
+    assert page.status_code == 200
+    assert page.headers["cache-control"] == "no-store"
+    key = re.search(r'<code class="secret">([^<]+)</code>', page.text)
+    assert key
+    secret = key.group(1).replace(" ", "")
+    assert client.get("/account/authenticator").text.count(key.group(1)) == 1  # same key kept
+    r = post(v, "/account/authenticator", csrf, code="000000")
+    assert r.status_code == 422
+    assert "new key" in error_beside(r.text, "code")
+    db.refresh(user)
+    assert user.totp_secret == old_secret  # the old authenticator still works
+    assert post(v, "/account/authenticator", None, code="123456").status_code == 403
+    code = totp.code_at(secret, totp.current_step(clock.now()))
+    r = post(v, "/account/authenticator", csrf, code=code)
+    assert r.headers["location"] == "/account?done=authenticator"
+    db.refresh(user)
+    assert user.totp_pending is None
+    assert user.totp_secret != old_secret
+    assert client.get("/api/v1/me", headers=auth(token)).status_code == 401  # others ended
+    assert client.get("/account").status_code == 200  # this one kept
+
+
+def test_the_authenticator_page_needs_a_fresh_proof(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    v = browser(client, db, clock)
+    user, csrf = sign_in(v, Role.CASEWORKER)
+    clock.advance(timedelta(minutes=10))
+    r = client.get("/account/authenticator", follow_redirects=False)
+    assert r.headers["location"] == "/account/reauth?next=%2Faccount%2Fauthenticator"
+    assert post(v, "/account/authenticator", csrf, code="123456").status_code == 403
+    db.refresh(user)
+    assert user.totp_pending is None
+
+
+def test_my_sessions_name_the_device_coarsely(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    agent = (
+        "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0 BuildID/20260101"
+    )
+    client.headers["user-agent"] = agent
+    v = browser(client, db, clock)
+    sign_in(v, Role.VOLUNTEER)
+    page = client.get("/account").text
+    assert "(Firefox, Linux)" in page
+    assert "BuildID" not in page
+    assert "rv:128" not in page
+    stored = db.scalars(select(AuthSession.agent)).all()
+    assert "Firefox, Linux" in stored
+    assert not any(a and "Mozilla" in a for a in stored)

@@ -5,6 +5,7 @@ password, errors beside their fields with nothing written, and lists in constant
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -228,6 +229,19 @@ def test_an_admin_changes_role_and_team_but_never_their_own(
     assert r.headers["location"].endswith("?done=access_requested")
     db.refresh(volunteer)
     assert volunteer.role == "volunteer"  # a grant of case content waits for a coordinator
+    waiting = client.get(f"/admin/users/{volunteer.id}").text
+    request_id = re.search(r'action="/admin/access-requests/([0-9a-f-]{36})/withdraw"', waiting)
+    assert request_id
+    assert "Waiting for a coordinator" in waiting
+    withdraw = f"/admin/access-requests/{request_id.group(1)}/withdraw"
+    assert post(v, withdraw, None).status_code == 403
+    r = post(v, withdraw, csrf)
+    assert r.headers["location"] == f"/admin/users/{volunteer.id}?done=request_withdrawn"
+    decided = db.get(AccessRequest, uuid.UUID(request_id.group(1)))
+    assert decided is not None
+    db.refresh(decided)
+    assert decided.status == "rejected"
+    assert "Waiting for a coordinator" not in client.get(f"/admin/users/{volunteer.id}").text
     r = post(v, f"/admin/users/{me.id}/access", csrf, role="auditor", team="")
     assert r.status_code == 403
     assert "your own role" in r.text
@@ -387,3 +401,16 @@ def test_the_keys_page_shows_state_and_never_a_key(
     assert api["current_version"] == 1
     assert api["versions"][0]["state"] == "current"
     assert PASSWORD not in r.text
+
+
+def test_the_api_filters_accounts_as_the_page_does(
+    client: TestClient, db: Session, clock: FrozenClock, settings: object
+) -> None:
+    admin = make_user(db, Role.ADMIN)
+    headers = auth(bearer(db, admin, clock=clock, settings=settings))  # type: ignore[arg-type]
+    team = make_team(db)
+    volunteer = make_user(db, Role.VOLUNTEER, teams=[team])
+    r = client.get(f"/api/v1/users?role=volunteer&team_id={team.id}&active=true", headers=headers)
+    assert r.status_code == 200, r.text
+    assert [u["email"] for u in r.json()["items"]] == [volunteer.email]
+    assert client.get("/api/v1/users?colour=red", headers=headers).status_code == 422

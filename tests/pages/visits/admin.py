@@ -74,6 +74,25 @@ def _codes_shown(v: Visitor) -> httpx.Response:
     return v.client.post("/account/recovery-codes", data={"csrf_token": v.csrf(page.text)})
 
 
+def _authenticator(v: Visitor) -> httpx.Response:
+    v.signed_in(Role.COORDINATOR)
+    return v.client.get("/account/authenticator")
+
+
+def _authenticator_first(v: Visitor) -> httpx.Response:
+    user = v.person(Role.VOLUNTEER, enrolled=False)
+    user.language = v.locale
+    v.db.flush()
+    assert v.password_step(user).headers["location"] == "/"
+    return v.client.get("/account/authenticator")
+
+
+def _authenticator_wrong(v: Visitor) -> httpx.Response:
+    page = _authenticator(v)
+    data = {"csrf_token": v.csrf(page.text), "code": "12345"}
+    return v.client.post("/account/authenticator", data=data)
+
+
 def _admin(v: Visitor) -> None:
     v.signed_in(Role.ADMIN)
     _renamed(v)
@@ -121,6 +140,12 @@ def _user(v: Visitor) -> httpx.Response:
     _admin(v)
     other = make_user(v.db, Role.VOLUNTEER, teams=[make_team(v.db)])
     return v.client.get(f"/admin/users/{other.id}")
+
+
+def _user_waiting(v: Visitor) -> httpx.Response:
+    page = _new_user_pending(v)
+    made = USER_LINK.findall(page.text)[0]
+    return v.client.get(f"/admin/users/{made}")
 
 
 def _own_access(v: Visitor) -> httpx.Response:
@@ -224,6 +249,11 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("account-password-wrong", "POST", "/account/password", _account_password_wrong, 422),
     PageVisit("account-recovery-codes", "GET", "/account/recovery-codes", _codes_form),
     PageVisit("account-recovery-codes-shown", "POST", "/account/recovery-codes", _codes_shown),
+    PageVisit("account-authenticator", "GET", "/account/authenticator", _authenticator),
+    PageVisit("account-authenticator-first", "GET", "/account/authenticator", _authenticator_first),
+    PageVisit(
+        "account-authenticator-wrong", "POST", "/account/authenticator", _authenticator_wrong, 422
+    ),
     PageVisit("admin-users", "GET", "/admin/users", _users),
     PageVisit("admin-users-none", "GET", "/admin/users", _users_none),
     PageVisit("admin-user-new", "GET", "/admin/users/new", _new_user),
@@ -231,6 +261,7 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("admin-user-created", "POST", "/admin/users/new", _new_user_created),
     PageVisit("admin-user-pending", "POST", "/admin/users/new", _new_user_pending),
     PageVisit("admin-user", "GET", "/admin/users/{user_id}", _user),
+    PageVisit("admin-user-waiting", "GET", "/admin/users/{user_id}", _user_waiting),
     PageVisit("admin-user-own-access", "POST", "/admin/users/{user_id}/access", _own_access, 403),
     PageVisit("admin-user-password", "GET", "/admin/users/{user_id}/password", _password),
     PageVisit(
