@@ -30,9 +30,10 @@ def test_every_role_has_an_entry() -> None:
 
 
 def test_field_visibility_covers_every_contract_field_for_every_role() -> None:
-    # The 34 docs/api.md fields, plus `source` (staff intake or public self-referral) and
-    # `legal_hold` (keeps a closed case from the retention purge).
-    assert len(CASE_FIELDS) == len(set(CASE_FIELDS)) == 36
+    # The 34 docs/api.md fields, plus `source` (staff intake or public self-referral),
+    # `legal_hold` (keeps a closed case from the retention purge) and `outcome_kind` (the
+    # reportable kind of a closed case's outcome).
+    assert len(CASE_FIELDS) == len(set(CASE_FIELDS)) == 37
     for role in Role:
         assert set(FIELD_VISIBILITY[role]) == set(CASE_FIELDS), role
 
