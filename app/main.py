@@ -16,6 +16,7 @@ from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.cases.api import router as cases_router
 from app.cases.file_acts import router as case_acts_router
+from app.cases.file_consents import router as case_consents_router
 from app.cases.file_pages import router as case_file_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
@@ -118,6 +119,7 @@ def create_app(
         intake_pages_router,
         # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
         case_file_router,
+        case_consents_router,
         case_acts_router,
         language_router,
         static_router,
