@@ -12,7 +12,7 @@ CHROMIUM := /usr/bin/chromium
 # Compiled message catalogs: build output (gitignored), remade when their .po changes.
 MO := $(patsubst %.po,%.mo,$(wildcard app/locale/*/LC_MESSAGES/haven.po))
 
-.PHONY: install messages run demo-reset test lint typecheck pytest chromium axe lock clean
+.PHONY: install messages run demo-reset test lint typecheck pytest chromium caddy axe lock clean soak sqlmap sqlmap-install
 
 # The project goes in without its dependencies and without a build sandbox: everything,
 # setuptools included, comes from the lock, each file checked against its hash.
@@ -104,10 +104,51 @@ chromium:
 		echo "      sudo apt-get install chromium   (until then the browser tests are skipped)"; \
 	fi
 
-pytest: install chromium axe
+# The deploy kit's Caddyfile is checked with `caddy validate` (tests/deploy): Debian's caddy,
+# installed like chromium when we are root; else the test runs its structural check only.
+CADDY_LOG := $(VENV)/apt-caddy.log
+caddy:
+	@if command -v caddy >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		mkdir -p $(VENV); \
+		echo "make: installing Debian's caddy to validate deploy/caddy/Caddyfile ($(CADDY_LOG))"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y caddy; } \
+			>$(CADDY_LOG) 2>&1 \
+		|| echo "make: apt-get could not install caddy: only the Caddyfile's structure is checked"; \
+	else \
+		echo "make: caddy is missing (sudo apt-get install caddy): the Caddyfile's structure only"; \
+	fi
+
+# sqlmap (Debian's) attacks the search, duplicate-check and sign-in routes in the tests
+# (tests/reliability/test_sqlmap.py); installed like chromium when we are root, else that
+# test is skipped, saying so. `make sqlmap` runs it alone.
+SQLMAP_LOG := $(VENV)/apt-sqlmap.log
+sqlmap-install:
+	@if command -v sqlmap >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		mkdir -p $(VENV); \
+		echo "make: installing Debian's sqlmap for the injection tests ($(SQLMAP_LOG))"; \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y sqlmap; } \
+			>$(SQLMAP_LOG) 2>&1 \
+		|| echo "make: apt-get could not install sqlmap: the injection tests are skipped"; \
+	else \
+		echo "make: sqlmap is missing (sudo apt-get install sqlmap): the injection tests are skipped"; \
+	fi
+
+sqlmap: install sqlmap-install
+	$(BIN)/pytest -s tests/reliability/test_sqlmap.py
+
+pytest: install chromium caddy axe sqlmap-install
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 test: lint typecheck pytest
+
+# The load test for longer than `make test` runs it (HAVEN_LOAD_SECONDS, default 60), on both
+# databases when HAVEN_TEST_POSTGRES_URL is set, and schemathesis with more examples.
+SOAK_SECONDS ?= 60
+soak: install
+	HAVEN_LOAD_SECONDS=$(SOAK_SECONDS) HAVEN_SCHEMATHESIS_EXAMPLES=25 \
+		$(BIN)/pytest -s tests/reliability/test_load.py tests/reliability/test_schemathesis.py
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) .pytest_cache .mypy_cache .ruff_cache $(MO)

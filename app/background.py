@@ -60,10 +60,13 @@ class Poller:
                 log.info("%s: %s", self._name, done)
 
 
+BACKGROUND_WAIT_SECONDS = 0.25
+
+
 def background_sessions(database_url: str) -> sessionmaker[Session]:
     """Sessions on an engine of their own; on SQLite they give up on the write lock after
     250 ms and retry on the next tick rather than queueing behind requests."""
-    engine: Engine = make_engine(database_url)
+    engine: Engine = make_engine(database_url, write_wait=BACKGROUND_WAIT_SECONDS)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _short_busy_timeout)
     return make_sessionmaker(engine)

@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 
 from app.audit.cli import audit_cli
+from app.backup.cli import backup_cli
 from app.cases.cli import retention_cli
+from app.cli_ceremonies import register_ceremonies
 from app.cli_support import (
     command_group,
     dev_key_or_exit,
@@ -27,6 +29,7 @@ cli = command_group(
     name="haven",
 )
 cli.add_typer(audit_cli, name="audit")
+cli.add_typer(backup_cli, name="backup")
 cli.add_typer(partner_cli, name="partner")
 cli.add_typer(referral_cli, name="referral")
 cli.add_typer(retention_cli, name="retention")
@@ -146,6 +149,7 @@ def unseal(
 
 keys_cli = command_group("Key management.")
 cli.add_typer(keys_cli, name="keys")
+register_ceremonies(keys_cli)
 
 
 @keys_cli.command("rotate")

@@ -52,7 +52,7 @@ def init_keyring(
         result = _initialise(session, settings, mode, shares, threshold)
     out.print(f"Keyring initialised: seal mode {mode.value}, KEK version {result.kek_version}.")
     if result.shares:
-        _print_shares(result.shares, threshold)
+        print_shares(result.shares, threshold)
 
 
 def _initialise(
@@ -76,7 +76,7 @@ def _initialise(
         keyring.seal()
 
 
-def _print_shares(shares: list[str], threshold: int) -> None:
+def print_shares(shares: list[str], threshold: int) -> None:
     typer.echo(
         f"\n{len(shares)} unseal shares follow; any {threshold} of them unseal the service.\n"
         "They are shown ONCE and stored nowhere. Give each to a different person, on paper.\n"

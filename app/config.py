@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
@@ -48,6 +49,10 @@ class Settings(BaseSettings):
     # Bodies of every other request (JSON, forms) are refused (413) past this size.
     max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     upload_timeout_seconds: float = Field(default=900, gt=0)
+    # At start, blobs a crash left behind (a cut-off upload, a blob whose row never committed)
+    # are removed once older than this: longer than any upload may take, so a blob another
+    # process is writing right now is never touched.
+    blob_sweep_grace_seconds: float = Field(default=960, ge=0)
     session_idle_minutes: int = Field(default=30, gt=0, le=24 * 60)
     session_absolute_hours: int = Field(default=12, gt=0, le=7 * 24)
     api_token_hours: int = Field(default=8, gt=0, le=30 * 24)
@@ -56,6 +61,9 @@ class Settings(BaseSettings):
     # How often the server looks for movement plans past their destroy_after (0: never; then
     # run `haven retention purge --execute` from cron instead).
     movement_purge_poll_seconds: float = Field(default=60.0, ge=0)
+    # Several processes on one database: how often each looks for a seal made by another
+    # (it then seals itself too); 0 turns it off (docs/operations.md, "Several processes").
+    seal_follow_poll_seconds: float = Field(default=2.0, ge=0)
     # The team public self-referrals land in (its coordinators triage them); default: the
     # first team by name.
     intake_team: str | None = None
@@ -132,6 +140,11 @@ class SettingsError(Exception):
 
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into readable lines."""
+    # HAVEN_SECRETS_DIR: a folder of files named like the settings (haven_database_url...),
+    # e.g. /run/secrets under compose, so a password never sits in the environment.
+    secrets_dir = os.environ.get("HAVEN_SECRETS_DIR")
+    if secrets_dir:
+        overrides.setdefault("_secrets_dir", secrets_dir)
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:

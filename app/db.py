@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +15,8 @@ from typing import Any, ClassVar
 
 from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -80,10 +84,59 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def _sqlite_begin(conn: Any) -> None:
-    # IMMEDIATE takes the write lock up front: two writers wait on busy_timeout instead of
-    # failing mid-transaction with "database is locked" on upgrade from a read lock.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+# SQLite lets one transaction write at a time, and every Haven transaction writes (an audit
+# entry at least), so each takes the write lock up front (BEGIN IMMEDIATE). Within one
+# process the transactions also queue for it here, on a semaphore per database file: the
+# waiting threads are woken in turn as each transaction ends, where SQLite's own busy handler
+# would have them sleep and poll, and under load let some starve past the busy timeout.
+# Other processes on the same file still wait on SQLite's busy timeout.
+_TURN = "haven.sqlite_turn"
+_TURNS: dict[str, threading.Semaphore] = {}
+_TURNS_GUARD = threading.Lock()
+SQLITE_WAIT_SECONDS = 10.0
+
+
+def _turn_of(database: str) -> threading.Semaphore:
+    with _TURNS_GUARD:
+        return _TURNS.setdefault(database, threading.Semaphore(1))
+
+
+def sqlite_write_turns(engine: Engine, database: str, wait: float) -> None:
+    """Queue this engine's transactions for the database's write lock (see above); a turn
+    not had within `wait` seconds fails like SQLite's busy timeout ("database is locked")."""
+    turn = _turn_of(database)
+
+    def begin(conn: Any) -> None:
+        if not turn.acquire(timeout=wait):
+            raise OperationalError(
+                "BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked")
+            )
+        conn.info[_TURN] = turn
+        try:
+            # IMMEDIATE takes the write lock up front: a second writer waits instead of
+            # failing mid-transaction with "database is locked" on upgrade from a read lock.
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _end_turn(conn.info)
+            raise
+
+    def ended(conn: Any) -> None:
+        _end_turn(conn.info)
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        _end_turn(record.info)  # however the transaction ended, its turn ends with it
+
+    event.listen(engine, "begin", begin)
+    event.listen(engine, "commit", ended)
+    event.listen(engine, "rollback", ended)
+    event.listen(engine.pool, "checkin", checked_in)
+    event.listen(engine.pool, "invalidate", lambda c, r, _e: checked_in(c, r))
+
+
+def _end_turn(info: dict[Any, Any]) -> None:
+    held = info.pop(_TURN, None)
+    if held is not None:
+        held.release()
 
 
 # SQLite gives the -wal, -shm and -journal files the mode of the database file, so a database
@@ -108,20 +161,34 @@ def private_sqlite_file(url: URL) -> None:
                 path.chmod(0o600)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on."""
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+def make_engine(url: str, *, write_wait: float = SQLITE_WAIT_SECONDS, **kwargs: Any) -> Engine:
+    """Create an engine for a SQLite or PostgreSQL URL with the settings Haven relies on
+    (`write_wait`: how long a SQLite transaction waits for its turn to write).
+
+    Bound values never appear in SQLAlchemy's log lines or in its error messages
+    (`hide_parameters`): at DEBUG they would hold a sign-in e-mail or a search's index."""
     parsed = make_url(url)
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername in ("postgresql", "postgres"):
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True, **kwargs)
+        # A server that does not answer (a dropped network) is given up on after a few
+        # seconds: the request answers 503 instead of hanging.
+        connect_args = {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         private_sqlite_file(parsed)
         engine = create_engine(
             parsed, connect_args={"check_same_thread": False, "timeout": 10}, **kwargs
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        database = parsed.database or ""
+        on_disk = database and database != ":memory:" and not database.startswith("file:")
+        key = str(Path(database).resolve()) if on_disk else f"memory-{id(engine)}"
+        sqlite_write_turns(engine, key, write_wait)
         return engine
     raise ValueError(f"unsupported database backend: {parsed.get_backend_name()}")
 
@@ -187,3 +254,31 @@ def _run_queued(session: Session) -> None:
 
 def _drop_queued(session: Session, _previous: object) -> None:
     session.info.pop(_AFTER_COMMIT, None)
+
+
+def database_answers(engine: Engine) -> bool:
+    """True when the database answers a trivial query now (for the health check).
+
+    On the driver's own connection, outside any transaction: on SQLite a transaction would
+    begin IMMEDIATE and wait for the write lock, so a busy writer would read as an outage."""
+    down = (
+        OperationalError,
+        InterfaceError,
+        SQLAlchemyTimeoutError,
+        engine.dialect.loaded_dbapi.Error,
+    )
+    try:  # the pool's own checkout raises the driver's error, unwrapped
+        raw = engine.raw_connection()
+    except down:
+        return False
+    try:
+        cursor = raw.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+    except engine.dialect.loaded_dbapi.Error:
+        raw.invalidate()
+        return False
+    finally:
+        raw.close()
+    return True

@@ -11,6 +11,8 @@ from urllib.parse import quote
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.i18n import N_
@@ -105,6 +107,16 @@ class Locked(_RetryLater):
 
 class Throttled(_RetryLater):
     status, code, message = 429, "throttled", N_("Too many attempts; wait and try again.")
+
+
+class DatabaseUnavailable(_RetryLater):
+    status, code = 503, "database_unavailable"
+    message = N_("The database cannot be reached just now; try again in a moment.")
+
+
+class StorageFull(HavenError):
+    status, code = 507, "storage_full"
+    message = N_("The server's storage is full, so nothing was saved. Tell your administrator.")
 
 
 class Sealed(HavenError):
@@ -217,9 +229,42 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+# How long a client is asked to wait when the database is out of reach.
+DATABASE_RETRY_SECONDS = 5
+# What the database driver raises when it cannot be reached or answered in time (the
+# connection refused or cut, the pool exhausted); never a constraint or a bug in a query.
+DATABASE_DOWN = (OperationalError, InterfaceError, SQLAlchemyTimeoutError)
+
+
+# The driver's sign of a full disk: SQLite's SQLITE_FULL, PostgreSQL's disk_full.
+_SQLITE_FULL = 13
+_POSTGRES_DISK_FULL = "53100"
+
+
+def database_full(exc: BaseException) -> bool:
+    """True when the database refused a write because its disk (or size limit) is full."""
+    orig = getattr(exc, "orig", None)
+    return (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _POSTGRES_DISK_FULL
+    )
+
+
+async def _database_down(request: Request, exc: Exception) -> Response:
+    # One line, no traceback: an outage is not a bug, and it may last for many requests.
+    request_id = str(request.scope.get("state", {}).get("request_id", "-"))
+    if database_full(exc):
+        log.error("database storage full [%s]: %s", request_id, type(exc).__name__)
+        return await _haven_error(request, StorageFull())
+    log.warning("database unavailable [%s]: %s", request_id, type(exc).__name__)
+    return await _haven_error(request, DatabaseUnavailable(retry_after=DATABASE_RETRY_SECONDS))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a safe response."""
     app.add_exception_handler(HavenError, _haven_error)
+    for kind in DATABASE_DOWN:
+        app.add_exception_handler(kind, _database_down)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)

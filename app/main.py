@@ -14,16 +14,24 @@ from starlette.types import ASGIApp
 
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
+from app.audit.pages import router as audit_pages_router
+from app.board.api import router as board_router
+from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
+from app.cases.drafts import start_draft_purger
 from app.cases.file_acts import router as case_acts_router
 from app.cases.file_consents import router as case_consents_router
 from app.cases.file_pages import router as case_file_router
+from app.cases.intake_pages import router as intake_interview_router
+from app.cases.list_pages import router as case_list_router
 from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
 from app.documents.api import router as documents_router
+from app.documents.pages import router as documents_pages_router
+from app.documents.sweep import sweep_at_start
 from app.errors import install_error_handlers
 from app.i18n.pages import router as language_router
 from app.intake.api import router as intake_router
@@ -32,34 +40,50 @@ from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
+from app.referrals.pages import router as referrals_pages_router
+from app.referrals.partner_pages import router as partners_pages_router
+from app.reports.api import router as reports_router
+from app.reports.pages import router as reports_pages_router
 from app.security import sessions
 from app.security.clock import Clock, SystemClock
 from app.security.headers import SecurityHeadersMiddleware
 from app.static import router as static_router
 from app.system.api import router as system_router
 from app.system.docs import router as docs_router
+from app.system.pages import router as seal_pages_router
+from app.system.seal_follower import start_seal_follower
 from app.system.unseal import router as unseal_router
 from app.tasks.api import router as tasks_router
+from app.tasks.pages import router as tasks_pages_router
+from app.users.account_pages import router as account_pages_router
+from app.users.admin_pages import router as admin_pages_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
 from app.users.pages import router as auth_pages_router
 from app.web import make_templates
 
 ROOT = Path(__file__).resolve().parent.parent
-UPLOAD_PATH = re.compile(r"/api/v1/cases/[0-9a-fA-F-]{36}/documents")
+# The API's upload and the documents page's upload form.
+UPLOAD_PATH = re.compile(r"(?:/api/v1)?/cases/[0-9a-fA-F-]{36}/documents")
 TEMPLATE_DIR = ROOT / "templates"
 
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Background work for the life of the process: audit checkpoints when due, and the
-    destruction of movement plans past their destroy_after."""
+    """Background work for the life of the process: first the blobs a crash left behind,
+    then audit checkpoints when due, the destruction of movement plans past their
+    destroy_after and of interviews kept a day, and following a seal made by another
+    process on the same database."""
+    settings = app.state.settings
+    sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
+    drafts = start_draft_purger(app.state.settings, app.state.clock)
+    follower = start_seal_follower(app.state.settings, app.state.keyring)
     try:
         yield
     finally:
-        for running in (scheduler, purger):
+        for running in (scheduler, purger, drafts, follower):
             if running is not None:
                 running.stop()
 
@@ -115,12 +139,27 @@ def create_app(
         tasks_router,
         intake_router,
         audit_router,
+        board_router,
+        reports_router,
         auth_pages_router,
+        account_pages_router,
+        admin_pages_router,
+        audit_pages_router,
         intake_pages_router,
+        board_pages_router,
+        seal_pages_router,
+        partners_pages_router,
+        # /cases/new and /cases/search before any /cases/{case_id} page.
+        intake_interview_router,
+        case_list_router,
         # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
         case_file_router,
         case_consents_router,
         case_acts_router,
+        documents_pages_router,
+        referrals_pages_router,
+        tasks_pages_router,
+        reports_pages_router,
         language_router,
         static_router,
         docs_router,

@@ -3,7 +3,8 @@
 Every success answer has its response model (declared on the route). The error answers are
 derived here from what each route declares, so they cannot drift from it: a route that
 requires a permission can answer 401 and 403, one that reaches an object through a scoped
-lookup 404, one that takes input 422, and every route but the few open while sealed 503.
+lookup 404, one that takes input 422, and every route but the few open while sealed 503
+(sealed, or the database out of reach) and 507 (storage full).
 Answers particular to a route (409 on a stale version, 413, 423, 429) are declared on the
 route with `errors(...)`. Every error body has the one shape, `ErrorOut`.
 """
@@ -26,7 +27,7 @@ from app.policy.deps import Requirement
 _REF = {"$ref": "#/components/schemas/ErrorOut"}
 
 DESCRIPTIONS = {
-    400: "Bad request.",
+    400: "The body cannot be parsed (`bad_request`): not JSON, or not UTF-8.",
     401: "Not signed in, or the credentials are not right.",
     403: "The role lacks the permission, the CSRF token is missing or wrong, or a fresh "
     "re-authentication is needed (`reauth_required`).",
@@ -40,7 +41,9 @@ DESCRIPTIONS = {
     423: "The account is locked for a while after failed sign-ins.",
     429: "Throttled: wait (`Retry-After`) and try again.",
     500: "The stored data failed an integrity check (`case_damaged`, `document_damaged`).",
-    503: "The service is sealed (`sealed`) and must be unsealed first.",
+    503: "The service is sealed (`sealed`) and must be unsealed first, or the database does "
+    "not answer (`database_unavailable`, with `Retry-After`).",
+    507: "The server's storage is full (`storage_full`): nothing was saved.",
 }
 
 
@@ -85,8 +88,12 @@ def derived_statuses(route: APIRoute) -> set[int]:
     flat = route.dependant
     if route.body_field is not None or any(_has_params(d) for d in (flat, *flat.dependencies)):
         found.add(422)
+    if route.body_field is not None:
+        found.add(400)  # a body that cannot be parsed at all (not JSON, not UTF-8)
     if route.path.rstrip("/") not in OPEN_WHILE_SEALED:
-        found.add(503)
+        # Sealed, or the database out of reach; and every such route writes (an audit entry
+        # at least), so a full disk can refuse it.
+        found |= {503, 507}
     return found
 
 

@@ -8,6 +8,7 @@ the switcher's data, so no page can forget them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from urllib.parse import urlsplit
 
 import jinja2
 from fastapi.responses import RedirectResponse
+from fastapi.routing import iter_route_contexts
 from fastapi.templating import Jinja2Templates
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -23,9 +25,11 @@ from starlette.responses import Response
 from starlette.templating import _TemplateResponse
 
 from app.cases import labels as case_labels
+from app.config import Settings
 from app.i18n import LANGUAGE_NAMES, LOCALES, LazyText, activated, lazy
 from app.i18n.catalogs import load_all
 from app.i18n.core import raw_gettext, raw_ngettext
+from app.i18n.countries import country_name
 from app.i18n.formatting import FILTERS
 from app.i18n.negotiation import locale_of, viewer_of
 from app.policy.permissions import Permission, Role, allows
@@ -51,6 +55,46 @@ def safe_return_path(value: object) -> str:
     return parts.path
 
 
+# Where a sign-in continues once complete (an interview kept when its session lapsed, say):
+# set by the page that sent the browser to sign in, followed once by the last sign-in step.
+RESUME_COOKIE = "haven_resume"
+_RESUME_QUERY = re.compile(r"[A-Za-z0-9=&_-]{0,120}")
+
+
+def _resume_cookie(settings: Settings) -> str:
+    return ("__Host-" if settings.secure_cookies else "") + RESUME_COOKIE
+
+
+def resume_after_sign_in(response: Response, target: str, settings: Settings) -> None:
+    """Ask the next completed sign-in in this browser to continue to target (a path on this
+    site with an opaque query; never anything about a person), for a day at most."""
+    response.set_cookie(
+        _resume_cookie(settings),
+        target,
+        max_age=86_400,
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="strict",
+        path="/",
+    )
+
+
+def resume_target(request: Request, settings: Settings) -> str:
+    """Where a completed sign-in goes: the path resume_after_sign_in asked for, else `/`."""
+    value = request.cookies.get(_resume_cookie(settings), "")
+    path, _, query = value.partition("?")
+    if not value or safe_return_path(path) != path or not _RESUME_QUERY.fullmatch(query):
+        return "/"
+    return value
+
+
+def forget_resume(response: Response, settings: Settings) -> None:
+    """The resume path is followed once: forget it."""
+    response.delete_cookie(
+        _resume_cookie(settings), path="/", secure=settings.secure_cookies, httponly=True
+    )
+
+
 def translate(message: object) -> str:
     """A message marked with N_ elsewhere (a HavenError's), translated for this page."""
     return str(message) if isinstance(message, LazyText) else raw_gettext(str(message))
@@ -72,8 +116,10 @@ NAV: tuple[NavItem, ...] = (
     NavItem("/cases/new", lazy("New intake"), Permission.CASE_CREATE),
     NavItem("/tasks", lazy("Tasks"), Permission.TASK_READ),
     NavItem("/audit", lazy("Audit log"), Permission.AUDIT_READ),
+    NavItem("/reports", lazy("Reports"), Permission.REPORT_READ),
     NavItem("/admin/users", lazy("Accounts"), Permission.USER_READ),
     NavItem("/partners", lazy("Partners"), Permission.PARTNER_WRITE),
+    NavItem("/seal", lazy("Seal"), Permission.SYS_SEAL),
     NavItem("/account", lazy("My account"), Permission.SELF_READ),
 )
 
@@ -86,16 +132,42 @@ HOME: dict[Role, str] = {
     Role.ADMIN: "/admin/users",
 }
 
+
+def home_of(app: Any, role: Role) -> str | None:
+    """Where `/` sends role: its HOME, when this app serves that page (None otherwise)."""
+    target = HOME.get(role)
+    if target is None:
+        return None
+    path = urlsplit(target).path
+    served = any(ctx.path == path for ctx in iter_route_contexts(app.routes))
+    return target if served else None
+
+
 # What a page says after a POST that succeeded (`see_other(url, done="code")`): the code
 # travels in the URL, so it names an outcome, never anything about a person.
 NOTICES: dict[str, LazyText] = {
     "saved": lazy("Saved."),
     "language": lazy("Your language is saved."),
+    "assigned": lazy("The case is assigned."),
+    "vetted": lazy("The request is marked."),
+    "access_approved": lazy("Access approved."),
+    "access_rejected": lazy("Access request rejected."),
+    "partner_added": lazy("The partner is added."),
+    "partner_confirmed": lazy("The fingerprint is confirmed: referrals can go to this partner."),
+    # admin's area: my account, accounts, teams
+    "password": lazy("Your password is changed. Sign in with the new one."),
+    "sessions_ended": lazy("Every other session of your account has ended."),
+    "account_updated": lazy("The account is changed."),
+    "access_requested": lazy("The change waits for a coordinator of the team to approve it."),
+    "account_disabled": lazy("The account is disabled; its sessions have ended."),
+    "account_enabled": lazy("The account is enabled again."),
+    "account_unlocked": lazy("The account is unlocked."),
+    "account_sessions_ended": lazy("Every session of the account has ended."),
+    "team_created": lazy("The team is created."),
     # The case file (app/cases/file_pages.py, file_acts.py).
     "consent_recorded": lazy("The consent is recorded."),
     "consent_withdrawn": lazy("The consent is withdrawn."),
     "stage_moved": lazy("The case moved to its new stage."),
-    "assigned": lazy("The assignment is saved."),
     "hold_set": lazy("The case is on legal hold."),
     "hold_lifted": lazy("The legal hold is lifted."),
     "erasure_requested": lazy(
@@ -103,6 +175,22 @@ NOTICES: dict[str, LazyText] = {
     ),
     "erased": lazy("The case is erased."),
     "break_glass": lazy("Break-glass access is open for one hour."),
+    # attachments: documents, referrals, tasks
+    "uploaded": lazy("The document is stored, encrypted."),
+    "referral_drafted": lazy("The referral is prepared. Check it, then send it."),
+    "referral_sent": lazy("The referral is sent. Download the packet for the partner."),
+    "referral_updated": lazy("The referral's status is changed."),
+    "task_created": lazy("The task is given to the volunteer."),
+    "task_accepted": lazy("You accepted the task."),
+    "task_done": lazy("The task is marked done. Thank you."),
+    "task_note": lazy("Your note is saved."),
+    "task_cancelled": lazy("The task is called off. The volunteer sees it as cancelled."),
+    # == intake ==
+    "case_created": lazy("The case is opened. Its code is at the top of the page."),
+    "interview_kept": lazy(
+        "Your session ended before the interview was saved. Everything you typed is kept, "
+        "encrypted, for one day: sign in and it comes back."
+    ),
 }
 
 
@@ -112,6 +200,7 @@ LABELS: dict[str, Mapping[Any, LazyText]] = {
     "risk": case_labels.RISK_LEVELS,
     "situation": case_labels.SITUATIONS,
     "need": case_labels.NEEDS,
+    "outcome_kind": case_labels.OUTCOME_KINDS,
     "service_status": case_labels.SERVICE_STATUSES,
     "wanted": case_labels.WANTED_STATUSES,
     "document_type": case_labels.DOCUMENT_TYPES,
@@ -190,6 +279,7 @@ def make_templates(directory: Path) -> PageTemplates:
     env.filters["translate"] = translate
     env.globals["static_url"] = static_url
     env.globals["label"] = vocabulary_label
+    env.globals["country_name"] = country_name
     env.globals["stage_label"] = lambda value: vocabulary_label("stage", value)
     env.globals["risk_label"] = lambda value: vocabulary_label("risk", value)
     return PageTemplates(env=env, context_processors=[page_context])

@@ -160,6 +160,10 @@ def settings(tmp_path: Path, migrated_db: ScratchDatabase) -> Settings:
         key_file=tmp_path / "root.key",
         secure_cookies=True,
         movement_purge_poll_seconds=0,  # tests drive the purge with the frozen clock
+        # No background writer or follower on the shared test database: a checkpoint taken
+        # or a seal followed there by one test's app would show up in another test's.
+        audit_checkpoint_poll_seconds=0,
+        seal_follow_poll_seconds=0,
     )
 
 

@@ -207,7 +207,7 @@ def make_partner(
     private = X25519PrivateKey.generate()
     partner = Partner(
         id=uuid.uuid4(),
-        name=name or f"Partner {secrets.token_hex(3)}",
+        name=name or f"Pomoc {secrets.token_hex(3)}",
         services=["legal"],
         countries=["DE"],
         public_key=encode_public_key(private.public_key()),

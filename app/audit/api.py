@@ -38,13 +38,6 @@ router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 
 
-def _used(flt: service.AuditFilter) -> list[str]:
-    """The filter names the auditor used (names only, as every entry holds)."""
-    names: dict[str, object] = {"actor": flt.actor_id, "case": flt.case_id}
-    names |= {"action": flt.action, "since": flt.since, "until": flt.until}
-    return [k for k, v in names.items() if v is not None]
-
-
 Actor_ = Annotated[uuid.UUID | None, Query(alias="actor", description="An actor's user id.")]
 Case_ = Annotated[
     Annotated[str, NoNul] | None, Query(alias="case", max_length=64, description="A case id.")
@@ -75,17 +68,7 @@ EntryFilter = Annotated[service.AuditFilter, Depends(_entry_filter)]
 
 
 def _csv_response(db: Session, actor: Actor, flt: service.AuditFilter) -> Response:
-    # Built in memory: a streamed body would outlive the request's session (and, on SQLite,
-    # hold the write lock while the client reads). Filter by time for very large exports.
-    body = "".join(service.export_csv(db, flt))
-    record(
-        db,
-        AuditAction.AUDIT_EXPORTED,
-        by=actor,
-        on=("audit_log", None),
-        fields=_used(flt),
-        reason="csv",
-    )
+    body = service.export_audited(db, actor=actor, flt=flt)
     return Response(
         body,
         media_type=CSV_MEDIA_TYPE,
@@ -116,7 +99,7 @@ def list_entries(
         AuditAction.AUDIT_READ,
         by=actor,
         on=("audit_log", None),
-        fields=_used(flt),
+        fields=service.used_filters(flt),
         reason="entries",
     )
     return EntryPage(

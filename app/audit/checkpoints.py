@@ -11,11 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditCheckpoint
-from app.audit.note import Checkpoint, VerifierKey, public_verifier_key, sign_checkpoint
+from app.audit.note import (
+    Checkpoint,
+    VerifierKey,
+    parse_verifier_key,
+    public_verifier_key,
+    sign_checkpoint,
+)
 from app.audit.tree import read_head
 from app.background import Poller, background_sessions
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.crypto.models import RetiredVerifierKey
 from app.db import transaction, utcnow
 
 log = logging.getLogger("haven.audit")
@@ -31,6 +38,15 @@ def signing_key(keyring: Keyring) -> Ed25519PrivateKey:
 def verifier_key(keyring: Keyring, origin: str) -> VerifierKey:
     """The public key that verifies this log's checkpoints (named after the origin)."""
     return public_verifier_key(origin, signing_key(keyring))
+
+
+def trusted_keys(session: Session, keyring: Keyring, origin: str) -> list[VerifierKey]:
+    """The keys this log's checkpoints may be signed with: today's, and each one a root-key
+    rotation retired (`haven keys rotate-root`), so older checkpoints still verify."""
+    keys = [verifier_key(keyring, origin)]
+    stmt = select(RetiredVerifierKey.key).order_by(RetiredVerifierKey.id)
+    keys += [parse_verifier_key(text) for text in session.scalars(stmt)]
+    return keys
 
 
 def take_checkpoint(session: Session, *, keyring: Keyring, origin: str) -> AuditCheckpoint:

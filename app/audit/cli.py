@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -33,8 +35,15 @@ def _keyring(settings: Settings) -> Keyring:
     from app.crypto.keyring import Keyring, read_dev_key_file
 
     if settings.seal_mode is not SealMode.DEV:
-        mode = settings.seal_mode.value
-        raise _fail(f"Seal mode {mode}: signing from the CLI needs the keyring work.")
+        # Passphrase or shares from the terminal (or stdin), as `haven keys rotate` asks.
+        from app.cli_keys import unseal_locally
+        from app.db import make_sessionmaker
+
+        engine = engine_or_exit(settings)
+        try:
+            return unseal_locally(make_sessionmaker(engine), settings)
+        finally:
+            engine.dispose()
     dev_key_or_exit(settings)
     try:
         root = read_dev_key_file(settings.key_file)
@@ -45,22 +54,33 @@ def _keyring(settings: Settings) -> Keyring:
     return keyring
 
 
-def _trusted_keys(settings: Settings, key_file: Path | None) -> list[VerifierKey]:
-    from app.audit.checkpoints import verifier_key
+def _trusted_keys(
+    settings: Settings, key_file: Path | None, factory: sessionmaker[Session]
+) -> list[VerifierKey]:
+    from app.audit.checkpoints import trusted_keys
     from app.audit.note import NoteError, parse_verifier_key
+    from app.db import transaction
 
     if key_file is None:
-        return [verifier_key(_keyring(settings), settings.audit_origin)]
+        keyring = _keyring(settings)
+        with transaction(factory) as session:  # today's key and those rotations retired
+            return trusted_keys(session, keyring, settings.audit_origin)
     try:
         return [parse_verifier_key(line) for line in key_file.read_text().splitlines() if line]
     except (OSError, NoteError) as exc:
         raise _fail(f"Cannot read the verifier key: {exc}") from None
 
 
-def _factory(settings: Settings) -> sessionmaker[Session]:
+@contextmanager
+def _factory(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on the configured database; the engine is disposed of at the end."""
     from app.db import make_sessionmaker
 
-    return make_sessionmaker(engine_or_exit(settings))
+    engine = engine_or_exit(settings)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
 
 
 @audit_cli.command("verify")
@@ -86,20 +106,21 @@ def verify_cmd(
     from app.db import transaction
 
     settings = _settings()
-    factory = _factory(settings)  # the database first: it says which folder it is looking in
-    keys = _trusted_keys(settings, key)
-    try:
-        external = checkpoint.read_text() if checkpoint is not None else None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _fail(f"Cannot read the checkpoint file: {exc.__class__.__name__}") from None
-    with transaction(factory) as session:
-        report = verify_log(
-            session,
-            keys=keys,
-            origin=settings.audit_origin,
-            external_checkpoint=external,
-            deep=deep,
-        )
+    # The database first: it says which folder it is looking in.
+    with _factory(settings) as factory:
+        keys = _trusted_keys(settings, key, factory)
+        try:
+            external = checkpoint.read_text() if checkpoint is not None else None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise _fail(f"Cannot read the checkpoint file: {exc.__class__.__name__}") from None
+        with transaction(factory) as session:
+            report = verify_log(
+                session,
+                keys=keys,
+                origin=settings.audit_origin,
+                external_checkpoint=external,
+                deep=deep,
+            )
     typer.echo(report.summary())
     raise typer.Exit(0 if report.ok else 1)
 
@@ -114,7 +135,7 @@ def checkpoint_cmd(
 
     settings = _settings()
     keyring = _keyring(settings)
-    with transaction(_factory(settings)) as session:
+    with _factory(settings) as factory, transaction(factory) as session:
         row = take_checkpoint(session, keyring=keyring, origin=settings.audit_origin)
     out.write_text(row.note)
     typer.echo(f"Checkpoint of {row.tree_size} entries written to {out}.")
@@ -127,7 +148,7 @@ def prove_cmd(seq: Annotated[int, typer.Argument(help="The entry's position (seq
     from app.db import transaction
 
     settings = _settings()
-    with transaction(_factory(settings)) as session:
+    with _factory(settings) as factory, transaction(factory) as session:
         try:
             proof = inclusion_proof(session, seq)
         except LookupError as exc:

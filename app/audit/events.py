@@ -16,6 +16,7 @@ class AuditAction(enum.StrEnum):
     REAUTH = "auth.reauth"
     TOTP_ENROLLED = "auth.totp_enrolled"
     RECOVERY_CODE_USED = "auth.recovery_code_used"
+    RECOVERY_CODES_ISSUED = "auth.recovery_codes_issued"
     PASSWORD_CHANGED = "auth.password_changed"
     PASSWORD_CHANGE_FAILED = "auth.password_change_failed"
     PASSWORD_RESET = "auth.password_reset"
@@ -40,6 +41,10 @@ class AuditAction(enum.StrEnum):
     CASE_TRANSITIONED = "case.transitioned"
     CASE_ASSIGNED = "case.assigned"
     CASE_SEARCHED = "case.searched"
+    # An intake interview kept (encrypted) for its account when the session lapsed, and
+    # given back after sign-in: which fields were typed, never what.
+    INTERVIEW_KEPT = "case.interview_kept"
+    INTERVIEW_RESTORED = "case.interview_restored"
     CASE_HISTORY_READ = "case.history_read"
     CASE_EXPORTED = "case.exported"
     CASE_ERASURE_REQUESTED = "case.erasure_requested"
@@ -47,6 +52,8 @@ class AuditAction(enum.StrEnum):
     DOCUMENT_UPLOADED = "document.uploaded"
     DOCUMENT_DOWNLOADED = "document.downloaded"
     DOCUMENT_LISTED = "document.listed"
+    # A blob a crash left behind, removed at start (reason: "partial" or "orphan").
+    BLOB_SWEPT = "blob.swept"
     REFERRAL_CREATED = "referral.created"
     REFERRAL_UPDATED = "referral.updated"
     REFERRAL_PACKET_READ = "referral.packet_read"
@@ -61,11 +68,17 @@ class AuditAction(enum.StrEnum):
     UNSEALED = "sys.unsealed"
     UNSEAL_FAILED = "sys.unseal_failed"
     KEY_ROTATED = "sys.key_rotated"
+    PASSPHRASE_CHANGED = "sys.passphrase_changed"
+    ROOT_ROTATED = "sys.root_rotated"
+    BACKUP_CREATED = "sys.backup_created"
+    BACKUP_RESTORED = "sys.backup_restored"
     RETENTION_PURGED = "sys.retention_purged"
     AUDIT_CHECKPOINT = "audit.checkpoint"
     AUDIT_VERIFIED = "audit.verified"
     AUDIT_READ = "audit.read"
     AUDIT_EXPORTED = "audit.exported"
+    REPORT_READ = "report.read"
+    REPORT_EXPORTED = "report.exported"
 
 
 class DuplicateCheck(enum.StrEnum):

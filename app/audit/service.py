@@ -16,10 +16,13 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.audit.canonical import BodyError, Recorded
-from app.audit.checkpoints import verifier_key
+from app.audit.checkpoints import trusted_keys
 from app.audit.events import AuditAction, DuplicateCheck
+from app.audit.log import record
 from app.audit.models import AuditEntry, AuditLeaf
 from app.audit.verify import verify_log
+from app.cases.codes import normalise_code
+from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
@@ -250,8 +253,43 @@ def verify(
     session: Session, *, keyring: Keyring, settings: Settings, checkpoint: str | None = None
 ) -> dict[str, Any]:
     """`{"ok", "entries", "first_bad"}` for `GET /api/v1/audit/verify` (keyring unsealed)."""
-    key = verifier_key(keyring, settings.audit_origin)
+    keys = trusted_keys(session, keyring, settings.audit_origin)
     report = verify_log(
-        session, keys=[key], origin=settings.audit_origin, external_checkpoint=checkpoint
+        session, keys=keys, origin=settings.audit_origin, external_checkpoint=checkpoint
     )
     return report.as_dict()
+
+
+def used_filters(flt: AuditFilter) -> list[str]:
+    """The filter names the auditor used (names only, as every entry holds)."""
+    names: dict[str, object] = {"actor": flt.actor_id, "case": flt.case_id}
+    names |= {"action": flt.action, "since": flt.since, "until": flt.until}
+    return [k for k, v in names.items() if v is not None]
+
+
+def export_audited(session: Session, *, actor: Any, flt: AuditFilter) -> str:
+    """The CSV of every matching entry (formula-like cells neutralised), and the export's
+    own entry in the log. Built in memory: a streamed body would outlive the request's
+    session (and, on SQLite, hold the write lock while the client reads)."""
+    body = "".join(export_csv(session, flt))
+    record(
+        session,
+        AuditAction.AUDIT_EXPORTED,
+        by=actor,
+        on=("audit_log", None),
+        fields=used_filters(flt),
+        reason="csv",
+    )
+    return body
+
+
+def case_id_for(session: Session, text: str) -> str | None:
+    """The case id an auditor typed, or the id of the case code they typed (HV-2026-…);
+    None when neither names a case. Only the id and the code are read: no case content."""
+    text = text.strip()
+    try:
+        return str(uuid.UUID(text))
+    except ValueError:
+        pass
+    found = session.scalar(select(Case.id).where(Case.case_code == normalise_code(text)))
+    return str(found) if found is not None else None

@@ -56,15 +56,20 @@ def open_grant(
     return grant
 
 
-def reviewable_grants(db: Session, *, actor: Actor) -> list[tuple[BreakGlassGrant, Case]]:
-    """Grants the actor may review: auditors all, coordinators those on their teams' cases."""
+def reviewable_grants(
+    db: Session, *, actor: Actor, since: datetime | None = None, limit: int | None = None
+) -> list[tuple[BreakGlassGrant, Case]]:
+    """Grants the actor may review, newest first: auditors all, coordinators those on their
+    teams' cases (only those made `since`, at most `limit`, when given)."""
     stmt = (
         select(BreakGlassGrant, Case)
         .join(Case, Case.id == BreakGlassGrant.case_id)
         .where(break_glass_review_scope(actor))
-        .order_by(BreakGlassGrant.created_at.desc())
+        .order_by(BreakGlassGrant.created_at.desc(), BreakGlassGrant.id)
     )
-    return [(g, c) for g, c in db.execute(stmt)]
+    if since is not None:
+        stmt = stmt.where(BreakGlassGrant.created_at >= since)
+    return [(g, c) for g, c in db.execute(stmt.limit(limit))]
 
 
 def reason_text(db: Session, *, keyring: Keyring, grant: BreakGlassGrant) -> str | None:

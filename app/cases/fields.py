@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from app.cases import values as v
-from app.cases.vocab import Need, RiskLevel, ServiceStatus, Situation, Stage
+from app.cases.vocab import Need, OutcomeKind, RiskLevel, ServiceStatus, Situation, Stage
 
 
 class Storage(enum.StrEnum):
@@ -124,6 +124,8 @@ CATALOGUE: tuple[CaseField, ...] = (
     _field("situation", Situation, P, WORK, **_DIMENSION),
     _field("needs", list[Need], P, WORK, max_items=len(Need), **_DIMENSION),
     _field("source", Source, R, WORK, reportable=True),
+    # How a closed case ended, as a word from a list: counted in reports, never the story.
+    _field("outcome_kind", OutcomeKind, P, WORK, reportable=True),
     _field("legal_hold", bool, R, WORK),
     # The person: encrypted under the case key, one column each.
     _field("legal_name", v.Short, E, PERS, indexed=True, shareable=True),

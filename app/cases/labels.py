@@ -12,6 +12,7 @@ from app.cases.vocab import (
     DocumentType,
     LegalBasis,
     Need,
+    OutcomeKind,
     RiskLevel,
     ServiceStatus,
     Situation,
@@ -67,6 +68,14 @@ NEEDS: dict[Need, LazyText] = {
     Need.PSYCHOLOGICAL: lazy("Psychological support"),
     Need.FINANCIAL: lazy("Money"),
     Need.DOCUMENTS: lazy("Documents"),
+}
+OUTCOME_KINDS: dict[OutcomeKind, LazyText] = {
+    OutcomeKind.PROTECTION_GRANTED: lazy("Protection granted"),
+    OutcomeKind.SAFE_RELOCATION: lazy("Moved to safety"),
+    OutcomeKind.REFERRED_ELSEWHERE: lazy("Referred to another organisation"),
+    OutcomeKind.DECLINED_HELP: lazy("Declined further help"),
+    OutcomeKind.CONTACT_LOST: lazy("Contact lost"),
+    OutcomeKind.OTHER: lazy("Other outcome"),
 }
 SERVICE_STATUSES: dict[ServiceStatus, LazyText] = {
     ServiceStatus.CONSCRIPT: lazy("Conscript"),
@@ -143,6 +152,7 @@ FIELDS: dict[str, LazyText] = {
     "movement": lazy("Movement plan"),
     "intake_notes": lazy("Interview notes"),
     "outcome": lazy("Outcome"),
+    "outcome_kind": lazy("Kind of outcome"),
     "closing_note": lazy("Closing note"),
 }
 

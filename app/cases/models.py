@@ -36,6 +36,7 @@ class Case(IdMixin, Base):
     current_country: Mapped[str | None] = mapped_column(String(2), index=True)
     situation: Mapped[str | None] = mapped_column(String(32), index=True)
     needs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    outcome_kind: Mapped[str | None] = mapped_column(String(32))
     # When the movement plan must be destroyed (the plan itself is encrypted).
     movement_destroy_after: Mapped[datetime | None] = mapped_column(index=True)
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -55,6 +56,8 @@ class Case(IdMixin, Base):
     # Optimistic locking: every UPDATE says WHERE version = <read version>, so a concurrent
     # writer's change is never silently overwritten (StaleDataError -> 409).
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
+    # Reports filter by team and month of intake (app/reports/queries.py).
+    __table_args__ = (Index("ix_cases_team_id_created_at", "team_id", "created_at"),)
 
 
 class CaseIndex(Base):
@@ -105,6 +108,9 @@ class StageChange(IdMixin, Base):
     from_stage: Mapped[str | None] = mapped_column(String(16))
     to_stage: Mapped[str] = mapped_column(String(16))
 
+    # Time in stage walks each case's history in order (app/reports/queries.py).
+    __table_args__ = (Index("ix_case_stage_changes_case_id_at", "case_id", "at"),)
+
 
 class BreakGlassGrant(IdMixin, Base):
     """Time-limited access to a case outside the actor's scope, after a typed reason."""
@@ -141,3 +147,18 @@ class CaseDeadline(Base):
     on: Mapped[date] = mapped_column(Date)
     # "hearing" or "deadline" (DeadlineKind).
     kind: Mapped[str] = mapped_column(String(16))
+
+
+class InterviewDraft(IdMixin, Base):
+    """An intake interview whose session lapsed before it was saved: what was typed, kept
+    encrypted under a key derived from the root key and bound to the account and this row
+    (app/cases/drafts.py), until the interview is saved or `expires_at` (a day) passes."""
+
+    __tablename__ = "interview_drafts"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    body: Mapped[Ciphertext] = mapped_column(Encrypted)

@@ -49,6 +49,18 @@ class Need(enum.StrEnum):
     DOCUMENTS = "documents"
 
 
+class OutcomeKind(enum.StrEnum):
+    """How a closed case ended, in one word (a reportable dimension; the story stays in the
+    encrypted `outcome` and `closing_note`)."""
+
+    PROTECTION_GRANTED = "protection_granted"
+    SAFE_RELOCATION = "safe_relocation"
+    REFERRED_ELSEWHERE = "referred_elsewhere"
+    DECLINED_HELP = "declined_help"
+    CONTACT_LOST = "contact_lost"
+    OTHER = "other"
+
+
 class ServiceStatus(enum.StrEnum):
     """The person's relation to the armed forces."""
 

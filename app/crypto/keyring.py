@@ -70,6 +70,7 @@ class Keyring:
         self._root: bytes | None = None
         self._lock = threading.RLock()
         self._on_seal: list[Callable[[], None]] = []
+        self._on_unseal: list[Callable[[Session], None]] = []
         self._keks: dict[int, AESGCM] = {}
         self._epoch = 0
         self._collector: shamir.ShareCollector | None = None
@@ -109,12 +110,22 @@ class Keyring:
         with self._lock:
             self._on_seal.append(hook)
 
+    def on_unseal(self, hook: Callable[[Session], None]) -> None:
+        """Register work to do after an unseal checked against the database (given the
+        unsealing session): e.g. note which seals this process has already seen."""
+        with self._lock:
+            self._on_unseal.append(hook)
+
     def derive(self, purpose: str, length: int = 32) -> bytes:
         """A subkey for one purpose, derived from the root key with HKDF-SHA256."""
         with self._lock:
             if self._root is None:
                 raise Sealed()
             return _hkdf(self._root, purpose, length)
+
+    def check_value(self) -> bytes:
+        """The check value of the root in memory (as `check_value_for`; raises Sealed)."""
+        return hmac.new(self.derive("key-check"), _CHECK_MESSAGE, hashlib.sha256).digest()
 
     # --- KEK versions -------------------------------------------------------------------
 
@@ -169,6 +180,13 @@ class Keyring:
             raise UnsealRejected("This key does not belong to this installation.")
         self.unseal_with_root(root)
         log.info("keyring unsealed")
+        with self._lock:
+            hooks = list(self._on_unseal)
+        for hook in hooks:
+            try:
+                hook(session)
+            except Exception:  # an unseal stands; the hook's owner copes with a missed call
+                log.exception("an unseal hook failed")
 
     def unseal_from_key_file(self, session: Session, path: Path) -> None:
         """Dev mode: unseal from the 0600 key file beside the data."""

@@ -77,3 +77,18 @@ class DataKey(IdMixin, Base):
 
     def __repr__(self) -> str:
         return f"DataKey(id={self.id}, kek_version={self.kek_version})"
+
+
+class RetiredVerifierKey(Base):
+    """The public half of an audit checkpoint key that a root-key rotation retired.
+
+    Checkpoint keys derive from the root key (app/audit/checkpoints.py), so checkpoints signed
+    before a rotation verify only under the old public key: it is kept here, public and
+    harmless, so the log still verifies end to end. Rows are only ever added."""
+
+    __tablename__ = "retired_verifier_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # "<name>+<hash>+<base64 key>" as `haven audit pubkey` prints it.
+    key: Mapped[str] = mapped_column(String(200))
+    retired_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -5,7 +5,8 @@ ciphertext is bound to its owner, row and field like any case field.
 - TOTP secrets: a key derived from the root key (HKDF, purpose "system/totp-secret/v1"),
   never stored. No database row can be lost, raced or rotated away, and the secret is as
   safe as the root key itself. Chosen over a KEK-wrapped DEK because a TOTP secret needs no
-  crypto-shredding of its own (deleting the account deletes it) and the root never rotates.
+  crypto-shredding of its own (deleting the account deletes it); a root rotation
+  (app/system/key_ceremonies.py) re-encrypts every secret under the new root's key.
 - Break-glass reasons: free text that may name the person, so case data. Until cases carry
   a DEK, they are encrypted under a KEK-wrapped DEK owned by BREAK_GLASS_OWNER (rewrapped by
   rotation like every DEK); each grant records the DEK it used (`reason_key_id`), so moving

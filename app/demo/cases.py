@@ -232,6 +232,9 @@ def _stage_values(stage: Stage, now: datetime, n: int, partner_id: uuid.UUID) ->
     if stage is Stage.CLOSED:
         values["outcome"] = "Reached a safe country; asylum claim lodged."
         values["closing_note"] = "Closed at the person's request after a successful referral."
+        values["outcome_kind"] = ("protection_granted", "safe_relocation", "referred_elsewhere")[
+            n % 3
+        ]
     return values
 
 

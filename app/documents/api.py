@@ -18,6 +18,7 @@ from app.documents import service
 from app.documents.blobs import BlobStore
 from app.documents.dependencies import CaseDocuments, DocumentRead, DocumentUpload
 from app.documents.schemas import DocumentOut
+from app.documents.sniff import SNIFFABLE
 from app.documents.upload import receive_encrypted_upload
 from app.errors import HavenError
 from app.openapi import errors
@@ -110,7 +111,10 @@ def list_documents(
     "/cases/{case_id}/documents/{doc_id}",
     response_class=StreamingResponse,
     responses={
-        200: {"content": {"application/octet-stream": {"schema": {"type": "string"}}}},
+        200: {
+            "description": "The file, as the type its first bytes show (never the uploader's).",
+            "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in SNIFFABLE},
+        },
         **errors(500),
     },
 )

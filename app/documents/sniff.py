@@ -2,6 +2,31 @@
 
 from __future__ import annotations
 
+# Every type sniffing can name (a download is served as one of them; the API documents them).
+SNIFFABLE: tuple[str, ...] = (
+    "application/octet-stream",
+    "application/pdf",
+    "application/rtf",
+    "application/x-ole-storage",
+    "application/zip",
+    "audio/mp4",
+    "audio/mpeg",
+    "audio/ogg",
+    "audio/wav",
+    "image/gif",
+    "image/heic",
+    "image/heif",
+    "image/jpeg",
+    "image/png",
+    "image/tiff",
+    "image/webp",
+    "text/plain",
+    "video/mp4",
+    "video/quicktime",
+    "video/webm",
+    "video/x-msvideo",
+)
+
 _SIGNATURES: list[tuple[bytes, str]] = [
     (b"%PDF-", "application/pdf"),
     (b"\x89PNG\r\n\x1a\n", "image/png"),

@@ -7,7 +7,9 @@ encryptor: plaintext exists only in memory, at most one 64 KiB chunk at a time."
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import logging
 import unicodedata
 import uuid
 from dataclasses import dataclass, field
@@ -22,7 +24,9 @@ from app.crypto.envelope import OpenDataKey
 from app.crypto.stream import StreamEncryptor
 from app.documents.blobs import BlobStore, BlobWriter
 from app.documents.sniff import sniff_content_type
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import InvalidInput, PayloadTooLarge, StorageFull
+
+log = logging.getLogger("haven.blobs")
 
 _SNIFF_BYTES = 512
 _MAX_TEXT_FIELD = 8 * 1024
@@ -193,6 +197,12 @@ async def receive_encrypted_upload(
         if "header size" in str(exc):
             raise InvalidInput(field_name, "a part header is too long") from None
         raise InvalidInput(field_name, "malformed multipart body") from None
+    except OSError as exc:
+        _abort(sink)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            log.error("blob storage full: upload refused")  # noqa: TRY400 - no traceback: not a bug
+            raise StorageFull() from None
+        raise
     except (Exception, ClientDisconnect):
         _abort(sink)
         raise

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import ConfigDict, Field, StringConstraints
 
 from app.cases.values import Contact, Country, Short
+from app.cases.vocab import VettingStatus
 from app.validation import Strict
 
 MESSAGE_MAX = 5_000
@@ -38,3 +39,14 @@ class RequestIn(Strict):
     ]
     citizenship: Country | None = None
     current_country: Country | None = None
+
+
+class VettingIn(Strict):
+    """A coordinator's judgement of a request, on the case as read at `version`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"status": "verified", "version": 1}]}
+    )
+
+    status: VettingStatus
+    version: int = Field(ge=1)

@@ -12,15 +12,18 @@ from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.cases import record as rec
 from app.cases import service as cases
 from app.cases.models import Case
+from app.cases.vocab import VettingStatus
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import HavenError
 from app.i18n import N_
 from app.intake import throttle
 from app.intake.schemas import RequestIn
-from app.users.models import Team
+from app.policy.deps import Actor
+from app.users.models import Team, User, shown_name
 
 SOURCE = "self_referral"
 
@@ -77,3 +80,25 @@ def receive_request(
     )
     record(db, AuditAction.REQUEST_RECEIVED, on=("case", case.id), fields=sorted(values))
     return case
+
+
+def vet(
+    db: Session,
+    *,
+    keyring: Keyring,
+    actor: Actor,
+    case: Case,
+    status: VettingStatus,
+    version: int,
+    now: datetime,
+) -> Case:
+    """A coordinator's judgement of a request (genuine, or suspicious): the status and who
+    checked are written like any change to the case (revision, audit, version check); the
+    vetting notes are kept as they were."""
+    current = rec.read(case, rec.case_key(db, keyring=keyring, case=case), ["vetting"])
+    checker = db.get_one(User, actor.id)
+    vetting = {**(current["vetting"] or {}), "status": status.value, "by": shown_name(checker)}
+    changes = cases.validate_fields({"vetting": vetting})
+    return cases.update_case(
+        db, keyring=keyring, actor=actor, case=case, version=version, changes=changes, now=now
+    )

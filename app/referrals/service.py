@@ -47,7 +47,13 @@ from app.referrals.errors import (
     ShareConsentRequired,
 )
 from app.referrals.models import Partner, Referral
-from app.referrals.rules import NEXT, ReferralStatus, can_move, has_share_consent
+from app.referrals.rules import (
+    NEXT,
+    SHAREABLE_FIELDS,
+    ReferralStatus,
+    can_move,
+    has_share_consent,
+)
 
 NOTE_FIELD = "referral_note"
 PACKET_FIELD = "referral_packet"
@@ -134,6 +140,30 @@ def _key_id(partner: Partner) -> str:
 def list_partners(db: Session) -> list[Partner]:
     """Every partner, by name."""
     return list(db.scalars(select(Partner).order_by(Partner.name)))
+
+
+def confirmed_partners(db: Session) -> list[Partner]:
+    """The partners a referral may go to: those whose key a coordinator confirmed, by name."""
+    return list(
+        db.scalars(select(Partner).where(Partner.confirmed_at.is_not(None)).order_by(Partner.name))
+    )
+
+
+def consented_partners(db: Session, *, keyring: Keyring, case: Case) -> set[uuid.UUID]:
+    """The partners the person has an active consent to share with (the form marks them;
+    creating and sending check it again)."""
+    dek = rec.case_key(db, keyring=keyring, case=case)
+    return {
+        c.partner
+        for c in _consents(case, dek)
+        if c.partner is not None and has_share_consent([c], c.partner)
+    }
+
+
+def shareable_fields(actor: Actor) -> list[str]:
+    """The case fields this actor may tick for a referral: the catalogue's shareable ones
+    that the actor's role sees in full, in the catalogue's order."""
+    return [f for f in SHAREABLE_FIELDS if visibility(actor.role, f) is Visibility.FULL]
 
 
 def partner_view(partner: Partner) -> dict[str, Any]:

@@ -22,11 +22,14 @@ class CsrfFailed(HavenError):
 
 
 class ReauthRequired(HavenError):
-    status, code, message = (
-        403,
-        "reauth_required",
-        "Confirm your password and code again (POST /api/v1/auth/reauth) first.",
+    # A page's GET goes to the re-authentication form and back (app/errors.py); a form sent
+    # after the proof went stale lands here, and the person reads what to do.
+    status, code = 403, "reauth_required"
+    message = N_(
+        "For this, confirm your password and code again: open the page once more and you "
+        "will be asked for them."
     )
+    api_message = "Confirm your password and code again (POST /api/v1/auth/reauth) first."
 
 
 class WeakPassword(HavenError):

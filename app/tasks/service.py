@@ -17,6 +17,7 @@ from app.cases import record as rec
 from app.cases.models import Case
 from app.crypto.envelope import OpenDataKey, decrypt_text, encrypt_text
 from app.crypto.keyring import Keyring
+from app.crypto.models import DataKey
 from app.errors import Forbidden, InvalidInput
 from app.pagination import Page, PageQuery, page_of, page_rows
 from app.policy.deps import Actor
@@ -164,6 +165,10 @@ def list_tasks(
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))
     }
+    # Every case's data key in one statement: opening each below finds it in the session
+    # (held here, as the session keeps loaded rows only while something refers to them).
+    loaded = db.scalars(select(DataKey).where(DataKey.id.in_({c.dek_id for c in cases.values()})))
+    held = list(loaded)
     keys: dict[uuid.UUID, OpenDataKey] = {}
     out = []
     for task in tasks:
@@ -171,6 +176,7 @@ def list_tasks(
         if case.id not in keys:
             keys[case.id] = rec.case_key(db, keyring=keyring, case=case)
         out.append(redact_task(actor.role, full_view(task, case, keys[case.id])))
+    del held
     # Task texts are case content (meeting points, times): one entry per case read, filed
     # under the case, so the mass-read alert sees an account harvesting tasks too.
     for read_id in sorted(keys, key=str):
@@ -242,3 +248,11 @@ def update_task(
     db.flush()
     record(db, AuditAction.TASK_UPDATED, by=actor, on=("task", task.id), fields=changes)
     return task
+
+
+def read_task(db: Session, *, keyring: Keyring, actor: Actor, task: Task) -> dict[str, Any]:
+    """One task as this actor may see it, its reading audited like a list's (filed under the
+    case, so the mass-read alert counts it)."""
+    item = view(db, keyring=keyring, actor=actor, task=task)
+    record(db, AuditAction.TASK_LISTED, by=actor, on=("case", task.case_id), fields=sorted(item))
+    return item

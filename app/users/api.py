@@ -43,6 +43,8 @@ from app.users.schemas import (
     MeOut,
     PasswordChange,
     PasswordResetOut,
+    RecoveryCodesOut,
+    SessionOut,
     SessionsEnded,
     TeamIn,
     TeamOut,
@@ -120,17 +122,78 @@ def change_password(
     return response
 
 
+@router.get("/me/sessions", response_model=list[SessionOut])
+def my_sessions(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)
+) -> list[SessionOut]:
+    """One's own live sessions and API tokens, the most recently used first."""
+    rows = service.own_sessions(db, user_id=actor.id, now=request.app.state.clock.now())
+    return [
+        SessionOut(
+            id=r.id,
+            kind=r.kind,
+            created_at=r.created_at,
+            last_seen_at=r.last_seen_at,
+            expires_at=r.expires_at,
+            current=r.id == actor.session_id,
+        )
+        for r in rows
+    ]
+
+
+@router.delete("/me/sessions", response_model=SessionsEnded)
+def end_my_other_sessions(
+    db: DbSession, actor: Actor = require(Permission.SELF_UPDATE)
+) -> SessionsEnded:
+    """End every other session and token of one's own account (this one stays)."""
+    return SessionsEnded(ended=service.end_other_sessions(db, actor=actor))
+
+
+@router.post("/me/recovery-codes", response_model=RecoveryCodesOut, responses=errors(409))
+def new_recovery_codes(
+    request: Request, db: DbSession, actor: Actor = require(Permission.SELF_UPDATE, reauth=True)
+) -> RecoveryCodesOut:
+    """Ten new recovery codes, after re-authentication; the old ones stop working."""
+    now = request.app.state.clock.now()
+    return RecoveryCodesOut(codes=service.regenerate_recovery_codes(db, actor=actor, now=now))
+
+
 @router.get("/users", response_model=Page[UserOut])
 def list_users(
-    q: Annotated[PageQuery, Query()], db: DbSession, actor: Actor = require(Permission.USER_READ)
+    *,
+    q: Annotated[PageQuery, Query()],
+    db: DbSession,
+    role: Role | None = None,
+    team_id: uuid.UUID | None = None,
+    active: bool | None = None,
+    actor: Actor = require(Permission.USER_READ),
 ) -> Page[UserOut]:
-    """Every account, by e-mail."""
-    rows, total = page_rows(db, select(User).order_by(User.email), q)
-    return page_of([_user_out(db, u) for u in rows], q, total)
+    """Accounts by e-mail, filtered by role, team or whether active."""
+    flt = service.AccountFilter(role=role, team_id=team_id, active=active)
+    rows, total = service.list_accounts(db, flt, offset=q.offset, limit=q.per_page)
+    return page_of([_row_out(r) for r in rows], q, total)
+
+
+def _row_out(row: service.AccountRow) -> UserOut:
+    user = row.user
+    return UserOut(
+        id=user.id,
+        name=shown_name(user),
+        email=user.email,
+        role=Role(user.role),
+        teams=[TeamOut(id=t.id, name=t.name) for t in row.teams],
+        disabled=user.disabled_at is not None,
+        totp_enrolled=user.totp_enrolled_at is not None,
+        created_at=user.created_at,
+    )
 
 
 @router.post(
-    "/users", response_model=UserCreated, status_code=201, response_model_exclude_none=True
+    "/users",
+    response_model=UserCreated,
+    status_code=201,
+    response_model_exclude_none=True,
+    responses=errors(409),
 )
 def create_user(
     body: UserCreate,
@@ -305,6 +368,7 @@ def list_access_requests(
     "/access-requests/{request_id}/approve",
     response_model=Approved,
     response_model_exclude_none=True,
+    responses=errors(409),
 )
 def approve_access_request(
     request: Request, db: DbSession, access: AccessRequestApprove
@@ -316,7 +380,9 @@ def approve_access_request(
     return Approved(request=_request_out(access.request), password=password)
 
 
-@router.post("/access-requests/{request_id}/reject", response_model=AccessRequestOut)
+@router.post(
+    "/access-requests/{request_id}/reject", response_model=AccessRequestOut, responses=errors(409)
+)
 def reject_access_request(
     request: Request, db: DbSession, access: AccessRequestReject
 ) -> AccessRequestOut:

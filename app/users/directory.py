@@ -1,6 +1,8 @@
 """The team directory: who is on a team, and the names behind account ids, each shown as far
 as the policy's member visibility (app/policy/permissions.py MEMBER_VISIBILITY) lets the
-reader see them."""
+reader see them; and for the case team's pages, the name each account goes by (who uploaded
+a document) and the volunteers a task may go to. One statement each, whatever the number of
+people."""
 
 from __future__ import annotations
 
@@ -66,3 +68,28 @@ def names(db: Session, *, actor: Actor, ids: Iterable[uuid.UUID | None]) -> dict
         if "name" in shown:
             out[user.id] = str(shown["name"])
     return out
+
+
+def shown_names(db: Session, ids: Iterable[str | uuid.UUID]) -> dict[str, str]:
+    """The shown name of each account id (as a string key); unknown ids are left out."""
+    wanted = {uuid.UUID(str(i)) for i in ids}
+    if not wanted:
+        return {}
+    users = db.scalars(select(User).where(User.id.in_(wanted)))
+    return {str(u.id): shown_name(u) for u in users}
+
+
+def team_volunteers(db: Session, team_id: uuid.UUID) -> list[tuple[str, str]]:
+    """(id, shown name) of the active volunteers of a team, by name: whom a task may go to
+    (the task service checks the choice again)."""
+    stmt = (
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(
+            TeamMembership.team_id == team_id,
+            User.role == Role.VOLUNTEER.value,
+            User.disabled_at.is_(None),
+        )
+        .order_by(func.coalesce(User.display_name, User.email), User.id)
+    )
+    return [(str(u.id), shown_name(u)) for u in db.scalars(stmt)]

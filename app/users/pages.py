@@ -32,7 +32,7 @@ from app.users.auth_api import client_address, prove_again
 from app.users.labels import role_label
 from app.users.models import User
 from app.validation import NoNul
-from app.web import render, safe_return_path, see_other
+from app.web import forget_resume, home_of, render, resume_target, safe_return_path, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -126,11 +126,13 @@ def login_submit(
         stage, target = SessionStage.NEW_PASSWORD, "/login/new-password"
     else:
         signin.succeeded(db, user=user, method="password")
-        stage, target = SessionStage.FULL, "/"
+        stage, target = SessionStage.FULL, resume_target(request, settings)
     issued = sessions.create(
         db, user_id=user.id, kind=CredentialKind.COOKIE, stage=stage, now=now, settings=settings
     )
     response = see_other(target)
+    if stage is SessionStage.FULL:
+        forget_resume(response, settings)
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -187,7 +189,7 @@ def _second_step(
         next_page, next_stage = "/login/new-password", SessionStage.NEW_PASSWORD
     else:
         signin.succeeded(db, user=user, method="totp")
-        next_page, next_stage = "/", SessionStage.FULL
+        next_page, next_stage = resume_target(request, settings), SessionStage.FULL
     issued = sessions.rotate(db, old=row, now=now, settings=settings, stage=next_stage)
     if user.recovery_codes_issued_at is None:
         codes = signin.issue_recovery_codes(db, user=user, now=now)
@@ -195,6 +197,8 @@ def _second_step(
         response = render(request, "auth/recovery_codes.html", context)
     else:
         response = see_other(next_page)
+    if next_stage is SessionStage.FULL:
+        forget_resume(response, settings)
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -299,7 +303,8 @@ def new_password_submit(
         now=now,
         settings=settings,
     )
-    response = see_other("/")
+    response = see_other(resume_target(request, settings))
+    forget_resume(response, settings)
     sessions.set_cookie(response, issued.token, settings)
     return response
 
@@ -376,7 +381,11 @@ def reauth_submit(
 
 @router.get("/")
 def home(request: Request, db: DbSession, actor: Actor = require(Permission.SELF_READ)) -> Response:
-    """The start page (the full interface comes with the casework)."""
+    """Each role's day starts on its own page (app.web.HOME); signed out, `/login`. A role
+    whose page this installation does not serve yet gets the start page with its menu."""
+    target = home_of(request.app, actor.role)
+    if target is not None:
+        return see_other(target)
     user = db.get(User, actor.id)
     row = db.get(AuthSession, actor.session_id)
     assert user is not None  # noqa: S101 - resolved by require()

@@ -233,3 +233,21 @@ class ActorOut(BaseModel):
     id: uuid.UUID
     name: str
     role: Role
+
+
+class SessionOut(BaseModel):
+    """One of one's own live sessions (a browser) or API tokens; `current` is the one the
+    request came with."""
+
+    id: uuid.UUID
+    kind: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
+
+
+class RecoveryCodesOut(BaseModel):
+    """Ten new recovery codes, shown once (each signs in once; the old ones no longer work)."""
+
+    codes: list[str]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -25,7 +25,8 @@ from app.policy.deps import Actor
 from app.policy.permissions import CASE_ROLES, Role
 from app.security import passwords, sessions, throttle, totp
 from app.security.errors import WeakPassword
-from app.users.models import Team, TeamMembership, User
+from app.security.models import AuthSession, SessionStage
+from app.users.models import RecoveryCode, Team, TeamMembership, User
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
@@ -252,3 +253,191 @@ def set_language(db: Session, *, user: User, language: str | None) -> None:
         raise InvalidInput("language", f"must be one of {', '.join(LOCALES)}")
     user.language = language
     db.flush()
+
+
+# -- Lists and one's own sessions (the admin's pages and the API call these) ----------------
+
+
+@dataclass(frozen=True)
+class AccountFilter:
+    """Which accounts a list shows; every part optional."""
+
+    role: Role | None = None
+    team_id: uuid.UUID | None = None
+    active: bool | None = None
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """An account in a list, with its teams (by name)."""
+
+    user: User
+    teams: list[Team]
+
+
+def list_accounts(
+    db: Session, flt: AccountFilter, *, offset: int, limit: int
+) -> tuple[list[AccountRow], int]:
+    """One page of accounts by e-mail, with their teams: three statements whatever the
+    page's length (the count, the page, the teams of the page's accounts)."""
+    stmt = select(User)
+    if flt.role is not None:
+        stmt = stmt.where(User.role == flt.role.value)
+    if flt.team_id is not None:
+        members = select(TeamMembership.user_id).where(TeamMembership.team_id == flt.team_id)
+        stmt = stmt.where(User.id.in_(members))
+    if flt.active is not None:
+        stmt = stmt.where(
+            User.disabled_at.is_(None) if flt.active else User.disabled_at.is_not(None)
+        )
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    users = list(db.scalars(stmt.order_by(User.email).limit(limit).offset(offset)))
+    teams = teams_by_user(db, [u.id for u in users])
+    return [AccountRow(u, teams.get(u.id, [])) for u in users], total
+
+
+def teams_by_user(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, list[Team]]:
+    """The teams of each of these accounts, by name, in one statement."""
+    ids = list(user_ids)
+    out: dict[uuid.UUID, list[Team]] = {i: [] for i in ids}
+    if not ids:
+        return out
+    rows = db.execute(
+        select(TeamMembership.user_id, Team)
+        .join(Team, Team.id == TeamMembership.team_id)
+        .where(TeamMembership.user_id.in_(ids))
+        .order_by(Team.name)
+    )
+    for user_id, team in rows:
+        out[user_id].append(team)
+    return out
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    """A team in a list, with how many accounts belong to it."""
+
+    team: Team
+    members: int
+
+
+def list_teams(db: Session, *, offset: int, limit: int) -> tuple[list[TeamRow], int]:
+    """One page of teams by name with their member counts (two statements)."""
+    total = db.scalar(select(func.count()).select_from(Team)) or 0
+    counts = (
+        select(TeamMembership.team_id, func.count().label("n"))
+        .group_by(TeamMembership.team_id)
+        .subquery()
+    )
+    rows = db.execute(
+        select(Team, func.coalesce(counts.c.n, 0))
+        .outerjoin(counts, counts.c.team_id == Team.id)
+        .order_by(Team.name)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [TeamRow(team, int(n)) for team, n in rows], total
+
+
+def all_teams(db: Session) -> list[Team]:
+    """Every team by name (for a choice of teams in a form)."""
+    return list(db.scalars(select(Team).order_by(Team.name)))
+
+
+def actor_names(db: Session, ids: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, tuple[str, str]]:
+    """Who acted in the log: name and role of each id, in one statement (nothing else: the
+    auditor's look-up, like GET /audit/actors/{id})."""
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    rows = db.execute(
+        select(User.id, User.display_name, User.email, User.role).where(User.id.in_(wanted))
+    )
+    return {uid: (name or email.split("@", 1)[0], role) for uid, name, email, role in rows}
+
+
+def own_sessions(db: Session, *, user_id: uuid.UUID, now: datetime) -> list[AuthSession]:
+    """The signed-in sessions and API tokens of an account that are still live, newest use
+    first (pending sign-in steps are not sessions yet)."""
+    rows = db.scalars(
+        select(AuthSession)
+        .where(
+            AuthSession.user_id == user_id,
+            AuthSession.stage == SessionStage.FULL.value,
+            AuthSession.expires_at > now,
+        )
+        .order_by(AuthSession.last_seen_at.desc(), AuthSession.id)
+    )
+    return list(rows)
+
+
+def end_other_sessions(db: Session, *, actor: Actor) -> int:
+    """End every session and token of the caller's account but the one in use (audited)."""
+    result = db.execute(
+        delete(AuthSession).where(
+            AuthSession.user_id == actor.id, AuthSession.id != actor.session_id
+        )
+    )
+    count = int(getattr(result, "rowcount", 0) or 0)
+    record(db, AuditAction.USER_SESSIONS_ENDED, by=actor, on=("user", actor.id), reason="others")
+    return count
+
+
+def regenerate_recovery_codes(db: Session, *, actor: Actor, now: datetime) -> list[str]:
+    """Ten new recovery codes for the caller (the old ones stop working); the plaintext
+    exists only in the answer. The caller has re-authenticated (the route requires it)."""
+    user = db.get_one(User, actor.id)
+    if user.totp_enrolled_at is None:
+        raise Conflict("Set up your authenticator first: recovery codes stand in for it.")
+    for old in db.scalars(select(RecoveryCode).where(RecoveryCode.user_id == user.id)):
+        db.delete(old)
+    codes = totp.new_recovery_codes()
+    db.add_all(RecoveryCode(user_id=user.id, code_hash=totp.hash_recovery_code(c)) for c in codes)
+    user.recovery_codes_issued_at = now
+    db.flush()
+    record(db, AuditAction.RECOVERY_CODES_ISSUED, by=actor, on=("user", user.id))
+    return codes
+
+
+def team_members(
+    db: Session, team_id: uuid.UUID, *, offset: int, limit: int
+) -> tuple[list[User], int]:
+    """One page of a team's accounts by name (two statements); the caller redacts them
+    for its role (app.policy.permissions.redact_member)."""
+    stmt = (
+        select(User)
+        .join(TeamMembership, TeamMembership.user_id == User.id)
+        .where(TeamMembership.team_id == team_id)
+    )
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(
+        stmt.order_by(func.coalesce(User.display_name, User.email), User.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), total
+
+
+def member_values(user: User) -> dict[str, object]:
+    """An account as the team directory may show it, before the role's redaction."""
+    return {
+        "id": user.id,
+        "name": user.display_name or user.email.split("@", 1)[0],
+        "role": user.role,
+        "email": user.email,
+        "active": user.disabled_at is None,
+    }
+
+
+def all_account_ids(db: Session) -> list[uuid.UUID]:
+    """Every account's id (for the auditor's choice of actor, named by `actor_names`)."""
+    return list(db.scalars(select(User.id)))
+
+
+def names_of(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """The names colleagues see (`shown_name`) of these accounts, in one query: for a list
+    that names each row's caseworker. Staff names only; never anything about a client."""
+    rows = db.execute(
+        select(User.id, User.display_name, User.email).where(User.id.in_(set(user_ids)))
+    )
+    return {r[0]: r[1] or r[2].split("@", 1)[0] for r in rows}

@@ -152,7 +152,7 @@ def test_passphrase_server_starts_sealed_and_haven_unseal_opens_it(tmp_path: Pat
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.2)
-        assert health == {"status": "ok", "sealed": True}
+        assert health == {"status": "ok", "sealed": True, "database": "ok"}
         assert httpx.get(f"{url}/api/v1/anything").status_code == 503
         bad = subprocess.run([haven, "unseal", "--url", url], env=env, input="wrong one here\n",
                              text=True, capture_output=True, timeout=60, check=False)  # fmt: skip

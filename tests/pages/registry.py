@@ -144,11 +144,6 @@ def _reauth_wrong(v: Visitor) -> httpx.Response:
     return v.client.post("/account/reauth", data=data | {"csrf_token": v.csrf(page.text)})
 
 
-def _home(v: Visitor) -> httpx.Response:
-    v.signed_in(Role.VOLUNTEER)
-    return v.client.get("/")
-
-
 def _request_with_errors(v: Visitor) -> httpx.Response:
     page = v.client.get("/request")
     data = {
@@ -190,7 +185,6 @@ CORE_PAGES: tuple[PageVisit, ...] = (
     PageVisit("new-password", "GET", "/login/new-password", _new_password),
     PageVisit("new-password-mismatch", "POST", "/login/new-password", _new_password_mismatch, 422),
     PageVisit("new-password-weak", "POST", "/login/new-password", _new_password_weak, 422),
-    PageVisit("home", "GET", "/", _home),
     PageVisit("reauth", "GET", "/account/reauth", _reauth),
     PageVisit("reauth-wrong-password", "POST", "/account/reauth", _reauth_wrong, 401),
     PageVisit("request", "GET", "/request", lambda v: v.client.get("/request")),

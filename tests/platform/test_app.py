@@ -48,9 +48,10 @@ def probe(probe_app: FastAPI) -> TestClient:
 def test_health_reports_ok_and_seal_state(client: TestClient, app: FastAPI) -> None:
     r = client.get("/api/v1/sys/health")
     assert r.status_code == 200
-    assert r.json() == {"status": "ok", "sealed": False}
+    assert r.json() == {"status": "ok", "sealed": False, "database": "ok"}
     app.state.keyring.seal()
-    assert client.get("/api/v1/sys/health").json() == {"status": "ok", "sealed": True}
+    sealed = client.get("/api/v1/sys/health").json()
+    assert sealed == {"status": "ok", "sealed": True, "database": "ok"}
 
 
 def test_every_response_has_a_request_id(client: TestClient) -> None:

@@ -90,7 +90,7 @@ def test_serve_answers_health(tmp_path: Path) -> None:
                     if time.monotonic() > deadline or proc.poll() is not None:
                         raise
                     time.sleep(0.2)
-            assert r.json() == {"status": "ok", "sealed": False}
+            assert r.json() == {"status": "ok", "sealed": False, "database": "ok"}
         finally:
             proc.terminate()
             proc.wait(timeout=10)

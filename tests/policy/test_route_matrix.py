@@ -27,7 +27,7 @@ from app.crypto.keyring import Keyring
 from app.documents.blobs import BlobStore
 from app.policy.access import BodyId, Scoped
 from app.policy.deps import Requirement, public, require
-from app.policy.permissions import Permission, Role, allows
+from app.policy.permissions import Permission, Role
 from app.security.clock import FrozenClock
 from app.tasks.schemas import TaskCreate
 from tests.factories import (
@@ -41,6 +41,7 @@ from tests.factories import (
     make_team,
     make_user,
 )
+from tests.policy import oracle
 
 SCOPES = ("in_scope", "out_of_scope", "break_glass", "anonymous")
 # Framework routes that are not Haven endpoints (the OpenAPI schema is public by design).
@@ -56,18 +57,10 @@ SCOPED_PARAMS = {
 # Written from docs/architecture.md, not read from the code: roles whose scope over a
 # resource is everything, so the "out of scope" object (another team's) must be reachable.
 UNIVERSAL_SCOPE = {(Role.ADMIN, "user"), (Role.ADMIN, "team"), (Role.AUDITOR, "team")}
-# Also from docs/architecture.md: a live break-glass grant lets the case team's roles READ
-# team's case and what hangs off it; any other use of the grant is out of scope (404).
-GRANT_ROLES = {Role.COORDINATOR, Role.CASEWORKER}
-GRANT_READS = {
-    Permission.CASE_LIST,
-    Permission.CASE_SEARCH,
-    Permission.CASE_READ,
-    Permission.CASE_HISTORY,
-    Permission.DOCUMENT_READ,
-    Permission.REFERRAL_READ,
-    Permission.TASK_READ,
-}
+# A live break-glass grant lets the case team's roles READ a team's case and what hangs off
+# it; any other use of the grant is out of scope (404). From the oracle, not the code.
+GRANT_ROLES = {Role(r) for r in oracle.BREAK_GLASS_ROLES}
+GRANT_READS = {Permission(p) for p in oracle.BREAK_GLASS_READS}
 GRANT_RESOURCES = {"case", "document", "referral", "task"}
 # A valid body for each request model that names its object in a field (the id is filled in).
 BODY_SCOPED: dict[type[BaseModel], Callable[[World], dict[str, object]]] = {
@@ -258,10 +251,11 @@ def _is_page(p: RoutePolicy) -> bool:
 
 
 def expected(p: RoutePolicy, role: Role, scope: str) -> str:
-    """What the policy predicts for one cell: 401, 403, 404 or allowed."""
+    """What the design predicts for one cell (tests/policy/oracle.py, never the code's own
+    table): 401, 403, 404 or allowed."""
     if scope == "anonymous":
         return "401"
-    if not allows(role, p.permission):
+    if not oracle.allows(role.value, p.permission.value):
         return "403"
     enforced = [
         s.lookup

@@ -6,6 +6,6 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.pages.visits import case_file
+from tests.pages.visits import admin, attachments, case_file, coordinator, intake, reports
 
-AREAS: tuple[ModuleType, ...] = (case_file,)
+AREAS: tuple[ModuleType, ...] = (admin, attachments, case_file, coordinator, intake, reports)

@@ -40,7 +40,7 @@ PERSON: dict[str, Any] = {
     "protection": {
         "lawyer": "Mira Sokol",
         "hearings": [{"on": "2027-01-20", "place": "Tbilisi"}],
-        "deadlines": [{"on": "2027-01-10", "what": "File the papers"}],
+        "deadlines": [{"on": "2027-01-10", "what": "Submit the papers"}],
     },
     "movement": {
         "plan": "Meet at the station",

@@ -1,0 +1,1 @@
+"""Aggregate reports: counts of the plain, reportable columns, suppressed (docs/reports.md)."""
