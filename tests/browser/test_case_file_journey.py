@@ -46,7 +46,8 @@ def signed_in_tab(open_tab: OpenTab, server: LiveServer, role: str, **size: int)
     tab.page.click("button[type=submit]")
     if tab.page.inner_text("h1") == "Your recovery codes":  # enrolled by the API: shown once
         tab.page.click("text=I have written them down")
-    assert tab.path() == "/", tab.page.inner_text("main")
+    # Signed in: the role's own start page (the board, the caseworker's cases).
+    assert not tab.path().startswith("/login"), tab.page.inner_text("main")
     return tab
 
 
@@ -90,7 +91,7 @@ def test_coordinator_assigns_and_moves_a_case_caseworker_records_consent(
     label = next(t for t in options.all_inner_texts() if t.strip() == worker_email.strip())
     coordinator.page.select_option("#f-user_id", label=label)
     coordinator.page.click("form[action$='/assign'] button[type=submit]")
-    assert coordinator.page.inner_text("p.notice.done") == "The assignment is saved."
+    assert coordinator.page.inner_text("p.notice.done") == "The case is assigned."
     coordinator.shot("case-file-journey-1-assigned")
 
     # Moving on too early: the gate's reasons, in plain words, beside the stage actions.
