@@ -20,6 +20,7 @@ from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
 from app.cases.drafts import start_draft_purger
 from app.cases.file_acts import router as case_acts_router
+from app.cases.file_consents import router as case_consents_router
 from app.cases.file_pages import router as case_file_router
 from app.cases.intake_pages import router as intake_interview_router
 from app.cases.list_pages import router as case_list_router
@@ -153,6 +154,7 @@ def create_app(
         case_list_router,
         # /cases/{case_id} pages: after every other /cases/... page router (/cases/new).
         case_file_router,
+        case_consents_router,
         case_acts_router,
         documents_pages_router,
         referrals_pages_router,

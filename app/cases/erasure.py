@@ -68,6 +68,12 @@ def pending(case: Case, now: datetime) -> PendingErasure | None:
     return PendingErasure(by, at, at + APPROVAL_WINDOW)
 
 
+def decision_due(case: Case) -> bool:
+    """True when the person withdrew consent to keep the record and a coordinator must
+    decide whether to erase the case."""
+    return bool(case.erasure_decision_due)
+
+
 class ErasureOnLegalHold(Conflict):
     """409: the case is on legal hold."""
 

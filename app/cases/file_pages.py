@@ -16,17 +16,15 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from app.cases import consents, erasure, service, transitions
+from app.cases import erasure, service, transitions
 from app.cases import file_sections as sections
 from app.cases.dependencies import CaseAssign, CaseLegalHold, CaseRead, CaseTransition, CaseWrite
 from app.cases.errors import StageGateFailed, StaleVersion
 from app.cases.file_view import HELPERS, coming_dates
 from app.cases.labels import (
-    CONSENT_PURPOSES,
     CONTACT_CHANNELS,
     DOCUMENT_TYPES,
     FIELDS,
-    LEGAL_BASES,
     NEEDS,
     RISK_LEVELS,
     SERVICE_STATUSES,
@@ -36,13 +34,13 @@ from app.cases.labels import (
     choices,
 )
 from app.cases.page_header import case_header
-from app.cases.schemas import CaseFields, ConsentIn, Transition
+from app.cases.schemas import CaseFields, Transition
 from app.cases.values import Consent
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.errors import HavenError, NotFound
-from app.forms import CHECK_FIELD, CHOOSE, DATE, read_form, read_lists, validate
+from app.forms import CHECK_FIELD, CHOOSE, read_form, read_lists, validate
 from app.i18n import LazyText, lazy
 from app.i18n.countries import country_groups
 from app.intake.form_errors import CONTACT_INVALID
@@ -69,12 +67,9 @@ STALE = lazy(
 )
 NOT_REACHABLE = lazy("The case cannot move to that stage from where it is now.")
 ASSIGNEE = lazy("Choose a caseworker of this case's team from the list.")
-CONSENT_PARTNER = lazy("Choose the partner this consent is for.")
-CONSENT_NO_PARTNER = lazy("A partner is only chosen for consent to share.")
 LANGUAGE_CODES = lazy("Write two-letter language codes such as ru, uk, en; one per line.")
 NOT_GIVEN = lazy("— not recorded —")
 NOBODY = lazy("Nobody (back to the queue)")
-CONSENT_FIELDS = ("purpose", "partner", "legal_basis", "given_on")
 
 
 def gate_reasons(missing: list[str] | tuple[str, ...]) -> list[tuple[LazyText, str | None]]:
@@ -141,6 +136,7 @@ def file_context(request: Request, db: Session, access: CaseAccess) -> dict[str,
             db, any(c.partner for c in consent_list) and actor.can(Permission.PARTNER_READ)
         ),
         "pending_erasure": pending,
+        "decision_due": can["erase"] and erasure.decision_due(case),
         "erasure_mine": pending is not None and pending.requested_by == actor.id,
         "stage_error": None,
         "values": {},
@@ -164,7 +160,7 @@ def case_file(request: Request, db: DbSession, access: CaseRead) -> Response:
 # --- editing a section ----------------------------------------------------------------
 
 
-def _back(case_id: uuid.UUID, anchor: str, done: str) -> Response:
+def back_to(case_id: uuid.UUID, anchor: str, done: str) -> Response:
     """303 to the case file at one of its parts, with the notice of what succeeded."""
     response = see_other(f"/cases/{case_id}", done=done)
     response.headers["location"] += f"#{anchor}"
@@ -209,6 +205,11 @@ def _edit_page(
         "checked": checked or [],
         "errors": dict(errors or {}),
         "changed": changed,
+        # What the changed fields hold now, to set beside what the person typed.
+        "current": {name: view[name] for name in changed or [] if name in view},
+        **HELPERS,
+        "names": {},
+        "me": str(access.actor.id),
         "rows": {name: sections.row_count(values, name, 0) for name in sections.ROWS},
         "field_label": FIELDS,
         "countries": country_groups,
@@ -291,7 +292,7 @@ async def save_section(
         if exc.status != 422:  # "no field to change" is a save that changed nothing
             raise
         db.rollback()
-    return _back(access.case.id, part.key, "saved")
+    return back_to(access.case.id, part.key, "saved")
 
 
 def _plainer(errors: dict[str, LazyText], values: Mapping[str, str]) -> dict[str, LazyText]:
@@ -314,101 +315,6 @@ def _version(text: str | None) -> int | None:
     except ValueError:
         return None
     return value if 1 <= value < 2**31 else None
-
-
-# --- consents -------------------------------------------------------------------------
-
-
-def _consent_page(
-    request: Request,
-    db: Session,
-    access: CaseAccess,
-    *,
-    values: dict[str, str],
-    errors: Mapping[str, LazyText | str],
-    status: int = 200,
-) -> Response:
-    context = {
-        **case_header(db, access, now=_now(request)),
-        "tab": "file",
-        "values": values,
-        "errors": dict(errors),
-        "purposes": choices(CONSENT_PURPOSES),
-        "bases": choices(LEGAL_BASES),
-        "partners": [(str(p.id), p.name) for p in referrals.list_partners(db)],
-    }
-    return render(request, "cases/file/consent.html", context, status)
-
-
-@router.get("/cases/{case_id}/consents/new")
-def consent_form(request: Request, db: DbSession, access: CaseWrite) -> Response:
-    """The form to record one consent."""
-    today = _now(request).date().isoformat()
-    values = {"purpose": "store", "legal_basis": "consent", "given_on": today}
-    return _consent_page(request, db, access, values=values, errors={})
-
-
-@router.post("/cases/{case_id}/consents")
-async def record_consent(request: Request, db: DbSession, access: CaseWrite) -> Response:
-    """Record one consent beside the others (the API's POST .../consents)."""
-    values = await read_form(request, CONSENT_FIELDS)
-    body: dict[str, Any] = {
-        "purpose": values.get("purpose", ""),
-        "legal_basis": values.get("legal_basis", ""),
-        "given_at": _given_at(values.get("given_on", "")),
-    }
-    if values.get("partner"):
-        body["partner"] = values["partner"]
-    parsed, errors = validate(
-        ConsentIn,
-        body,
-        field_of=_consent_field,
-        messages={"given_on": {"datetime_parsing": DATE, "datetime_from_date_parsing": DATE}},
-    )
-    if parsed is not None and not errors:
-        try:
-            consent = parsed.consent()
-        except ValueError:
-            share = parsed.purpose.value == "share_with_partner"
-            errors = {"partner": CONSENT_PARTNER if share else CONSENT_NO_PARTNER}
-    if errors or parsed is None:
-        return _consent_page(request, db, access, values=values, errors=errors, status=422)
-    consents.add(
-        db,
-        keyring=_keyring(request),
-        actor=access.actor,
-        case=access.case,
-        consent=consent,
-        now=_now(request),
-    )
-    return _back(access.case.id, "consents", "consent_recorded")
-
-
-def _given_at(day: str) -> str:
-    """A day typed in the form as the API's time: midday UTC of that day."""
-    day = day.strip()
-    return f"{day}T12:00:00Z" if len(day) == 10 else day
-
-
-def _consent_field(loc: tuple[int | str, ...]) -> str:
-    name = str(loc[0]) if loc else "form"
-    return {"given_at": "given_on"}.get(name, name if name in CONSENT_FIELDS else "partner")
-
-
-@router.post("/cases/{case_id}/consents/{consent_id}/withdraw")
-def withdraw_consent(
-    consent_id: uuid.UUID, request: Request, db: DbSession, access: CaseWrite
-) -> Response:
-    """Withdraw one consent now (the API's POST .../withdraw); the others stay."""
-    consents.withdraw(
-        db,
-        keyring=_keyring(request),
-        actor=access.actor,
-        case=access.case,
-        consent_id=consent_id,
-        now=_now(request),
-    )
-    return _back(access.case.id, "consents", "consent_withdrawn")
 
 
 # --- stage, assignment, legal hold ----------------------------------------------------
@@ -492,4 +398,4 @@ async def legal_hold(request: Request, db: DbSession, access: CaseLegalHold) -> 
     except StaleVersion:
         db.rollback()
         return _file(request, db, access, 409, hold_error=STALE)
-    return _back(access.case.id, "hold", "hold_set" if hold else "hold_lifted")
+    return back_to(access.case.id, "hold", "hold_set" if hold else "hold_lifted")

@@ -121,7 +121,7 @@ _ROW_TEXT: dict[str, tuple[str, ...]] = {
 }
 # Where the error of a whole row or object is shown: beside the input that usually causes it.
 _ANCHORS = (".value", ".plan", ".on", ".type", ".article", ".status")
-_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}$")
+_MINUTE = re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?$")
 
 
 def row_count(values: Mapping[str, str], name: str, stored: int) -> int:
@@ -163,8 +163,11 @@ def _text(value: Any) -> str:
 
 
 def _minute(value: Any) -> str:
-    """A stored time as a datetime-local input shows it (UTC, to the minute)."""
+    """A stored time as a datetime-local input shows it (UTC, to the minute; to the second
+    when it has seconds, so saving the form unchanged changes nothing)."""
     text = _text(value)
+    if len(text) >= 19 and text[16:19] not in ("", ":00"):
+        return text[:19]
     return text[:16] if len(text) >= 16 else text
 
 
@@ -214,7 +217,8 @@ def _clean(values: Mapping[str, str], name: str) -> str | None:
 def _object(values: Mapping[str, str], name: str, parts: Sequence[str]) -> dict[str, Any] | None:
     obj = {p: _clean(values, f"{name}.{p}") for p in parts}
     if name == "movement" and obj["destroy_after"] and _MINUTE.match(obj["destroy_after"]):
-        obj["destroy_after"] = obj["destroy_after"].replace(" ", "T") + ":00+00:00"
+        typed = obj["destroy_after"].replace(" ", "T")
+        obj["destroy_after"] = typed + (":00" if len(typed) == 16 else "") + "+00:00"
     if not any(obj.values()):
         return None
     return {k: v for k, v in obj.items() if v is not None}

@@ -12,6 +12,7 @@ check.
 
 from __future__ import annotations
 
+import copy
 import sys
 from pathlib import Path
 
@@ -70,7 +71,10 @@ def update() -> None:
         with path.open("rb") as source:
             catalog = read_po(source, locale=locale, domain=DOMAIN)
         created = catalog.creation_date  # kept, so an update changes only what changed
-        catalog.update(template, update_header_comment=False)
+        # A copy per catalog: Catalog.update adopts the template's new Message objects
+        # themselves, so filling English (below) would otherwise fill every later locale's
+        # new messages with English too, where they must arrive empty.
+        catalog.update(copy.deepcopy(template), update_header_comment=False)
         catalog.creation_date = created
         if locale == SOURCE_LOCALE:
             _fill_source(catalog)

@@ -248,6 +248,8 @@ def test_a_stale_save_names_what_changed_and_keeps_the_text(
     assert "Someone else changed this case" in r.text
     assert "Changed meanwhile: Interview notes" in r.text
     assert "My long interview, typed for an hour." in r.text
+    assert "What the case holds now:" in r.text
+    assert "The coordinator&#39;s addition." in r.text
     assert shown(db, app, world.case)["intake_notes"] == "The coordinator's addition."
     # Saving again (now over the version shown) goes through.
     again = form_of(r.text)
