@@ -84,7 +84,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("protection", lazy("Protection"), ("protection",)),
     Section("movement", lazy("Movement plan"), ("movement",)),
     Section("notes", lazy("Interview notes"), ("intake_notes",)),
-    Section("outcome", lazy("Outcome"), ("outcome", "closing_note")),
+    Section("outcome", lazy("Outcome"), ("outcome_kind", "outcome", "closing_note")),
 )
 BY_KEY: dict[str, Section] = {s.key: s for s in SECTIONS}
 
@@ -96,7 +96,9 @@ LINES = frozenset({"aliases", "languages", "risk_flags"})
 TEXTS = frozenset(
     {"legal_name", "current_city", "unit", "family", "intake_notes", "outcome", "closing_note"}
 )
-CHOICES = frozenset({"citizenship", "current_country", "situation", "service_status", "risk_level"})
+CHOICES = frozenset(
+    {"citizenship", "current_country", "situation", "service_status", "risk_level", "outcome_kind"}
+)
 DATES = frozenset({"date_of_birth", "left_service_on"})
 OBJECTS: dict[str, tuple[str, ...]] = {
     "criminal_case": ("article", "status", "notes"),

@@ -211,6 +211,25 @@ def test_a_section_saved_changes_the_record_and_shows_on_the_file(
     assert "+995 555 12 34 56" in html
 
 
+def test_the_outcome_kind_is_chosen_in_the_outcome_section(
+    world: Team2, browsers: Any, db: Session, app: FastAPI
+) -> None:
+    """The reportable kind of outcome (a plain column the reports count) is set on the page."""
+    worker = browsers(world.worker)
+    values = form_of(worker.get(url(world.case, "/edit/outcome")).text)
+    assert "outcome_kind" in values
+    values |= {"outcome_kind": "safe_relocation", "outcome": "Reached a safe country."}
+    r = worker.post(url(world.case, "/edit/outcome"), values)
+    assert r.status_code == 303, r.text[:300]
+    assert shown(db, app, world.case)["outcome_kind"] == "safe_relocation"
+    assert "Moved to safety" in worker.get(url(world.case)).text
+    values["outcome_kind"] = "lost_in_the_mountains"
+    refused = worker.post(url(world.case, "/edit/outcome"), values)
+    assert refused.status_code == 422
+    assert 'id="f-outcome_kind-error"' in refused.text
+    assert shown(db, app, world.case)["outcome_kind"] == "safe_relocation"
+
+
 def test_errors_stand_beside_their_fields_the_input_stays_and_nothing_is_written(
     world: Team2, browsers: Any, db: Session
 ) -> None:
