@@ -445,6 +445,8 @@ def names_of(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]
         select(User.id, User.display_name, User.email).where(User.id.in_(set(user_ids)))
     )
     return {r[0]: r[1] or r[2].split("@", 1)[0] for r in rows}
+
+
 @dataclass(frozen=True)
 class PendingAuthenticator:
     """A new authenticator key being set up, as text and as the otpauth:// URI."""
