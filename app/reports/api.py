@@ -16,6 +16,7 @@ from app.audit.events import AuditAction
 from app.audit.log import record
 from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput
+from app.openapi import errors
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
 from app.reports import service
@@ -91,7 +92,10 @@ def csv_response(
 @router.get(
     "/summary",
     response_model=SummaryOut,
-    responses={200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}}},
+    responses={
+        200: {"content": {CSV_MEDIA_TYPE: {"schema": {"type": "string"}}}},
+        **errors(404),
+    },
 )
 def summary(
     request: Request,

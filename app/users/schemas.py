@@ -267,6 +267,8 @@ class NewAuthenticatorOut(BaseModel):
 class AuthenticatorConfirm(BaseModel):
     """A code from the new authenticator."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [{"code": "492817"}]})
+
     code: str = Field(max_length=64)
 
 

@@ -96,7 +96,7 @@ def test_the_admin_creates_an_account_the_new_person_signs_in(
     person.page.fill("#f-new_password", own)
     person.page.fill("#f-new_password_again", own)
     person.page.click("button[type=submit]")
-    assert person.path() == "/"
+    assert person.path() == "/audit"  # signed in: the auditor's day starts at the log
     person.page.click("nav.menu >> text=Audit log")
     assert person.path() == "/audit"
     person.shot("admin-4-newcomer-signed-in")

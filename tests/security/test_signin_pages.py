@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from app.security.sessions import SECURE_COOKIE_NAME
-from app.users.models import RecoveryCode
+from app.users.models import RecoveryCode, shown_name
 from tests.factories import PASSWORD, code_for, make_team, make_user, totp_secret_of
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -58,8 +58,9 @@ def test_password_then_code_signs_in(client: TestClient, db: Session, clock: Fro
     assert me.status_code == 200
     assert me.json()["email"] == user.email
     assert me.json()["auth"] == "session"
-    home = client.get("/")
-    assert user.email in home.text
+    home = client.get("/")  # the role's day: a caseworker's own cases
+    assert home.url.path == "/cases"
+    assert shown_name(user) in home.text  # the header names who is signed in
 
 
 def test_cookie_attributes(client: TestClient, db: Session) -> None:
