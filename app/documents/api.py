@@ -10,6 +10,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from app.config import Settings
 from app.db import commit_early
 from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
@@ -123,6 +124,14 @@ def download_document(
 ) -> StreamingResponse:
     """The decrypted file as an attachment, after its SHA-256 is checked against the
     recorded evidence hash (500 `document_damaged` when it differs)."""
+    return stream_download(request, db, settings, access)
+
+
+def stream_download(
+    request: Request, db: Session, settings: Settings, access: DocumentRead
+) -> StreamingResponse:
+    """The checked, decrypted file as an attachment, never shown inline: the API's download
+    and the page's are this one answer."""
     download = service.open_download(
         db,
         keyring=_keyring(request),

@@ -25,6 +25,7 @@ from app.deps import AppSettings, DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.documents import service
+from app.documents.api import stream_download
 from app.documents.blobs import BlobStore
 from app.documents.dependencies import CaseDocuments, DocumentRead, DocumentUpload
 from app.documents.upload import StoredUpload, receive_encrypted_upload
@@ -169,21 +170,4 @@ def download_document(
 ) -> StreamingResponse:
     """The decrypted file as an attachment (never shown inline), checked against its SHA-256
     first: the API's download."""
-    download = service.open_download(
-        db,
-        keyring=_keyring(request),
-        store=BlobStore(settings.blob_dir),
-        actor=access.actor,
-        case=access.case,
-        doc=access.document,
-    )
-    return StreamingResponse(
-        download.chunks,
-        media_type=service.media_type(download.content_type),
-        headers={
-            "content-disposition": service.content_disposition(download.name),
-            "content-length": str(download.size),
-            "x-content-type-options": "nosniff",
-            "cache-control": "no-store",
-        },
-    )
+    return stream_download(request, db, settings, access)
