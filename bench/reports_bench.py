@@ -7,8 +7,8 @@ intake, with about two stage changes each, are written straight into a fresh, mi
 database (plain columns only: a report reads nothing else, so no data is encrypted and the
 data-key foreign key is switched off while loading), and the maintained counts are rebuilt
 from them (`haven reports rebuild`: the loader bypasses the application). Then
-`build_summary` — the service behind GET /api/v1/reports/summary and /reports — is timed `--repeats` times for an auditor
-(every team, 36 months), a coordinator (one team, 36 months) and an auditor's last twelve
+`build_summary` — the service behind GET /api/v1/reports/summary and /reports — is timed
+`--repeats` times for an auditor (every team, 36 months), a coordinator (one team, 36 months) and an auditor's last twelve
 months. PostgreSQL runs when --postgres or HAVEN_TEST_POSTGRES_URL is set (a scratch
 database is created and dropped). Nothing here is asserted: bench/RESULTS.md has figures.
 """
