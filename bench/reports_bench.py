@@ -8,9 +8,10 @@ database (plain columns only: a report reads nothing else, so no data is encrypt
 data-key foreign key is switched off while loading), and the maintained counts are rebuilt
 from them (`haven reports rebuild`: the loader bypasses the application). Then
 `build_summary` — the service behind GET /api/v1/reports/summary and /reports — is timed
-`--repeats` times for an auditor (every team, 36 months), a coordinator (one team, 36 months) and an auditor's last twelve
-months. PostgreSQL runs when --postgres or HAVEN_TEST_POSTGRES_URL is set (a scratch
-database is created and dropped). Nothing here is asserted: bench/RESULTS.md has figures.
+`--repeats` times for an auditor (every team, 36 months), a coordinator (one team, 36
+months) and an auditor's last twelve months. PostgreSQL runs when --postgres or
+HAVEN_TEST_POSTGRES_URL is set (a scratch database is created and dropped). Nothing here is
+asserted: bench/RESULTS.md has figures.
 """
 
 from __future__ import annotations
