@@ -34,7 +34,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import BigInteger, Integer, String, Table, delete, event, inspect, select
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Table,
+    delete,
+    event,
+    inspect,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -363,13 +373,88 @@ def stored(db: Session) -> Counter[Key]:
 
 
 def rebuild(db: Session) -> tuple[int, int]:
-    """Replace the table with a recomputation from the cases (flushes; the caller commits and
-    audits). Returns how many rows it now holds and how many of them (or of the old ones)
-    differed from what was stored."""
+    """Replace the table with a recomputation from the cases, in SQL (INSERT ... SELECT, one
+    grouped statement per dimension: nothing per case crosses to Python). Flushes; the
+    caller commits and audits. Returns how many rows it now holds and how many rows differed
+    from what was stored."""
     db.flush()
     before = stored(db)
-    fresh = recompute(db)
     db.execute(delete(ReportCount))
-    apply(db, fresh)
-    changed = sum(1 for key in before.keys() | fresh.keys() if before[key] != fresh[key])
-    return sum(1 for n in fresh.values() if n), changed
+    for statement in _rebuild_sql(db.get_bind().dialect.name):
+        db.execute(text(statement))
+    after = stored(db)
+    changed = sum(1 for key in before.keys() | after.keys() if before[key] != after[key])
+    return len(after), changed
+
+
+def _rebuild_sql(dialect: str) -> list[str]:
+    """The statements that fill report_counts from cases and case_stage_changes: the same
+    cells as `cells` and `spells` (tests/reports/test_counts.py holds them equal)."""
+    if dialect == "postgresql":
+
+        def utc(col: str) -> str:
+            return f"timezone('UTC', {col})"
+
+        def month(col: str) -> str:
+            return f"CAST(to_char({utc(col)}, 'YYYYMM') AS INTEGER)"
+
+        def month_text(col: str) -> str:
+            return f"to_char({utc(col)}, 'YYYY-MM')"
+
+        # Whole days, floored, exact to the microsecond (epoch of an interval is numeric).
+        days = (
+            "GREATEST(CAST(floor(extract(epoch FROM (s.ended - s.began)) / 86400) AS INTEGER), 0)"
+        )
+        needs = "CAST(c.needs AS TEXT)"
+    else:
+        # SQLite holds UTC times as 'YYYY-MM-DD HH:MM:SS.ffffff' text.
+        def month(col: str) -> str:
+            return f"CAST(strftime('%Y%m', {col}) AS INTEGER)"
+
+        def month_text(col: str) -> str:
+            return f"substr({col}, 1, 7)"
+
+        # Whole days without floating point: the days between the dates, one less when the
+        # end's time of day is before the start's.
+        days = (
+            "max(CAST(julianday(substr(s.ended, 1, 10)) - julianday(substr(s.began, 1, 10))"
+            " AS INTEGER) - (substr(s.ended, 12) < substr(s.began, 12)), 0)"
+        )
+        needs = "c.needs"
+
+    head = "INSERT INTO report_counts (team_id, month, dim, a, b, n) "
+    key = f"c.team_id, {month('c.created_at')}"
+
+    def grouped(dim: str, a: str, b: str = "''", where: str = "1 = 1") -> str:
+        return (
+            f"{head}SELECT {key} AS m, '{dim}', {a} AS va, {b} AS vb, count(*) "  # noqa: S608
+            f"FROM cases c WHERE {where} GROUP BY c.team_id, m, va, vb"
+        )
+
+    def value(col: str) -> str:
+        return f"COALESCE(c.{col}, '')"
+
+    out = [grouped(name, value(name)) for name in ONE_WAY]
+    out += [grouped(f"{r}|{c}", value(r), value(c)) for r, c in CROSSES]
+    holds = {n: f"{needs} LIKE '%\"{n}\"%'" for n in sorted(NEEDS)}
+    out += [grouped("need", f"'{n}'", where=cond) for n, cond in holds.items()]
+    out.append(grouped("need", "'none'", where=" AND ".join(f"NOT ({c})" for c in holds.values())))
+    out.append(grouped("intake_month", month_text("c.created_at")))
+    closed = f"c.stage = '{Stage.CLOSED.value}'"
+    out.append(grouped("outcome_kind", value("outcome_kind"), where=closed))
+    out.append(
+        grouped(
+            "closure_month",
+            month_text("c.closed_at"),
+            where=f"{closed} AND c.closed_at IS NOT NULL",
+        )
+    )
+    spells_sql = (
+        f"{head}SELECT {key} AS m, 'spell', s.stage AS va, CAST({days} AS TEXT) AS vb, count(*) "  # noqa: S608
+        "FROM (SELECT case_id, to_stage AS stage, at AS began, "
+        "lead(at) OVER (PARTITION BY case_id ORDER BY at, id) AS ended "
+        "FROM case_stage_changes) s JOIN cases c ON c.id = s.case_id "
+        "WHERE s.ended IS NOT NULL GROUP BY c.team_id, m, va, vb"
+    )
+    out.append(spells_sql)
+    return out
