@@ -322,9 +322,9 @@ def render(context: dict[str, Any], steps: list[dict[str, Any]], opts: Any) -> s
         lines += [
             "### Encryption at rest, this run (`bench/crypto_bench.py`)",
             "",
-            "| " + " | ".join(rows[0]) + " |",
+            "| operation | rate | unit | vs raw AES-GCM |",
             "|---|---:|---|---:|",
-            *("| " + " | ".join(r) + " |" for r in rows[1:]),
+            *("| " + " | ".join(r) + " |" for r in rows),
             "",
         ]
     lines += [END, ""]
