@@ -147,7 +147,7 @@ test: lint typecheck pytest
 # databases when HAVEN_TEST_POSTGRES_URL is set, and schemathesis with more examples.
 SOAK_SECONDS ?= 60
 soak: install
-	HAVEN_LOAD_SECONDS=$(SOAK_SECONDS) HAVEN_LOAD_SQLITE_SCALE=1 HAVEN_SCHEMATHESIS_EXAMPLES=25 \
+	HAVEN_LOAD_SECONDS=$(SOAK_SECONDS) HAVEN_SCHEMATHESIS_EXAMPLES=25 \
 		$(BIN)/pytest -s tests/reliability/test_load.py tests/reliability/test_schemathesis.py
 
 # The benchmark (bench/README.md): HTTP figures beside the floor of the same server stack, at
