@@ -52,10 +52,12 @@ class Step:
 def _ensure(backend: str, cases: int) -> Any:
     """The dataset: bench/dataset.py when present, else the demo stand-in."""
     try:
-        from bench.dataset import ensure  # type: ignore[import-not-found]
+        from bench.dataset import ensure
     except ImportError:
         from bench.standin import ensure
-    return ensure(backend, cases, DATA)
+
+        return ensure(backend, cases, DATA)
+    return ensure(backend, cases)
 
 
 def _prepare(env: dict[str, str], accounts: dict[str, Any], pool: int) -> dict[str, Any]:

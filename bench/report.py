@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.server import ROOT
+from bench.server import ROOT, libpq_url
 
 START = "<!-- make bench: generated from here -->"
 END = "<!-- make bench: generated up to here -->"
@@ -97,7 +97,7 @@ def dataset_rows(url: str) -> dict[str, Any]:
     else:
         import psycopg
 
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(libpq_url(url)) as conn:
             for table in TABLES:
                 counts[table] = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # type: ignore[index]  # noqa: S608
             size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]  # type: ignore[index]
