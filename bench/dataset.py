@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, func, select, text
+from sqlalchemy import Table, Uuid, create_engine, func, select, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 
 from app.audit.canonical import encode_body, entry_leaf
@@ -356,23 +356,49 @@ TABLES: dict[str, Table] = {
 }  # fmt: skip
 
 
-def _processors(dialect: Dialect) -> dict[str, list[Callable[[Any], Any] | None]]:
-    """Per table and column, the bind processor SQLAlchemy itself applies (so every value
-    is stored exactly as the ORM would store it: UUIDs, times, JSON, ciphertexts)."""
-    out = {}
+Binder = Callable[[Any], Any]
+
+
+def _processors(dialect: Dialect) -> dict[str, list[Binder]]:
+    """Per table and column, a function giving the value as the DBAPI takes it: the bind
+    processor SQLAlchemy itself applies (so every value is stored exactly as the ORM would
+    store it: UUIDs, times, JSON, ciphertexts), remembered per UUID (a case id recurs in
+    every row of the case), and bytes where SQLite's binary processor gives a memoryview
+    (rows travel between processes)."""
+    out: dict[str, list[Binder]] = {}
     for name, columns in COLUMNS.items():
         table = TABLES[name]
-        out[name] = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        out[name] = []
+        for c in columns:
+            col_type = table.c[c].type
+            processor = col_type.dialect_impl(dialect).bind_processor(dialect)
+            out[name].append(_binder(processor, memo=isinstance(col_type, Uuid)))
     return out
 
 
-def _bind(processor: Callable[[Any], Any] | None, value: Any) -> Any:
-    """A value as the DBAPI takes it (bytes, not the memoryview SQLite's binary gives, so
-    rows can travel between processes)."""
-    if processor is None or value is None:
-        return value
-    out = processor(value)
-    return bytes(out) if isinstance(out, memoryview) else out
+def _binder(processor: Binder | None, *, memo: bool) -> Binder:
+    if processor is None:
+        return _same
+    seen: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        if value is None:
+            return None
+        if memo:
+            got = seen.get(value)
+            if got is None:
+                if len(seen) > 100_000:
+                    seen.clear()
+                got = seen[value] = processor(value)
+            return got
+        out = processor(value)
+        return bytes(out) if isinstance(out, memoryview) else out
+
+    return bind
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 class _Row:
@@ -436,10 +462,23 @@ def _shown(role: Role) -> list[str]:
 SHOWN = {Role.COORDINATOR: _shown(Role.COORDINATOR), Role.CASEWORKER: _shown(Role.CASEWORKER)}
 
 
+def _remember_pure_functions() -> None:
+    """In a worker process only: the record module's name folding and blind index, which
+    return the same value for the same input, remembered (names are drawn from lists, so
+    the same words recur across a million cases). The values are those functions' own."""
+    import functools
+
+    from app.crypto import blind_index, normalize
+
+    rec.fold_token = functools.lru_cache(maxsize=200_000)(normalize.fold_token)  # type: ignore[assignment]
+    rec.blind_index = functools.lru_cache(maxsize=200_000)(blind_index.blind_index)  # type: ignore[assignment]
+
+
 class Maker:
     """Makes chunks of cases in a worker process: rows per table and audit bodies."""
 
     def __init__(self, plan: Plan) -> None:
+        _remember_pure_functions()
         self.plan = plan
         self.keyring = _CachedKeyring()
         self.keyring.unseal_with_root(plan.root_key)
@@ -466,7 +505,7 @@ class Maker:
         for name, table_rows in rows.items():
             procs = self.processors[name]
             out[name] = [
-                tuple(_bind(p, v) for p, v in zip(procs, row, strict=True)) for row in table_rows
+                tuple([p(v) for p, v in zip(procs, row, strict=True)]) for row in table_rows
             ]
         return out
 
@@ -486,7 +525,7 @@ class Maker:
         stage = self._stage(rng, plan.end - created)
         worker = rng.choice(team.caseworkers)
         assigned = None if stage == "intake" and rng.random() < p.unassigned_intake else worker
-        case_id, key_id = uuid.uuid4(), uuid.uuid4()
+        case_id, key_id = _new_id(rng), _new_id(rng)
         # Events happen in order between intake and now (at most four months later).
         horizon = min((plan.end - created).total_seconds(), 120 * 86400) * 0.999
         times = sorted(created + timedelta(seconds=rng.uniform(0, horizon)) for _ in range(10))
@@ -514,7 +553,7 @@ class Maker:
         def revision(at: datetime, by: uuid.UUID | None, changes: dict[str, Any]) -> None:
             nonlocal version
             version += 1
-            rev_id = uuid.uuid4()
+            rev_id = _new_id(rng)
             ct = encrypt_json(dek, field=rec.REVISION_FIELD, value=changes, row_id=rev_id)
             rows["case_revisions"].append((rev_id, case_id, version, by, at, sorted(changes), ct))
 
@@ -532,7 +571,7 @@ class Maker:
         def move(at: datetime, to: str) -> None:
             current = moves[-1][2] if moves else "intake"
             moves.append((at, current, to))
-            rows["case_stage_changes"].append((uuid.uuid4(), case_id, worker, at, current, to))
+            rows["case_stage_changes"].append((_new_id(rng), case_id, worker, at, current, to))
             revision(at, worker, {"stage": {"old": current, "new": to}})
             entry(
                 at, AuditAction.CASE_TRANSITIONED, worker, object_type="case",
@@ -543,7 +582,7 @@ class Maker:
         person = cases.validate_fields(self.people.person(created.date()))
         change(created, assigned, person)
         rows["case_stage_changes"].append(
-            (uuid.uuid4(), case_id, assigned, created, None, "intake")
+            (_new_id(rng), case_id, assigned, created, None, "intake")
         )
         if stage != "intake":
             at = next(tick)
@@ -608,9 +647,12 @@ class Maker:
         # The case row: its fields written by the record module, as the service writes them.
         rec.write(case, dek, case_fields)  # type: ignore[arg-type]
         collector = _Collector()
-        deadlines.rewrite(
-            collector, case=case_stub(case_id), protection=case_fields.get("protection")
-        )  # type: ignore[arg-type]
+        if case_fields.get("protection"):  # (a new case has no dates to delete otherwise)
+            deadlines.rewrite(
+                collector,  # type: ignore[arg-type]
+                case=case_stub(case_id),
+                protection=case_fields["protection"],
+            )
         for d in collector.added:
             rows["case_deadlines"].append((case_id, d.on, d.kind.value))
         for fld, value in sorted(rec.index_values(self.keyring, case_fields)):
@@ -643,7 +685,7 @@ class Maker:
 
         title, instructions = rng.choice(TASK_TEXTS)
         task = _Row()
-        task.id = uuid.uuid4()  # type: ignore[attr-defined]
+        task.id = _new_id(rng)  # type: ignore[attr-defined]
         for name, value in (("title", title), ("instructions", instructions),
                             ("place", rng.choice(TASK_PLACES))):  # fmt: skip
             tasks._set_text(task, dek, name, value)  # type: ignore[arg-type]
@@ -666,7 +708,7 @@ class Maker:
     ) -> uuid.UUID:
         """A document's row: metadata encrypted and bound to the row as record_upload does
         (the blob itself is not written: see bench/README.md)."""
-        doc_id, blob_id = uuid.uuid4(), uuid.uuid4()
+        doc_id, blob_id = _new_id(rng), _new_id(rng)
         name = rng.choice(DOCUMENT_NAMES)
         kind = "image/jpeg" if name.endswith(".jpg") else "application/pdf"
         meta = {"name": name, "content_type": kind, "sha256": rng.randbytes(32).hex()}
@@ -675,6 +717,12 @@ class Maker:
             (doc_id, case_id, blob_id, ct, rng.randint(40_000, 4_000_000), by, at)
         )
         return doc_id
+
+
+def _new_id(rng: random.Random) -> uuid.UUID:
+    """A random (version 4) UUID from the chunk's generator: as random as uuid4 for this
+    purpose, without a system call per id."""
+    return uuid.UUID(bytes=rng.randbytes(16), version=4)
 
 
 def _day(start: datetime, days: int) -> str:
@@ -831,9 +879,17 @@ class Writer:
         self.raw = engine.raw_connection()
         self.cur = self.raw.cursor()
         if self.sqlite:
-            # A rebuilt-on-failure dataset needs no durability while it is loaded.
-            for pragma in ("synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY"):
+            # A dataset that failed half-way is rebuilt, so the load needs no durability;
+            # rows are consistent by construction, so no foreign-key lookups per row.
+            for pragma in (
+                "synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY", "foreign_keys=OFF",
+            ):  # fmt: skip
                 self.cur.execute(f"PRAGMA {pragma}")
+        else:
+            self.cur.execute("SET session_replication_role = replica")  # no FK triggers
+            self.cur.execute("SET maintenance_work_mem = '256MB'")
+            self.raw.commit()
+        self.indexes = self._drop_indexes()
         self.cur.execute(f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}")  # noqa: S608
         size, packed = self.cur.fetchone()
         self.size = int(size)
@@ -873,7 +929,10 @@ class Writer:
                     for row in rows:
                         copy.write_row(row)
         self._head()
-        self.raw.commit() if not self.sqlite else self.cur.execute("COMMIT")
+        if self.sqlite:
+            self.cur.execute("COMMIT")
+        else:
+            self.raw.commit()
 
     def _head(self) -> None:
         """The head row moves with every chunk: the tree is whole after each commit."""
@@ -885,6 +944,36 @@ class Writer:
             f"WHERE id = {HEAD_ID}",
             (self.size, pack_frontier(self.frontier), stamp),
         )
+
+    def _drop_indexes(self) -> list[str]:
+        """Drop the loaded tables' secondary indexes (building each once at the end is much
+        cheaper than growing it row by row); returns their DDL, as the database keeps it,
+        to recreate them exactly (constraints' indexes stay)."""
+        tables = [*COLUMNS, "audit_entries", "audit_leaves"]
+        if self.sqlite:
+            marks = ", ".join("?" for _ in tables)
+            where = f"type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
+            query = f"SELECT name, sql FROM sqlite_master WHERE {where}"  # noqa: S608
+            self.cur.execute(query, tables)
+        else:
+            self.cur.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = "
+                "current_schema() AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM "
+                "pg_constraint c WHERE c.conindid = quote_ident(i.indexname)::regclass)",
+                (tables,),
+            )
+        found = [(str(name), str(ddl)) for name, ddl in self.cur.fetchall()]
+        for name, _ddl in found:
+            self.cur.execute(f'DROP INDEX "{name}"')
+        self.raw.commit()
+        return [ddl for _name, ddl in found]
+
+    def restore_indexes(self) -> None:
+        """Build the dropped indexes again from their own DDL."""
+        for ddl in self.indexes:
+            self.cur.execute(ddl)
+            self.raw.commit()
+        self.indexes = []
 
     def close(self) -> None:
         """Set the entry id sequence past the ids given here (PostgreSQL), and let go."""
@@ -905,30 +994,24 @@ def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None
     writer = Writer(engine)
     done = 0
     try:
-        if workers == 0:  # in this process (small datasets, debugging)
-            maker = Maker(plan)
-            for b in bounds:
-                writer.write(maker.chunk(*b))
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
+            pending: list[Any] = []
+            todo = iter(bounds)
+            for b in todo:
+                pending.append((b, pool.apply_async(_make_chunk, (b,))))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                b, result = pending.pop(0)
+                chunk = result.get()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.apply_async(_make_chunk, (nxt,))))
+                writer.write(chunk)
                 done += b[1] - b[0]
                 report(done)
-        else:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
-                pending: list[Any] = []
-                todo = iter(bounds)
-                for b in todo:
-                    pending.append((b, pool.apply_async(_make_chunk, (b,))))
-                    if len(pending) >= 2 * workers:
-                        break
-                while pending:
-                    b, result = pending.pop(0)
-                    chunk = result.get()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append((nxt, pool.apply_async(_make_chunk, (nxt,))))
-                    writer.write(chunk)
-                    done += b[1] - b[0]
-                    report(done)
+        writer.restore_indexes()
     finally:
         writer.close()
     return writer.audit_entries
@@ -1005,7 +1088,8 @@ def _build(backend: str, cases: int, paths: dict[str, Path], key: str) -> Datase
     )
     engine = make_engine(url)
     loaded = time.perf_counter()
-    workers = 0 if cases <= CHUNK else max(1, min(2, os.cpu_count() or 1))
+    # Worker processes even for one chunk: they remember pure functions (see Maker).
+    workers = 1 if cases <= CHUNK else max(1, min(2, os.cpu_count() or 1))
     try:
         entries = _load(plan, engine, workers, _progress(cases, loaded))
         load_seconds = time.perf_counter() - loaded
