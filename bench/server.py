@@ -23,6 +23,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg itself takes it (no `+psycopg`)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def _split_pg(url: str) -> tuple[str, str]:
     server, _, name = url.partition("?")[0].rpartition("/")
     return server, name
@@ -48,14 +53,15 @@ def working_copy(env: dict[str, str], workdir: Path) -> Iterator[dict[str, str]]
 
     server, name = _split_pg(url)
     target = f"bench_run_{name}"[:63]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+    admin = libpq_url(f"{server}/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{name}" STRATEGY FILE_COPY')
     copy["HAVEN_DATABASE_URL"] = f"{server}/{target}"
     try:
         yield copy
     finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
 
 
