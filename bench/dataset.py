@@ -12,7 +12,7 @@ Real data, not look-alikes: every value is written by the services' own function
 batched. Per case, a data key of its own wrapped under the current KEK (envelope.wrap_dek,
 as create_data_key does); the fields set through app/cases/record.write (the envelope
 encryption the case service uses); blind indexes from record.index_values; revisions
-encrypted like the case service's `_revision`; deadlines through app/cases/deadlines;
+encrypted like the case service's `_revision`; deadlines as app/cases/deadlines keeps them;
 task texts and document metadata encrypted like the tasks and documents services; audit
 entries encoded by app/audit/canonical and given their positions in the Merkle tree with
 the same leaf hash and frontier as app/audit/tree.append_leaves, then a signed checkpoint.
@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Table, create_engine, func, select, text
+from sqlalchemy import Table, Uuid, create_engine, func, select, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 
 from app.audit.canonical import encode_body, entry_leaf
@@ -50,13 +50,14 @@ from app.audit.checkpoints import take_checkpoint
 from app.audit.events import AuditAction
 from app.audit.merkle import frontier_append, pack_frontier, unpack_frontier
 from app.audit.tree import HEAD_ID
-from app.cases import deadlines
 from app.cases import record as rec
 from app.cases import service as cases
+from app.cases.deadlines import DeadlineKind
 from app.cases.fields import CASE_FIELDS, ENCRYPTED_FIELDS, INDEXED_FIELDS
 from app.cases.models import Case, CaseDeadline, CaseIndex, CaseRevision, StageChange
 from app.config import SealMode
 from app.crypto import aead
+from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.crypto.envelope import OpenDataKey, encrypt_json, wrap_dek
 from app.crypto.keyring import Keyring, create_dev_key_file, read_dev_key_file
 from app.crypto.keystore import current_kek_version, initialise_keyring
@@ -67,6 +68,7 @@ from app.documents.models import Document
 from app.documents.service import META_FIELD, META_NAMES
 from app.migrate import ROOT, alembic_config, upgrade
 from app.policy.permissions import Role, redact
+from app.reports import counts as report_counts
 from app.tasks.models import Task
 from app.users import service as users
 from app.users.models import Team
@@ -356,41 +358,64 @@ TABLES: dict[str, Table] = {
 }  # fmt: skip
 
 
-def _processors(dialect: Dialect) -> dict[str, list[Callable[[Any], Any] | None]]:
-    """Per table and column, the bind processor SQLAlchemy itself applies (so every value
-    is stored exactly as the ORM would store it: UUIDs, times, JSON, ciphertexts)."""
-    out = {}
+Binder = Callable[[Any], Any]
+
+
+Binder = Callable[[Any], Any]
+
+
+def _processors(dialect: Dialect) -> dict[str, list[tuple[int, Binder]]]:
+    """Per table, the columns whose values need converting for the DBAPI and how: the
+    bind processor SQLAlchemy itself applies (so every value is stored exactly as the ORM
+    would store it: UUIDs, times, JSON, ciphertexts), remembered per UUID (a case id recurs
+    in every row of the case), and bytes where SQLite's binary processor gives a memoryview
+    (rows travel between processes)."""
+    out: dict[str, list[tuple[int, Binder]]] = {}
     for name, columns in COLUMNS.items():
         table = TABLES[name]
-        out[name] = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+        out[name] = []
+        for i, c in enumerate(columns):
+            col_type = table.c[c].type
+            processor = col_type.dialect_impl(dialect).bind_processor(dialect)
+            if isinstance(col_type, Encrypted):  # what its processor gives, without a view
+                processor = _ciphertext_bytes
+            if processor is not None:
+                out[name].append((i, _binder(processor, memo=isinstance(col_type, Uuid))))
     return out
 
 
-def _bind(processor: Callable[[Any], Any] | None, value: Any) -> Any:
-    """A value as the DBAPI takes it (bytes, not the memoryview SQLite's binary gives, so
-    rows can travel between processes)."""
-    if processor is None or value is None:
-        return value
-    out = processor(value)
-    return bytes(out) if isinstance(out, memoryview) else out
+def _ciphertext_bytes(value: Ciphertext) -> bytes:
+    return value.data
+
+
+def _binder(processor: Binder, *, memo: bool) -> Binder:
+    seen: dict[Any, Any] = {}
+
+    def bind(value: Any) -> Any:
+        if value is None:
+            return None
+        if memo:
+            got = seen.get(value)
+            if got is None:
+                if len(seen) > 100_000:
+                    seen.clear()
+                got = seen[value] = processor(value)
+            return got
+        out = processor(value)
+        return bytes(out) if isinstance(out, memoryview) else out
+
+    return bind
+
+
+def _bound(row: tuple[Any, ...], binders: list[tuple[int, Binder]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, bind in binders:
+        values[i] = bind(values[i])
+    return tuple(values)
 
 
 class _Row:
     """A plain object the record module writes fields onto (it only uses setattr)."""
-
-
-class _Collector:
-    """Stands in for the session deadlines.rewrite writes to: keeps the rows it adds."""
-
-    def __init__(self) -> None:
-        self.added: list[Any] = []
-
-    def execute(self, _stmt: Any) -> None:
-        """The DELETE of a new case's dates: there are none yet."""
-
-    def add(self, obj: Any) -> None:
-        """Keep a new row."""
-        self.added.append(obj)
 
 
 class _CachedKeyring(Keyring):
@@ -436,10 +461,23 @@ def _shown(role: Role) -> list[str]:
 SHOWN = {Role.COORDINATOR: _shown(Role.COORDINATOR), Role.CASEWORKER: _shown(Role.CASEWORKER)}
 
 
+def _remember_pure_functions() -> None:
+    """In a worker process only: the record module's name folding and blind index, which
+    return the same value for the same input, remembered (names are drawn from lists, so
+    the same words recur across a million cases). The values are those functions' own."""
+    import functools
+
+    from app.crypto import blind_index, normalize
+
+    rec.fold_token = functools.lru_cache(maxsize=200_000)(normalize.fold_token)  # type: ignore[assignment]
+    rec.blind_index = functools.lru_cache(maxsize=200_000)(blind_index.blind_index)  # type: ignore[assignment]
+
+
 class Maker:
     """Makes chunks of cases in a worker process: rows per table and audit bodies."""
 
     def __init__(self, plan: Plan) -> None:
+        _remember_pure_functions()
         self.plan = plan
         self.keyring = _CachedKeyring()
         self.keyring.unseal_with_root(plan.root_key)
@@ -465,9 +503,7 @@ class Maker:
         out: dict[str, Any] = {"audit": audit}
         for name, table_rows in rows.items():
             procs = self.processors[name]
-            out[name] = [
-                tuple(_bind(p, v) for p, v in zip(procs, row, strict=True)) for row in table_rows
-            ]
+            out[name] = [_bound(row, procs) for row in table_rows] if procs else table_rows
         return out
 
     def _stage(self, rng: random.Random, age: timedelta) -> str:
@@ -486,7 +522,7 @@ class Maker:
         stage = self._stage(rng, plan.end - created)
         worker = rng.choice(team.caseworkers)
         assigned = None if stage == "intake" and rng.random() < p.unassigned_intake else worker
-        case_id, key_id = uuid.uuid4(), uuid.uuid4()
+        case_id, key_id = _new_id(rng), _new_id(rng)
         # Events happen in order between intake and now (at most four months later).
         horizon = min((plan.end - created).total_seconds(), 120 * 86400) * 0.999
         times = sorted(created + timedelta(seconds=rng.uniform(0, horizon)) for _ in range(10))
@@ -514,7 +550,7 @@ class Maker:
         def revision(at: datetime, by: uuid.UUID | None, changes: dict[str, Any]) -> None:
             nonlocal version
             version += 1
-            rev_id = uuid.uuid4()
+            rev_id = _new_id(rng)
             ct = encrypt_json(dek, field=rec.REVISION_FIELD, value=changes, row_id=rev_id)
             rows["case_revisions"].append((rev_id, case_id, version, by, at, sorted(changes), ct))
 
@@ -532,7 +568,7 @@ class Maker:
         def move(at: datetime, to: str) -> None:
             current = moves[-1][2] if moves else "intake"
             moves.append((at, current, to))
-            rows["case_stage_changes"].append((uuid.uuid4(), case_id, worker, at, current, to))
+            rows["case_stage_changes"].append((_new_id(rng), case_id, worker, at, current, to))
             revision(at, worker, {"stage": {"old": current, "new": to}})
             entry(
                 at, AuditAction.CASE_TRANSITIONED, worker, object_type="case",
@@ -543,7 +579,7 @@ class Maker:
         person = cases.validate_fields(self.people.person(created.date()))
         change(created, assigned, person)
         rows["case_stage_changes"].append(
-            (uuid.uuid4(), case_id, assigned, created, None, "intake")
+            (_new_id(rng), case_id, assigned, created, None, "intake")
         )
         if stage != "intake":
             at = next(tick)
@@ -607,12 +643,11 @@ class Maker:
 
         # The case row: its fields written by the record module, as the service writes them.
         rec.write(case, dek, case_fields)  # type: ignore[arg-type]
-        collector = _Collector()
-        deadlines.rewrite(
-            collector, case=case_stub(case_id), protection=case_fields.get("protection")
-        )  # type: ignore[arg-type]
-        for d in collector.added:
-            rows["case_deadlines"].append((case_id, d.on, d.kind.value))
+        # The plaintext dates beside the protection steps, as deadlines.rewrite keeps them
+        # (its DELETE of a new case's dates would find none).
+        for kind, key in ((DeadlineKind.HEARING, "hearings"), (DeadlineKind.DEADLINE, "deadlines")):
+            for item in (case_fields.get("protection") or {}).get(key) or []:
+                rows["case_deadlines"].append((case_id, date.fromisoformat(item["on"]), kind.value))
         for fld, value in sorted(rec.index_values(self.keyring, case_fields)):
             rows["case_indexes"].append((case_id, fld, value))
         last = moves[-1][0] if moves else created
@@ -643,7 +678,7 @@ class Maker:
 
         title, instructions = rng.choice(TASK_TEXTS)
         task = _Row()
-        task.id = uuid.uuid4()  # type: ignore[attr-defined]
+        task.id = _new_id(rng)  # type: ignore[attr-defined]
         for name, value in (("title", title), ("instructions", instructions),
                             ("place", rng.choice(TASK_PLACES))):  # fmt: skip
             tasks._set_text(task, dek, name, value)  # type: ignore[arg-type]
@@ -666,7 +701,7 @@ class Maker:
     ) -> uuid.UUID:
         """A document's row: metadata encrypted and bound to the row as record_upload does
         (the blob itself is not written: see bench/README.md)."""
-        doc_id, blob_id = uuid.uuid4(), uuid.uuid4()
+        doc_id, blob_id = _new_id(rng), _new_id(rng)
         name = rng.choice(DOCUMENT_NAMES)
         kind = "image/jpeg" if name.endswith(".jpg") else "application/pdf"
         meta = {"name": name, "content_type": kind, "sha256": rng.randbytes(32).hex()}
@@ -677,15 +712,14 @@ class Maker:
         return doc_id
 
 
+def _new_id(rng: random.Random) -> uuid.UUID:
+    """A random (version 4) UUID from the chunk's generator: as random as uuid4 for this
+    purpose, without a system call per id."""
+    return uuid.UUID(bytes=rng.randbytes(16), version=4)
+
+
 def _day(start: datetime, days: int) -> str:
     return (start + timedelta(days=days)).date().isoformat()
-
-
-def case_stub(case_id: uuid.UUID) -> Any:
-    """What deadlines.rewrite reads of a case: its id."""
-    stub = _Row()
-    stub.id = case_id  # type: ignore[attr-defined]
-    return stub
 
 
 # --- building -----------------------------------------------------------------------------
@@ -831,9 +865,20 @@ class Writer:
         self.raw = engine.raw_connection()
         self.cur = self.raw.cursor()
         if self.sqlite:
-            # A rebuilt-on-failure dataset needs no durability while it is loaded.
-            for pragma in ("synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY"):
+            # A dataset that failed half-way is rebuilt, so the load needs no durability;
+            # rows are consistent by construction, so no foreign-key lookups per row.
+            for pragma in (
+                "synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY", "foreign_keys=OFF",
+            ):  # fmt: skip
                 self.cur.execute(f"PRAGMA {pragma}")
+            self.backend_pid = os.getpid()  # SQLite works in this process
+        else:
+            self.cur.execute("SELECT pg_backend_pid()")
+            self.backend_pid = int(self.cur.fetchone()[0])
+            self.cur.execute("SET session_replication_role = replica")  # no FK triggers
+            self.cur.execute("SET maintenance_work_mem = '256MB'")
+            self.raw.commit()
+        self.indexes = self._drop_indexes()
         self.cur.execute(f"SELECT size, frontier FROM audit_head WHERE id = {HEAD_ID}")  # noqa: S608
         size, packed = self.cur.fetchone()
         self.size = int(size)
@@ -873,7 +918,10 @@ class Writer:
                     for row in rows:
                         copy.write_row(row)
         self._head()
-        self.raw.commit() if not self.sqlite else self.cur.execute("COMMIT")
+        if self.sqlite:
+            self.cur.execute("COMMIT")
+        else:
+            self.raw.commit()
 
     def _head(self) -> None:
         """The head row moves with every chunk: the tree is whole after each commit."""
@@ -885,6 +933,36 @@ class Writer:
             f"WHERE id = {HEAD_ID}",
             (self.size, pack_frontier(self.frontier), stamp),
         )
+
+    def _drop_indexes(self) -> list[str]:
+        """Drop the loaded tables' secondary indexes (building each once at the end is much
+        cheaper than growing it row by row); returns their DDL, as the database keeps it,
+        to recreate them exactly (constraints' indexes stay)."""
+        tables = [*COLUMNS, "audit_entries", "audit_leaves"]
+        if self.sqlite:
+            marks = ", ".join("?" for _ in tables)
+            where = f"type = 'index' AND sql IS NOT NULL AND tbl_name IN ({marks})"
+            query = f"SELECT name, sql FROM sqlite_master WHERE {where}"  # noqa: S608
+            self.cur.execute(query, tables)
+        else:
+            self.cur.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = "
+                "current_schema() AND i.tablename = ANY(%s) AND NOT EXISTS (SELECT 1 FROM "
+                "pg_constraint c WHERE c.conindid = quote_ident(i.indexname)::regclass)",
+                (tables,),
+            )
+        found = [(str(name), str(ddl)) for name, ddl in self.cur.fetchall()]
+        for name, _ddl in found:
+            self.cur.execute(f'DROP INDEX "{name}"')
+        self.raw.commit()
+        return [ddl for _name, ddl in found]
+
+    def restore_indexes(self) -> None:
+        """Build the dropped indexes again from their own DDL."""
+        for ddl in self.indexes:
+            self.cur.execute(ddl)
+            self.raw.commit()
+        self.indexes = []
 
     def close(self) -> None:
         """Set the entry id sequence past the ids given here (PostgreSQL), and let go."""
@@ -898,49 +976,85 @@ class Writer:
         self.raw.close()
 
 
-def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None]) -> int:
-    """Make the cases in worker processes and write them as they come, in order; returns
-    the number of audit entries written."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process on this machine has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class LoadReport:
+    """What the load wrote and the CPU seconds each part used (the machine is shared:
+    the CPU time says what the load costs whatever else runs)."""
+
+    audit_entries: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None]) -> LoadReport:
+    """Make the cases in worker processes and write them as they come, in order."""
+    import resource
+
+    def used(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    start_self, start_children = used(resource.RUSAGE_SELF), used(resource.RUSAGE_CHILDREN)
     bounds = [(i, min(i + CHUNK, plan.cases)) for i in range(0, plan.cases, CHUNK)]
     writer = Writer(engine)
+    start_db = _cpu_seconds(writer.backend_pid) if not writer.sqlite else 0.0
     done = 0
     try:
-        if workers == 0:  # in this process (small datasets, debugging)
-            maker = Maker(plan)
-            for b in bounds:
-                writer.write(maker.chunk(*b))
+        ctx = mp.get_context("spawn")
+        with ctx.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
+            pending: list[Any] = []
+            todo = iter(bounds)
+            for b in todo:
+                pending.append((b, pool.apply_async(_make_chunk, (b,))))
+                if len(pending) >= 2 * workers:
+                    break
+            while pending:
+                b, result = pending.pop(0)
+                chunk = result.get()
+                nxt = next(todo, None)
+                if nxt is not None:
+                    pending.append((nxt, pool.apply_async(_make_chunk, (nxt,))))
+                writer.write(chunk)
                 done += b[1] - b[0]
                 report(done)
-        else:
-            ctx = mp.get_context("spawn")
-            with ctx.Pool(workers, initializer=_init_worker, initargs=(plan,)) as pool:
-                pending: list[Any] = []
-                todo = iter(bounds)
-                for b in todo:
-                    pending.append((b, pool.apply_async(_make_chunk, (b,))))
-                    if len(pending) >= 2 * workers:
-                        break
-                while pending:
-                    b, result = pending.pop(0)
-                    chunk = result.get()
-                    nxt = next(todo, None)
-                    if nxt is not None:
-                        pending.append((nxt, pool.apply_async(_make_chunk, (nxt,))))
-                    writer.write(chunk)
-                    done += b[1] - b[0]
-                    report(done)
+            pool.close()
+            pool.join()
+        cpu = {"workers": used(resource.RUSAGE_CHILDREN) - start_children}
+        loaded = used(resource.RUSAGE_SELF)
+        cpu["parent"] = loaded - start_self
+        if not writer.sqlite:
+            cpu["database"] = _cpu_seconds(writer.backend_pid) - start_db
+        writer.restore_indexes()
+        cpu["indexes"] = (
+            used(resource.RUSAGE_SELF) - loaded
+            if writer.sqlite
+            else _cpu_seconds(writer.backend_pid) - start_db - cpu["database"]
+        )
     finally:
         writer.close()
-    return writer.audit_entries
+    return LoadReport(writer.audit_entries, {k: round(v, 1) for k, v in cpu.items()})
 
 
 def _finish(engine: Engine, root: bytes) -> None:
-    """A signed checkpoint of the whole log, and planner statistics (a live database has
-    them from autovacuum; a bulk-loaded one does not yet)."""
+    """A signed checkpoint of the whole log, the report counts, and planner statistics (a
+    live database has them from autovacuum; a bulk-loaded one does not yet)."""
     keyring = Keyring()
     keyring.unseal_with_root(root)
     with transaction(make_sessionmaker(engine)) as db:
         take_checkpoint(db, keyring=keyring, origin=ORIGIN)
+    # The rows went in behind the application's back, so the counts it keeps with every
+    # case write (reports, the case list's totals) are built once here, as
+    # `haven reports rebuild` does (SQL, one grouped INSERT per dimension).
+    with transaction(make_sessionmaker(engine)) as db:
+        report_counts.rebuild(db)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
 
@@ -1005,9 +1119,10 @@ def _build(backend: str, cases: int, paths: dict[str, Path], key: str) -> Datase
     )
     engine = make_engine(url)
     loaded = time.perf_counter()
-    workers = 0 if cases <= CHUNK else max(1, min(2, os.cpu_count() or 1))
+    # Worker processes even for one chunk: they remember pure functions (see Maker).
+    workers = 1 if cases <= CHUNK else max(1, min(2, os.cpu_count() or 1))
     try:
-        entries = _load(plan, engine, workers, _progress(cases, loaded))
+        load = _load(plan, engine, workers, _progress(cases, loaded))
         load_seconds = time.perf_counter() - loaded
         _finish(engine, root)
         samples = _samples(engine, root, cast)
@@ -1021,7 +1136,8 @@ def _build(backend: str, cases: int, paths: dict[str, Path], key: str) -> Datase
         "env": _env(backend, cases, paths),
         "accounts": {role: asdict(a) for role, a in cast.accounts.items()},
         **samples,
-        "audit_entries": entries,
+        "audit_entries": load.audit_entries,
+        "cpu_seconds": load.cpu,
         "built_at": end.isoformat(),
         "seconds": round(seconds, 1),
         "load_seconds": round(load_seconds, 1),
@@ -1062,6 +1178,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"cases/s; {manifest['audit_entries']:,} audit entries); "
         f"{ds.env['HAVEN_DATABASE_URL']}"
     )
+    cpu = manifest.get("cpu_seconds") or {}
+    if cpu:
+        parts = ", ".join(f"{k} {v:,.1f} s" for k, v in cpu.items())
+        print(f"CPU of the load: {parts} ({sum(cpu.values()) / ds.cases * 1000:.2f} ms a case)")
 
 
 def remove(backend: str, cases: int, root: Path = DEFAULT_ROOT) -> None:
