@@ -1,0 +1,114 @@
+"""Key-handling edges found by mutation testing (tests/MUTATION.md): rotation's rewrap refuses
+a wrapped key whose header lies, every refusal names what failed, the check value tells one
+root key from another, and an unseal hook registered is a hook that runs."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.orm import Session
+
+from app.config import SealMode
+from app.crypto import aead
+from app.crypto.aead import DecryptionFailed
+from app.crypto.envelope import destroy_data_key, rewrap_dek, unwrap_dek, wrap_dek
+from app.crypto.errors import KeyUnavailable
+from app.crypto.keyring import Keyring, check_value_for
+from app.crypto.keystore import initialise_keyring
+from app.crypto.models import DataKey
+from app.errors import Sealed
+
+FAILED = r"^data key failed to authenticate"
+
+
+@pytest.fixture
+def wrapped() -> dict[str, object]:
+    """A DEK wrapped under KEK version 7, as rotation finds it in the table."""
+    old, new = AESGCM(aead.new_key()), AESGCM(aead.new_key())
+    key_id, owner_id, dek = uuid.uuid4(), uuid.uuid4(), aead.new_key()
+    blob = wrap_dek(old, dek=dek, key_id=key_id, owner_id=owner_id, version=7)
+    return {
+        "old": old,
+        "new": new,
+        "key_id": key_id,
+        "owner_id": owner_id,
+        "dek": dek,
+        "blob": blob,
+    }
+
+
+def _rewrap(w: dict[str, object], blob: bytes, from_version: int = 7) -> bytes:
+    ids = w["key_id"].bytes + w["owner_id"].bytes  # type: ignore[attr-defined]
+    return rewrap_dek(
+        w["old"],  # type: ignore[arg-type]
+        w["new"],  # type: ignore[arg-type]
+        wrapped=blob,
+        ids=ids,
+        from_version=from_version,
+        to_version=8,
+    )
+
+
+def test_rewrap_moves_the_key_to_the_new_version_only(wrapped: dict[str, object]) -> None:
+    moved = _rewrap(wrapped, wrapped["blob"])  # type: ignore[arg-type]
+    row = DataKey(id=wrapped["key_id"], owner_id=wrapped["owner_id"], kek_version=8, wrapped=moved)
+    assert unwrap_dek(wrapped["new"], row) == wrapped["dek"]  # type: ignore[arg-type]
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        unwrap_dek(wrapped["old"], row)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("what", "position", "value"),
+    [
+        ("a header naming another KEK version", 4, 8),
+        ("a foreign format byte", 0, 0x02),
+    ],
+)
+def test_rewrap_refuses_a_header_that_lies(
+    wrapped: dict[str, object], what: str, position: int, value: int
+) -> None:
+    """The ciphertext itself is intact: only the header was rewritten. Rotation must refuse
+    it rather than carry a row it cannot vouch for into the new version."""
+    blob = bytearray(wrapped["blob"])  # type: ignore[arg-type]
+    blob[position] = value
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob))
+
+
+def test_rewrap_of_a_tampered_key_names_the_data_key(wrapped: dict[str, object]) -> None:
+    blob = bytearray(wrapped["blob"])  # type: ignore[arg-type]
+    blob[-1] ^= 1
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob))
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob[:4]))
+
+
+def test_shredding_a_key_that_does_not_exist_says_so(db: Session) -> None:
+    with pytest.raises(KeyUnavailable, match=r"^no such data key$"):
+        destroy_data_key(db, key_id=uuid.uuid4())
+
+
+def test_the_check_value_tells_one_root_from_another(keyring: Keyring, root_key: bytes) -> None:
+    assert keyring.check_value() == check_value_for(root_key)
+    assert keyring.check_value() != check_value_for(secrets.token_bytes(32))
+    assert len(keyring.check_value()) == 32
+    keyring.seal()
+    with pytest.raises(Sealed):
+        keyring.check_value()
+
+
+def test_an_unseal_hook_runs_with_the_unsealing_session(db: Session) -> None:
+    """A hook is how a process learns of an unseal (e.g. which seals it has seen); a hook
+    lost on registration fails silently, since unseal_verified logs a failing hook."""
+    root = secrets.token_bytes(32)
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=root)
+    ring.seal()
+    seen: list[Session] = []
+    ring.on_unseal(seen.append)
+    ring.unseal_verified(db, root)
+    assert seen == [db]
