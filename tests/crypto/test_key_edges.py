@@ -5,7 +5,9 @@ root key from another, and an unseal hook registered is a hook that runs."""
 from __future__ import annotations
 
 import secrets
+import stat
 import uuid
+from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -16,10 +18,12 @@ from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
 from app.crypto.envelope import destroy_data_key, rewrap_dek, unwrap_dek, wrap_dek
 from app.crypto.errors import KeyUnavailable
-from app.crypto.keyring import Keyring, check_value_for
+from app.crypto.keyring import Keyring, check_value_for, create_dev_key_file
 from app.crypto.keystore import initialise_keyring
-from app.crypto.models import DataKey
+from app.crypto.models import DataKey, KeyringState
 from app.errors import Sealed
+from tests.crypto.conftest import CHEAP_ARGON2
+from tests.crypto.test_keyring import PASSPHRASE
 
 FAILED = r"^data key failed to authenticate"
 
@@ -112,3 +116,37 @@ def test_an_unseal_hook_runs_with_the_unsealing_session(db: Session) -> None:
     ring.on_unseal(seen.append)
     ring.unseal_verified(db, root)
     assert seen == [db]
+
+
+@pytest.mark.parametrize(
+    "column", ["wrapped_root", "kdf_salt", "kdf_memory_kib", "kdf_time_cost", "kdf_parallelism"]
+)
+def test_a_passphrase_state_missing_a_part_is_refused_as_such(db: Session, column: str) -> None:
+    """A damaged or tampered keyring row (one of the wrapped root and its Argon2 parameters
+    gone) is refused, naming the problem: never unwrapped with a default in the gap."""
+    ring = Keyring()
+    initialise_keyring(
+        db,
+        keyring=ring,
+        mode=SealMode.PASSPHRASE,
+        root=secrets.token_bytes(32),
+        passphrase_text=PASSPHRASE,
+        argon2=CHEAP_ARGON2,
+    )
+    ring.seal()
+    state = db.get_one(KeyringState, 1)
+    setattr(state, column, None)
+    db.flush()
+    with pytest.raises(KeyUnavailable, match=r"^the keyring state has no wrapped root key$"):
+        ring.submit_unseal_key(db, PASSPHRASE)
+    assert ring.sealed
+
+
+def test_a_dev_key_file_gets_a_private_folder_made_as_needed(tmp_path: Path) -> None:
+    """The dev key sits beside the data: the folder made for it is the owner's alone, and
+    a path whose parents do not exist yet (a fresh ./var/keys/...) still works."""
+    key_file = tmp_path / "var" / "keys" / "root.key"
+    create_dev_key_file(key_file)
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_bytes()) == 32
