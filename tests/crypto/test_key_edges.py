@@ -18,7 +18,7 @@ from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
 from app.crypto.envelope import destroy_data_key, rewrap_dek, unwrap_dek, wrap_dek
 from app.crypto.errors import KeyUnavailable
-from app.crypto.keyring import Keyring, check_value_for, create_dev_key_file
+from app.crypto.keyring import Keyring, check_value_for, create_dev_key_file, read_dev_key_file
 from app.crypto.keystore import initialise_keyring
 from app.crypto.models import DataKey, KeyringState
 from app.errors import Sealed
@@ -150,3 +150,16 @@ def test_a_dev_key_file_gets_a_private_folder_made_as_needed(tmp_path: Path) -> 
     assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert len(key_file.read_bytes()) == 32
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_dev_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    """Whoever else can read the key file can decrypt every case: refuse to unseal from it,
+    saying which file, its mode and the fix."""
+    key_file = tmp_path / "root.key"
+    create_dev_key_file(key_file)
+    key_file.chmod(mode)
+    with pytest.raises(PermissionError, match=f"readable by others \\(mode {mode:o}\\); chmod 600"):
+        read_dev_key_file(key_file)
+    key_file.chmod(0o600)
+    assert len(read_dev_key_file(key_file)) == 32
