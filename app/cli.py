@@ -23,6 +23,7 @@ from app.cli_support import (
 from app.config import SealMode, Settings
 from app.demo.cli import load_demo_cases_with_progress
 from app.referrals.cli import partner_cli, referral_cli
+from app.reports.cli import reports_cli
 
 cli = command_group(
     "Haven: secure case management. Settings come from HAVEN_* environment variables.",
@@ -32,6 +33,7 @@ cli.add_typer(audit_cli, name="audit")
 cli.add_typer(backup_cli, name="backup")
 cli.add_typer(partner_cli, name="partner")
 cli.add_typer(referral_cli, name="referral")
+cli.add_typer(reports_cli, name="reports")
 cli.add_typer(retention_cli, name="retention")
 out = Console()
 err = Console(stderr=True)

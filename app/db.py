@@ -94,6 +94,11 @@ _TURN = "haven.sqlite_turn"
 _TURNS: dict[str, threading.Semaphore] = {}
 _TURNS_GUARD = threading.Lock()
 SQLITE_WAIT_SECONDS = 10.0
+# A server on SQLite admits this many requests at a time and queues the rest on the event
+# loop, first come first served, for up to this long (app/middleware.py WriteQueueMiddleware:
+# why the queue and not the thread pool).
+SQLITE_QUEUE_SLOTS = 4
+SQLITE_QUEUE_WAIT_SECONDS = 30.0
 
 
 def _turn_of(database: str) -> threading.Semaphore:

@@ -174,7 +174,7 @@ def _field_errors(errors: Sequence[Any]) -> list[dict[str, str]]:
     return out
 
 
-async def _haven_error(request: Request, exc: Exception) -> Response:
+async def haven_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HavenError)  # noqa: S101 - registered for HavenError only
     if isinstance(exc, NotAuthenticated) and _sends_to_sign_in(request):
         return RedirectResponse("/login", status_code=303)
@@ -255,14 +255,14 @@ async def _database_down(request: Request, exc: Exception) -> Response:
     request_id = str(request.scope.get("state", {}).get("request_id", "-"))
     if database_full(exc):
         log.error("database storage full [%s]: %s", request_id, type(exc).__name__)
-        return await _haven_error(request, StorageFull())
+        return await haven_error(request, StorageFull())
     log.warning("database unavailable [%s]: %s", request_id, type(exc).__name__)
-    return await _haven_error(request, DatabaseUnavailable(retry_after=DATABASE_RETRY_SECONDS))
+    return await haven_error(request, DatabaseUnavailable(retry_after=DATABASE_RETRY_SECONDS))
 
 
 def install_error_handlers(app: FastAPI) -> None:
     """Register the handlers that turn every failure into a safe response."""
-    app.add_exception_handler(HavenError, _haven_error)
+    app.add_exception_handler(HavenError, haven_error)
     for kind in DATABASE_DOWN:
         app.add_exception_handler(kind, _database_down)
     app.add_exception_handler(RequestValidationError, _validation_error)

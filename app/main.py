@@ -28,7 +28,13 @@ from app.cases.retention import start_movement_scheduler
 from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
-from app.db import make_engine, make_sessionmaker, transaction
+from app.db import (
+    SQLITE_QUEUE_SLOTS,
+    SQLITE_QUEUE_WAIT_SECONDS,
+    make_engine,
+    make_sessionmaker,
+    transaction,
+)
 from app.documents.api import router as documents_router
 from app.documents.pages import router as documents_pages_router
 from app.documents.sweep import sweep_at_start
@@ -37,7 +43,7 @@ from app.i18n.pages import router as language_router
 from app.intake.api import router as intake_router
 from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
-from app.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from app.middleware import BodyLimitMiddleware, RequestIdMiddleware, WriteQueueMiddleware
 from app.openapi import install_openapi
 from app.referrals.api import router as referrals_router
 from app.referrals.pages import router as referrals_pages_router
@@ -169,6 +175,14 @@ def create_app(
     # The last added runs first: the body limit, then the sealed gate. The request id and
     # the security headers wrap the whole stack (Haven.build_middleware_stack), so a 413 or
     # a sealed 503 carries an id and every header.
+    if engine.dialect.name == "sqlite":
+        # Innermost: a sealed service or an oversize body is refused before it queues.
+        app.add_middleware(
+            WriteQueueMiddleware,
+            slots=SQLITE_QUEUE_SLOTS,
+            wait=SQLITE_QUEUE_WAIT_SECONDS,
+            open_prefixes=("/static/", "/api/v1/sys/health"),
+        )
     app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -6,6 +6,7 @@ from app.cases import models as case_models
 from app.crypto import models as crypto_models
 from app.documents import models as document_models
 from app.referrals import models as referral_models
+from app.reports import counts as report_counts
 from app.security import models as security_models
 from app.tasks import models as task_models
 from app.users import models as user_models
@@ -17,6 +18,7 @@ __all__ = [
     "crypto_models",
     "document_models",
     "referral_models",
+    "report_counts",
     "security_models",
     "task_models",
     "user_models",

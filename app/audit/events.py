@@ -79,6 +79,7 @@ class AuditAction(enum.StrEnum):
     AUDIT_EXPORTED = "audit.exported"
     REPORT_READ = "report.read"
     REPORT_EXPORTED = "report.exported"
+    REPORT_COUNTS_REBUILT = "sys.report_counts_rebuilt"
 
 
 class DuplicateCheck(enum.StrEnum):

@@ -24,6 +24,7 @@ from app.documents.models import Document
 from app.errors import Conflict, Forbidden
 from app.policy.deps import Actor
 from app.referrals.models import Referral
+from app.reports.counts import forget_history
 from app.tasks.models import Task
 
 APPROVAL_WINDOW = timedelta(days=7)
@@ -113,6 +114,9 @@ def erase_case(db: Session, *, case: Case, blob_store: BlobStore | None) -> None
     callers record who erased it and why."""
     case_id, key_id = case.id, case.dek_id
     blob_ids = list(db.scalars(select(Document.blob_id).where(Document.case_id == case_id)))
+    # The bulk DELETE of the stage history is seen by no flush: take its stays out of the
+    # report counts first (the case's own cells go when the flush deletes the case).
+    forget_history(db, case)
     # Explicit deletes rather than relying on ON DELETE CASCADE, so the erasure does not
     # depend on a connection pragma (SQLite) and is visible in one place.
     for model in (Task, Document, Referral, CaseRevision, CaseIndex, StageChange, BreakGlassGrant):

@@ -21,25 +21,29 @@ class Case(IdMixin, Base):
     __tablename__ = "cases"
 
     case_code: Mapped[str] = mapped_column(String(32), unique=True)
-    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("teams.id"), index=True)
+    team_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("teams.id"), index=True, active_history=True
+    )
     assigned_to: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(16), default="intake")
+    stage: Mapped[str] = mapped_column(String(16), default="intake", active_history=True)
     risk_level: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, active_history=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
     dek_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("data_keys.id"), unique=True)
     # Where the case came from: "staff" (an intake) or "self_referral" (the public form).
-    source: Mapped[str] = mapped_column(String(16), default="staff")
+    source: Mapped[str] = mapped_column(String(16), default="staff", active_history=True)
     # The reportable dimensions (named in SECURITY.md): plaintext so reports need no keys.
-    citizenship: Mapped[str | None] = mapped_column(String(2), index=True)
-    current_country: Mapped[str | None] = mapped_column(String(2), index=True)
-    situation: Mapped[str | None] = mapped_column(String(32), index=True)
-    needs: Mapped[list[str]] = mapped_column(JSON, default=list)
-    outcome_kind: Mapped[str | None] = mapped_column(String(32))
+    # `active_history`: their old values are known at flush, so the maintained report counts
+    # (app/reports/counts.py) can move a case from its old cells to its new ones.
+    citizenship: Mapped[str | None] = mapped_column(String(2), index=True, active_history=True)
+    current_country: Mapped[str | None] = mapped_column(String(2), index=True, active_history=True)
+    situation: Mapped[str | None] = mapped_column(String(32), index=True, active_history=True)
+    needs: Mapped[list[str]] = mapped_column(JSON, default=list, active_history=True)
+    outcome_kind: Mapped[str | None] = mapped_column(String(32), active_history=True)
     # When the movement plan must be destroyed (the plan itself is encrypted).
     movement_destroy_after: Mapped[datetime | None] = mapped_column(index=True)
-    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(index=True, active_history=True)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     # Store consent withdrawn: a coordinator must decide on erasure.
     erasure_decision_due: Mapped[bool] = mapped_column(Boolean, default=False)

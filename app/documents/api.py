@@ -22,6 +22,7 @@ from app.documents.schemas import DocumentOut
 from app.documents.sniff import SNIFFABLE
 from app.documents.upload import receive_encrypted_upload
 from app.errors import HavenError
+from app.middleware import leave_write_queue
 from app.openapi import errors
 from app.pagination import Page, PageQuery, page_of
 
@@ -71,6 +72,7 @@ async def upload_document(
     # keep everyone else (the seal button included) waiting. The row is written afterwards
     # in a transaction of its own; a case erased meanwhile fails that insert and the blob goes.
     await run_in_threadpool(commit_early, db)
+    leave_write_queue(request)
     try:
         stored = await asyncio.wait_for(
             receive_encrypted_upload(

@@ -31,6 +31,7 @@ from app.documents.dependencies import CaseDocuments, DocumentRead, DocumentUplo
 from app.documents.upload import StoredUpload, receive_encrypted_upload
 from app.errors import InvalidInput, PayloadTooLarge
 from app.i18n import LazyText, lazy
+from app.middleware import leave_write_queue
 from app.policy.access import CaseAccess
 from app.users.directory import shown_names
 from app.web import render, see_other
@@ -130,6 +131,7 @@ async def upload_document(
     dek = await run_in_threadpool(service.case_key, db, keyring=_keyring(request), case=access.case)
     # As the API does: no lock or pooled connection held while a slow link sends the file.
     await run_in_threadpool(commit_early, db)
+    leave_write_queue(request)
     try:
         stored: StoredUpload = await asyncio.wait_for(
             receive_encrypted_upload(

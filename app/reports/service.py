@@ -201,8 +201,7 @@ def build_summary(
     now: datetime,
 ) -> Summary:
     """The suppressed summary of the cases actor may count, taken in during the period."""
-    since, until = period.bounds()
-    pop = Population(report_teams(db, actor, team_id), since, until)
+    pop = Population(report_teams(db, actor, team_id), period.first, period.last)
     return assemble(queries.collect(db, pop), period=period, team_id=team_id, k=k, now=now)
 
 

@@ -1,12 +1,16 @@
 """Password hashing (Argon2id via argon2-cffi) and the rules a new password must meet.
 
 Hashing costs tens of milliseconds of CPU and memory on purpose: callers run it off the event
-loop (sync routes run in the threadpool, or `run_in_threadpool`).
+loop (sync routes run in the threadpool, or `run_in_threadpool`). At most `MAX_CONCURRENT`
+hashes are computed at once in a process: each takes 64 MiB, so sixteen sign-ins at the same
+moment would otherwise take a gigabyte (measured by `make bench`), and a machine's cores are
+busy with two anyway; the others wait their turn.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
@@ -19,6 +23,9 @@ from app.i18n import N_
 
 MIN_LENGTH = 12
 MAX_LENGTH = 1024  # hashing a megabyte "password" would be a cheap denial of service
+# Argon2 computations at once per process (each holds memory_cost_kib of memory while it runs).
+MAX_CONCURRENT = 2
+_turns = threading.BoundedSemaphore(MAX_CONCURRENT)
 
 
 @dataclass(frozen=True)
@@ -54,7 +61,8 @@ def use_params(params: HashParams) -> None:
 
 def hash_password(password: str) -> str:
     """An Argon2id hash of password, with a fresh salt."""
-    return _hasher().hash(password)
+    with _turns:
+        return _hasher().hash(password)
 
 
 @lru_cache(maxsize=1)
@@ -68,15 +76,17 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, str |
     """Check password; returns (matches, new hash when the parameters changed)."""
     hasher = _hasher()
     if stored_hash is None or len(password) > MAX_LENGTH:
-        with contextlib.suppress(VerificationError):
-            hasher.verify(_dummy_hash(), password[:MAX_LENGTH])
+        dummy = _dummy_hash()
+        with _turns, contextlib.suppress(VerificationError):
+            hasher.verify(dummy, password[:MAX_LENGTH])
         return False, None
     try:
-        hasher.verify(stored_hash, password)
+        with _turns:
+            hasher.verify(stored_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False, None
     if hasher.check_needs_rehash(stored_hash):
-        return True, hasher.hash(password)
+        return True, hash_password(password)
     return True, None
 
 

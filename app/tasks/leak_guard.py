@@ -53,14 +53,32 @@ class PersonMarkers:
 # Letters that look alike across scripts, folded towards the word's main script.
 _CYR_TO_LAT = dict(
     zip(
-        "АВЕКМНОРСТХУаеорсхуіјѕԁԛԝӏ",
-        "ABEKMHOPCTXYaeopcxyijsdqwl",
+        "АВЕКМНОРСТХУаеорсхуіјѕԁԛԝӏгп",
+        "ABEKMHOPCTXYaeopcxyijsdqwlrn",
         strict=True,
     )
 )
 _GREEK_TO_LAT = dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαοριν", "ABEZHIKMNOPTYXaopiv", strict=True))
 _LAT_TO_CYR = {v: k for k, v in _CYR_TO_LAT.items() if k.isupper() or v in "aeopcxy"}
 _INVISIBLE = {"Cf", "Cc", "Mn", "Me"}
+# What NFKC leaves alone but a reader takes for a plain letter or mark: Latin small capitals,
+# Armenian and IPA look-alikes, dotless i and j, slashes and dashes of other kinds; and blank
+# letters that show as nothing (Hangul fillers, the Braille blank), dropped.
+_CONFUSABLES = str.maketrans(
+    {
+        **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnoprstuvwyz", strict=True)),
+        **dict(zip("օսոհցզıȷɑɡɩʋ", "ounhgqijagiv", strict=True)),
+        **dict.fromkeys("\u2044\u2215\u29f8", "/"),
+        **dict.fromkeys("\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2043", "-"),
+        **dict.fromkeys("\u115f\u1160\u3164\uffa0\u2800"),
+    }
+)
+# Explicit right-to-left runs (embedding, override, isolate) up to their end: text typed
+# backwards inside an override shows forwards ("\u202eyksvosoloK" reads "Kolosovsky").
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u061c\u202a-\u202e\u2066-\u2069]")
+_RTL_RUN = re.compile("[\u202b\u202e\u2067]([^\u202a-\u202e\u2066-\u2069\n]*)")
+# Digits standing in for letters inside a word (K0l0s0vsky), for the name check only.
+_LEET = str.maketrans("013457", "oieast")
 
 
 def _fold(word: str) -> str:
@@ -91,8 +109,10 @@ def _fold_word(word: str) -> str:
 
 
 def clean(text: str) -> str:
-    """NFKC, invisible and combining marks removed, look-alikes folded per word."""
+    """NFKC, invisible and combining marks removed, look-alikes folded (per word, between
+    scripts)."""
     text = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", text))
+    text = text.translate(_CONFUSABLES)
     text = "".join(ch for ch in text if unicodedata.category(ch) not in _INVISIBLE)
     text = unicodedata.normalize("NFC", text)
     return re.sub(r"\w+", lambda m: _fold_word(m.group(0)), text)
@@ -369,11 +389,58 @@ def _matches(parts: list[_NamePart], words: list[_Word]) -> bool:
     return any(p.matches(w) for p in parts for w in words)
 
 
+def _visual(text: str) -> str:
+    """The text with each explicit right-to-left run reversed, as it is shown."""
+    return _RTL_RUN.sub(lambda m: m.group(1)[::-1], text)
+
+
+def _unleet(text: str) -> str:
+    """Digits inside words that also hold letters, read as the letters they stand for."""
+    return re.sub(
+        r"\w+",
+        lambda m: m[0].translate(_LEET) if re.search(r"[^\W\d_]", m[0]) else m[0],
+        text,
+    )
+
+
+def _date_view(text: str) -> str:
+    """Dates typed apart: spaces (of any width) and line-break hyphens between digits and
+    separators dropped, "dot"/"точка" read as a dot."""
+    text = re.sub(r"\s+(?:dot|точка|крапка|кропка)\s+", ".", text, flags=re.IGNORECASE)
+    text = re.sub(r"(?<=\d)-\s*\n\s*(?=\d)", "", text)
+    return re.sub(r"(?<=[\d./\-])\s+(?=[\d./\-])", "", text)
+
+
+# An e-mail address spelt out: name at domain dot org, name (at) domain [dot] org, name
+# собака domain точка ru.
+# Only with a country's or a common top-level domain at its end: "coffee at reception dot
+# desk" is not an address.
+_SPELT_EMAIL_RE = re.compile(
+    r"[\w.+-]{2,}\s*(?:\(at\)|\[at\]|\{at\}|\sat\s|\(?собака\)?|\(?равлик\)?)\s*"
+    r"[\w-]{2,}\s*(?:\.|\(dot\)|\[dot\]|\{dot\}|\sdot\s|\sточка\s|\sкрапка\s)\s*"
+    r"(?:com|org|net|info|io|me|eu|ru|su|ua|by|kz|kg|uz|md|am|az|ge|de|pl|lt|lv|ee|fi|cz|sk"
+    r"|at|ch|nl|fr|uk|se|no|dk|tr|rs|il|us|ca)\b",
+    re.IGNORECASE,
+)
+
+
 def find_leaks(text: str, person: PersonMarkers) -> list[Finding]:
-    """Every kind of identifying data found in text, in a stable order (empty when clean)."""
+    """Every kind of identifying data found in text, in a stable order (empty when clean).
+
+    Text with right-to-left controls is checked as typed and as shown."""
+    found = _find(text, person)
+    if _BIDI_CONTROLS.search(text):
+        shown = _find(_visual(text), person)
+        found = [kind for kind in Finding if kind in found or kind in shown]
+    return found
+
+
+def _find(text: str, person: PersonMarkers) -> list[Finding]:
     cleaned = clean(text)
     found: list[Finding] = []
     candidates = _text_words(_words(cleaned))
+    if re.search(r"\d", cleaned):
+        candidates += _text_words(_words(_unleet(cleaned)))
     if person.legal_name and _matches(_name_parts([person.legal_name]), candidates):
         found.append(Finding.NAME)
     if person.aliases and _matches(_name_parts(person.aliases), candidates):
@@ -385,12 +452,16 @@ def find_leaks(text: str, person: PersonMarkers) -> list[Finding]:
     if (
         _HANDLE_RE.search(cleaned)
         or _EMAIL_RE.search(cleaned)
+        or _SPELT_EMAIL_RE.search(cleaned)
         or any(len(h) >= 5 and h in squashed for h in handles)
     ):
         found.append(Finding.HANDLE)
-    if person.date_of_birth and (
-        _numeric_dates(cleaned, person.date_of_birth)
-        or _worded_dates(cleaned, person.date_of_birth)
+    spaced = _date_view(cleaned)
+    # ... and a hyphen between two digits read as a broken line (14.0-⏎3.1994).
+    dates = (cleaned, spaced, re.sub(r"(?<=\d)-(?=\d)", "", spaced))
+    if person.date_of_birth and any(
+        _numeric_dates(view, person.date_of_birth) or _worded_dates(view, person.date_of_birth)
+        for view in dates
     ):
         found.append(Finding.BIRTH_DATE)
     return found

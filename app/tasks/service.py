@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
-from app.audit.log import record
+from app.audit.log import record, record_each
 from app.cases import record as rec
 from app.cases.models import Case
 from app.crypto.envelope import OpenDataKey, decrypt_text, encrypt_text
@@ -179,14 +179,13 @@ def list_tasks(
     del held
     # Task texts are case content (meeting points, times): one entry per case read, filed
     # under the case, so the mass-read alert sees an account harvesting tasks too.
-    for read_id in sorted(keys, key=str):
-        record(
-            db,
-            AuditAction.TASK_LISTED,
-            by=actor,
-            on=("case", read_id),
-            fields=sorted({f for item in out for f in item}),
-        )
+    record_each(
+        db,
+        AuditAction.TASK_LISTED,
+        by=actor,
+        on=[("case", read_id) for read_id in sorted(keys, key=str)],
+        fields=sorted({f for item in out for f in item}),
+    )
     return page_of(out, paging, total)
 
 

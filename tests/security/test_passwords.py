@@ -77,3 +77,49 @@ def test_password_containing_the_account_name_is_refused() -> None:
 @pytest.mark.parametrize("candidate", ["violet-harbour-quietly-7", "тихий вечер над рекой 42"])
 def test_good_passphrases_pass(candidate: str) -> None:
     assert weakness(candidate, email="someone@example.invalid") is None
+
+
+def test_at_most_two_hashes_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sixteen sign-ins at the same moment must not take sixteen times 64 MiB: verifications
+    and hashes past the limit wait their turn (and every one of them still happens)."""
+    import threading
+    import time
+
+    running = 0
+    most = 0
+    lock = threading.Lock()
+    real_verify, real_hash = passwords.PasswordHasher.verify, passwords.PasswordHasher.hash
+
+    def observed(real):  # type: ignore[no-untyped-def]
+        def run(self, *args):  # type: ignore[no-untyped-def]
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)  # long enough for the others to arrive while this one runs
+            try:
+                return real(self, *args)
+            finally:
+                with lock:
+                    running -= 1
+
+        return run
+
+    stored = passwords.hash_password("orchid-lantern-9-ferry")
+    passwords._dummy_hash()
+    monkeypatch.setattr(passwords.PasswordHasher, "verify", observed(real_verify))
+    monkeypatch.setattr(passwords.PasswordHasher, "hash", observed(real_hash))
+    results: list[bool] = []
+    work = [
+        lambda: results.append(verify_password(stored, "orchid-lantern-9-ferry")[0]),
+        lambda: results.append(verify_password(None, "orchid-lantern-9-ferry")[0]),
+        lambda: results.append(passwords.hash_password("orchid-lantern-9-ferry") != stored),
+    ] * 6
+    threads = [threading.Thread(target=job) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 18
+    assert results.count(False) == 6  # the unknown accounts; the rest verified or hashed
+    assert most == passwords.MAX_CONCURRENT == 2
