@@ -17,8 +17,14 @@ from app.config import SealMode
 from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
 from app.crypto.envelope import destroy_data_key, rewrap_dek, unwrap_dek, wrap_dek
-from app.crypto.errors import KeyUnavailable
-from app.crypto.keyring import Keyring, check_value_for, create_dev_key_file, read_dev_key_file
+from app.crypto.errors import KeyUnavailable, UnsealRejected
+from app.crypto.keyring import (
+    Keyring,
+    SealStatus,
+    check_value_for,
+    create_dev_key_file,
+    read_dev_key_file,
+)
 from app.crypto.keystore import initialise_keyring
 from app.crypto.models import DataKey, KeyringState
 from app.errors import Sealed
@@ -163,3 +169,45 @@ def test_a_dev_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) ->
         read_dev_key_file(key_file)
     key_file.chmod(0o600)
     assert len(read_dev_key_file(key_file)) == 32
+
+
+def test_a_short_dev_key_file_is_refused_naming_it(tmp_path: Path) -> None:
+    key_file = tmp_path / "root.key"
+    create_dev_key_file(key_file)
+    key_file.write_bytes(key_file.read_bytes()[:31])
+    with pytest.raises(ValueError, match=r"root.key does not hold a 32-byte root key$"):
+        read_dev_key_file(key_file)
+
+
+def test_the_seal_status_before_and_after_init(db: Session) -> None:
+    """What anyone may read: before `haven init`, nothing begun and one key wanted; a
+    passphrase keyring wants one key too (only Shamir asks for K shares)."""
+    ring = Keyring()
+    assert ring.status(db) == SealStatus(True, False, None, 0, 1, None)
+    initialise_keyring(
+        db,
+        keyring=ring,
+        mode=SealMode.PASSPHRASE,
+        root=secrets.token_bytes(32),
+        passphrase_text=PASSPHRASE,
+        argon2=CHEAP_ARGON2,
+    )
+    ring.seal()
+    assert ring.status(db) == SealStatus(True, True, "passphrase", 0, 1, None)
+    assert ring.submit_unseal_key(db, PASSPHRASE) == SealStatus(
+        False, True, "passphrase", 0, 1, None
+    )
+    # A key given to an unsealed keyring changes nothing and says so.
+    assert ring.submit_unseal_key(db, "anything at all") == SealStatus(
+        False, True, "passphrase", 0, 1, None
+    )
+
+
+def test_dev_mode_without_a_key_file_says_what_is_missing(db: Session) -> None:
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+    ring.seal()
+    with pytest.raises(UnsealRejected) as refused:
+        ring.submit_unseal_key(db, "a passphrase")
+    assert refused.value.message == "Dev mode unseals from its key file; none is configured."
+    assert ring.sealed
