@@ -11,12 +11,20 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy.orm import Session
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import SealMode
 from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
-from app.crypto.envelope import destroy_data_key, rewrap_dek, unwrap_dek, wrap_dek
+from app.crypto.envelope import (
+    create_data_key,
+    destroy_data_key,
+    open_data_key,
+    rewrap_dek,
+    unwrap_dek,
+    wrap_dek,
+)
 from app.crypto.errors import KeyUnavailable, UnsealRejected
 from app.crypto.keyring import (
     Keyring,
@@ -27,6 +35,8 @@ from app.crypto.keyring import (
 )
 from app.crypto.keystore import initialise_keyring
 from app.crypto.models import DataKey, KeyringState
+from app.crypto.rotation import rotate
+from app.db import transaction
 from app.errors import Sealed
 from tests.crypto.conftest import CHEAP_ARGON2
 from tests.crypto.test_keyring import PASSPHRASE
@@ -210,4 +220,39 @@ def test_dev_mode_without_a_key_file_says_what_is_missing(db: Session) -> None:
     with pytest.raises(UnsealRejected) as refused:
         ring.submit_unseal_key(db, "a passphrase")
     assert refused.value.message == "Dev mode unseals from its key file; none is configured."
+    assert ring.sealed
+
+
+def test_a_retired_kek_is_gone_from_the_running_process_too(
+    committed: tuple[Engine, sessionmaker[Session]],
+) -> None:
+    """Rotation erases the old KEK in the database; the process that rotated had it cached.
+    A key wrapped under the old version (say, a row put back from an old backup) must not
+    open through that cache."""
+    _engine, factory = committed
+    keyring = Keyring()
+    owner = uuid.uuid4()
+    with transaction(factory) as s:
+        initialise_keyring(s, keyring=keyring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+        row = create_data_key(s, keyring=keyring, owner_id=owner)
+        old_wrapped, old_id = row.wrapped, row.id
+        open_data_key(s, keyring=keyring, key_id=row.id, owner_id=owner)  # KEK 1 now cached
+    assert rotate(factory, keyring=keyring).retired == [1]
+    with transaction(factory) as s:
+        with pytest.raises(KeyUnavailable, match="KEK version 1 is retired or unknown"):
+            keyring.kek(s, 1)
+        put_back = s.get_one(DataKey, old_id)
+        put_back.wrapped, put_back.kek_version = old_wrapped, 1
+        s.flush()
+        with pytest.raises(KeyUnavailable):
+            open_data_key(s, keyring=keyring, key_id=old_id, owner_id=owner)
+
+
+def test_a_foreign_root_is_refused_in_so_many_words(db: Session) -> None:
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+    ring.seal()
+    with pytest.raises(UnsealRejected) as refused:
+        ring.unseal_verified(db, secrets.token_bytes(32))
+    assert refused.value.message == "This key does not belong to this installation."
     assert ring.sealed
