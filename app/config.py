@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=1000, gt=0)
     audit_checkpoint_minutes: int = Field(default=60, gt=0)
     audit_checkpoint_poll_seconds: float = Field(default=5.0, ge=0)
+    # How often each server process's sequencer gives committed entries their positions in
+    # the tree (app/audit/tree.py); 0 turns it off (then `haven audit sequence` does it).
+    audit_sequence_poll_seconds: float = Field(default=0.1, ge=0)
     # Audit alerts: one account reading many cases, and bursts of denied access.
     audit_alert_reads: int = Field(default=40, gt=1)
     audit_alert_reads_minutes: int = Field(default=10, gt=0)
