@@ -67,6 +67,25 @@ class Case(IdMixin, Base):
         Index("ix_cases_team_id_updated_at_id", "team_id", "updated_at", "id"),
         Index("ix_cases_team_id_stage_created_at_id", "team_id", "stage", "created_at", "id"),
         Index("ix_cases_assigned_to_created_at_id", "assigned_to", "created_at", "id"),
+        # Filtered by country, risk or assignee: the page and its bounded count read only the
+        # matching rows, in order (the need, a JSON list, has no index: see docs/api.md).
+        Index(
+            "ix_cases_team_id_current_country_created_at_id",
+            "team_id",
+            "current_country",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_cases_team_id_risk_level_created_at_id", "team_id", "risk_level", "created_at", "id"
+        ),
+        Index(
+            "ix_cases_team_id_assigned_to_created_at_id",
+            "team_id",
+            "assigned_to",
+            "created_at",
+            "id",
+        ),
     )
 
 

@@ -170,15 +170,20 @@ def _page_query(seen: list[tuple[str, Any]], table: str) -> tuple[str, Any]:
     return hits[0]
 
 
-def _plan_problems(db: Session, sql: str, params: Any, table: str) -> list[str]:
-    """What in the statement's plan reads or sorts more than the page: a sort, or a scan of
-    the table that is not in an index's order."""
+def _plan_problems(
+    db: Session, sql: str, params: Any, table: str, *, narrowed_by: str | None = None
+) -> list[str]:
+    """What in the statement's plan reads or sorts more than the page: a sort, a scan of
+    the table that is not in an index's order, or (narrowed_by) a filter on that column
+    that no index condition applies (the rows would be read and then thrown away)."""
     conn = db.connection()
     if conn.dialect.name == "sqlite":
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params).all()
         details = [str(r[3]) for r in rows]
         bad = [d for d in details if "TEMP B-TREE" in d]
         bad += [d for d in details if d.startswith(f"SCAN {table}") and "INDEX" not in d]
+        if narrowed_by and not any(f"{narrowed_by}=?" in d for d in details):
+            bad.append(f"no index condition on {narrowed_by}: {details}")
         return bad or ([] if any("INDEX" in d for d in details) else details)
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     conn.exec_driver_sql("SET LOCAL enable_sort = off")
@@ -186,21 +191,32 @@ def _plan_problems(db: Session, sql: str, params: Any, table: str) -> list[str]:
     plan = plan if isinstance(plan, list) else json.loads(plan)
     bad: list[str] = []
 
+    conds: list[str] = []
+
     def walk(node: dict[str, Any]) -> None:
         kind = node["Node Type"]
         if "Sort" in kind or (kind == "Seq Scan" and node.get("Relation Name") == table):
             bad.append(f"{kind} {node.get('Relation Name', '')}")
+        conds.append(str(node.get("Index Cond", "")))
         for child in node.get("Plans", []):
             walk(child)
 
     walk(plan[0]["Plan"])
+    if narrowed_by and not any(narrowed_by in c for c in conds):
+        bad.append(f"no index condition on {narrowed_by}: {conds}")
     conn.exec_driver_sql("RESET enable_seqscan")
     conn.exec_driver_sql("RESET enable_sort")
     return bad
 
 
 def _case_page_plan(
-    db: Session, keyring: Keyring, user: User, clock: FrozenClock, sort: str, **filters: Any
+    db: Session,
+    keyring: Keyring,
+    user: User,
+    clock: FrozenClock,
+    sort: str,
+    narrowed_by: str | None = None,
+    **filters: Any,
 ) -> list[str]:
     with _captured(db) as seen:
         search.page_in_scope(
@@ -214,7 +230,7 @@ def _case_page_plan(
             now=clock.now(),
         )
     sql, params = _page_query(seen, "cases")
-    return _plan_problems(db, sql, params, "cases")
+    return _plan_problems(db, sql, params, "cases", narrowed_by=narrowed_by)
 
 
 def test_the_case_list_reads_an_index_in_its_order(
@@ -231,6 +247,16 @@ def test_the_case_list_reads_an_index_in_its_order(
     assert _case_page_plan(db, keyring, coordinator, clock, "-updated") == []
     assert _case_page_plan(db, keyring, coordinator, clock, "-created", stage="intake") == []
     assert _case_page_plan(db, keyring, caseworker, clock, "-created") == []
+    assert (
+        _case_page_plan(db, keyring, coordinator, clock, "-created", "stage", stage="intake") == []
+    )
+    for name, column, value in (
+        ("country", "current_country", "GE"),
+        ("risk", "risk_level", "high"),
+        ("assigned_to", "assigned_to", str(caseworker.id)),
+    ):
+        plan = _case_page_plan(db, keyring, coordinator, clock, "-created", column, **{name: value})
+        assert plan == [], name
 
 
 def test_the_plan_check_sees_a_sort(db: Session, keyring: Keyring, clock: FrozenClock) -> None:
