@@ -14,9 +14,9 @@ from tests.conftest import StatementCounter
 # production are not statements here). A read: the session with its account (one join),
 # the account's teams, the case in scope, its data key, the revision that vouches for an
 # authorising field, the audit entry and its pending row. A list page: session and account,
-# teams, the total and the page.
+# teams, the caller's break-glass grants, the total and the page.
 READ_CEILING = 9
-LIST_CEILING = 6
+LIST_CEILING = 7
 
 
 def test_an_audited_case_read_stays_under_its_query_ceiling(
@@ -49,4 +49,4 @@ def test_a_case_list_page_stays_under_its_query_ceiling(
     assert r.status_code == 200
     assert len(r.json()["items"]) >= 9
     assert len(more) == len(few), "a statement per row"
-    assert len(more) <= LIST_CEILING, more
+    assert len(more) <= LIST_CEILING, "\n".join(s[:50].replace("\n", " ") for s in more)
