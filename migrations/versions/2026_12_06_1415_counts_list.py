@@ -1,7 +1,7 @@
 """list indexes: the case list and a volunteer's task list read only the rows of their page
 
 Revision ID: counts_list
-Revises: counts_reports
+Revises: seq_audit_pending
 Create Date: 2026-12-06 14:15:00
 
 - cases (team_id, created_at, id), (team_id, updated_at, id), (team_id, stage, created_at,
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "counts_list"
-down_revision: str | None = "counts_reports"
+down_revision: str | None = "seq_audit_pending"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
