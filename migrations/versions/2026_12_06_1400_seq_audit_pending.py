@@ -1,7 +1,7 @@
 """audit_pending: entries committed but not yet given a position in the tree
 
 Revision ID: seq_audit_pending
-Revises: counts_list
+Revises: counts_reports
 Create Date: 2026-12-06 14:00:00
 
 Requests no longer sequence their own entries under the head lock: each entry commits with
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = 'seq_audit_pending'
-down_revision: str | None = 'counts_list'
+down_revision: str | None = 'counts_reports'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
