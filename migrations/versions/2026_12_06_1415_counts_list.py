@@ -4,9 +4,9 @@ Revision ID: counts_list
 Revises: seq_audit_pending
 Create Date: 2026-12-06 14:15:00
 
-- cases (team_id, created_at, id), (team_id, updated_at, id), (team_id, stage | country |
-  risk | assignee, created_at, id), (assigned_to, created_at, id): each sort and filter of
-  the case list in index order (the first replaces (team_id, created_at), which it covers);
+- cases (team_id, created_at, id), (team_id, updated_at, id), (team_id, stage, created_at,
+  id), (assigned_to, created_at, id): each sort and filter of the case list in index order
+  (the first replaces (team_id, created_at), which it covers);
 - tasks (assigned_to, (due IS NULL), due, created_at, id): a volunteer's tasks in the list's
   order (soonest due first, no due last);
 - report_counts (dim, a, b, month, team_id, n): covering, in the summary's GROUP BY order,
@@ -34,12 +34,6 @@ def upgrade() -> None:
     op.create_index(
         "ix_cases_assigned_to_created_at_id", "cases", ["assigned_to", "created_at", "id"]
     )
-    for column in ("current_country", "risk_level", "assigned_to"):
-        op.create_index(
-            f"ix_cases_team_id_{column}_created_at_id",
-            "cases",
-            ["team_id", column, "created_at", "id"],
-        )
     op.create_index(
         "ix_tasks_assigned_to_due_order",
         "tasks",
@@ -55,8 +49,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_report_counts_dim_a_b_month_team_id", table_name="report_counts")
     op.drop_index("ix_tasks_assigned_to_due_order", table_name="tasks")
-    for column in ("current_country", "risk_level", "assigned_to"):
-        op.drop_index(f"ix_cases_team_id_{column}_created_at_id", table_name="cases")
     op.drop_index("ix_cases_assigned_to_created_at_id", table_name="cases")
     op.drop_index("ix_cases_team_id_stage_created_at_id", table_name="cases")
     op.drop_index("ix_cases_team_id_updated_at_id", table_name="cases")
