@@ -10,6 +10,7 @@ from app.policy.permissions import (
     Role,
     Visibility,
     allows,
+    mask,
     redact,
 )
 
@@ -83,3 +84,20 @@ def test_redact_drops_hidden_and_masks_masked() -> None:
     assert redact(Role.VOLUNTEER, {**values, "unknown_new_field": 1}) == {
         "case_code": "HV-2026-0142"
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("HV-2026-0142", "•••42"),  # a case code: its last two characters at most
+        ("12345678", "•••78"),  # eight characters: the shortest that shows any
+        ("1234567", "•••"),  # shorter: two characters would be too much of it
+        ("", "•••"),
+        (None, "•••"),
+        (20260142, "•••42"),
+    ],
+)
+def test_a_mask_shows_two_characters_of_a_long_value_and_none_of_a_short_one(
+    value: object, shown: str
+) -> None:
+    assert mask(value) == shown
