@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     request_limit_global: int = Field(default=200, gt=0)
     request_window_minutes: int = Field(default=60, gt=0)
     report_min_cell: int = Field(default=5, ge=1)
+    # The case and task lists count their rows up to this many; beyond, `total` is this and
+    # `total_capped` true ("at least"): a count reads every row it counts (app/pagination.py).
+    list_count_cap: int = Field(default=10_000, ge=1)
     # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Empty:
     # the direct peer is the client, so a header sent by anyone changes nothing.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()

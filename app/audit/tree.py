@@ -149,15 +149,14 @@ def sequence_now(target: Session | sessionmaker[Session]) -> int:
             return done
 
 
-@event.listens_for(AuditEntry, "after_insert")
-def _mark_pending(_mapper: Any, connection: Any, target: AuditEntry) -> None:
-    """Every inserted entry gets its pending row in the same transaction (a rolled-back
-    transaction or savepoint takes both away)."""
-    connection.execute(
-        insert(AuditPending).values(
-            entry_id=target.id, digest=pending_digest(target.id, target.body)
-        )
-    )
+@event.listens_for(Session, "after_flush")
+def _mark_pending(session: Session, _context: Any) -> None:
+    """Every entry a flush inserted gets its pending row in the same transaction, all of a
+    flush's in one statement (a rolled-back transaction or savepoint takes both away)."""
+    entries = [o for o in session.new if isinstance(o, AuditEntry)]
+    if entries:
+        rows = [{"entry_id": e.id, "digest": pending_digest(e.id, e.body)} for e in entries]
+        session.connection().execute(insert(AuditPending), rows)
 
 
 def sequencer_step(factory: sessionmaker[Session]) -> str | None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.canonical import BodyError, decode_body, encode_body, leaf_input, pending_digest
 from app.audit.events import AuditAction
-from app.audit.log import record
+from app.audit.log import Target, record, record_each
 from app.audit.merkle import leaf_hash
 from app.audit.models import AuditEntry, AuditLeaf, AuditPending
 from app.audit.tree import read_head, sequence_now, sequence_pending
@@ -28,6 +28,7 @@ from app.deps import DbSession
 from app.errors import Conflict
 from app.policy.deps import PUBLIC
 from tests.audit.conftest import AuditLog
+from tests.conftest import StatementCounter
 
 Model = type[AuditEntry] | type[AuditLeaf] | type[AuditPending]
 
@@ -296,3 +297,18 @@ def test_a_second_sequencer_waits_for_the_first(audit_log: AuditLog) -> None:
     pending = 3 if audit_log.backend == "postgresql" else 2
     assert audit_log.sql("SELECT count(*) FROM audit_leaves")[0][0] == pending
     assert audit_log.verify().ok
+
+
+def test_a_flush_of_many_entries_marks_them_pending_in_one_statement(
+    db: Session, sql_statements: StatementCounter
+) -> None:
+    on: list[Target | None] = [("case", uuid.uuid4()) for _ in range(5)]
+    with sql_statements.counting() as seen:
+        entries = record_each(db, AuditAction.CASE_READ, on=on)
+    assert sum(s.startswith("INSERT INTO audit_pending") for s in seen) == 1
+    db.commit()
+    ids = {e.id for e in entries}
+    marked = db.scalars(select(AuditPending).where(AuditPending.entry_id.in_(ids))).all()
+    assert {p.entry_id: p.digest for p in marked} == {
+        e.id: pending_digest(e.id, e.body) for e in entries
+    }
