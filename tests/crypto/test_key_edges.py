@@ -4,6 +4,7 @@ root key from another, and an unseal hook registered is a hook that runs."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 import stat
 import uuid
@@ -256,3 +257,28 @@ def test_a_foreign_root_is_refused_in_so_many_words(db: Session) -> None:
         ring.unseal_verified(db, secrets.token_bytes(32))
     assert refused.value.message == "This key does not belong to this installation."
     assert ring.sealed
+
+
+def test_a_failing_unseal_hook_leaves_the_unseal_standing_and_says_so(
+    db: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator's trail: the unseal is logged, and a hook that fails is logged as such
+    (with its traceback) while the keyring stays unsealed and later hooks still run."""
+    root = secrets.token_bytes(32)
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=root)
+    ring.seal()
+
+    def broken(_: Session) -> None:
+        raise RuntimeError("hook bug")
+
+    later: list[Session] = []
+    ring.on_unseal(broken)
+    ring.on_unseal(later.append)
+    with caplog.at_level(logging.INFO, logger="haven.keyring"):
+        ring.unseal_verified(db, root)
+    assert not ring.sealed
+    assert later == [db]
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "haven.keyring"]
+    assert said == [(logging.INFO, "keyring unsealed"), (logging.ERROR, "an unseal hook failed")]
+    assert caplog.records[-1].exc_info is not None

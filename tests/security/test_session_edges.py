@@ -8,7 +8,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -94,3 +94,40 @@ def test_purge_takes_the_expired_sessions_and_only_those(
     db.expire_all()
     left = set(db.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
     assert left == {made["live"]}
+
+
+def test_ending_sessions_counts_what_it_ended(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """The count is what an admin is told after "end all sessions" (and what the audit
+    entry records): it must be the number ended, not a guess."""
+    one = make_user(db, Role.VOLUNTEER, enrolled=False)
+    other = make_user(db, Role.VOLUNTEER, enrolled=False)
+    for user, many in ((one, 2), (other, 1)):
+        for _ in range(many):
+            sessions.create(
+                db,
+                user_id=user.id,
+                kind=CredentialKind.BEARER,
+                stage=SessionStage.FULL,
+                now=clock.now(),
+                settings=settings,
+            )
+    assert sessions.end_for_user(db, one.id) == 2
+    assert sessions.end_for_user(db, one.id) == 0
+    before = db.scalar(select(func.count()).select_from(AuthSession))
+    assert before is not None
+    assert before >= 1
+    assert sessions.end_all(db) == before
+    assert sessions.end_all(db) == 0
+
+
+def test_a_reauthentication_is_fresh_for_five_minutes_and_not_a_moment_more(
+    clock: FrozenClock,
+) -> None:
+    proved = clock.now()
+    window = sessions.REAUTH_WINDOW
+    assert window == timedelta(minutes=5)
+    assert sessions.reauth_is_fresh(proved, now=proved + window)
+    assert not sessions.reauth_is_fresh(proved, now=proved + window + timedelta(microseconds=1))
+    assert not sessions.reauth_is_fresh(None, now=proved)
