@@ -1,5 +1,6 @@
 """Append audit entries in the caller's transaction: a rolled-back change leaves no entry,
-a committed one always has its position in the Merkle tree (see app/audit/tree.py).
+a committed one commits with its pending row and the sequencer gives it its position in
+the Merkle tree (see app/audit/tree.py).
 
 `record` is the one way an event is written, from every package:
 
@@ -17,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from app.audit import tree as _tree  # noqa: F401 - the commit hook that sequences entries
+from app.audit import tree as _tree  # noqa: F401 - the insert hook that marks entries pending
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.logs import request_id_var
