@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     request_limit_global: int = Field(default=200, gt=0)
     request_window_minutes: int = Field(default=60, gt=0)
     report_min_cell: int = Field(default=5, ge=1)
+    # The case and task lists count their rows up to this many; beyond, `total` is this and
+    # `total_capped` true ("at least"): a count reads every row it counts (app/pagination.py).
+    list_count_cap: int = Field(default=10_000, ge=1)
     # Proxies whose X-Forwarded-For is believed (addresses or CIDRs, comma-separated). Empty:
     # the direct peer is the client, so a header sent by anyone changes nothing.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
@@ -81,6 +84,9 @@ class Settings(BaseSettings):
     audit_checkpoint_every: int = Field(default=1000, gt=0)
     audit_checkpoint_minutes: int = Field(default=60, gt=0)
     audit_checkpoint_poll_seconds: float = Field(default=5.0, ge=0)
+    # How often each server process's sequencer gives committed entries their positions in
+    # the tree (app/audit/tree.py); 0 turns it off (then `haven audit sequence` does it).
+    audit_sequence_poll_seconds: float = Field(default=0.1, ge=0)
     # Audit alerts: one account reading many cases, and bursts of denied access.
     audit_alert_reads: int = Field(default=40, gt=1)
     audit_alert_reads_minutes: int = Field(default=10, gt=0)

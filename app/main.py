@@ -15,6 +15,7 @@ from starlette.types import ASGIApp
 from app.audit.api import router as audit_router
 from app.audit.checkpoints import start_scheduler
 from app.audit.pages import router as audit_pages_router
+from app.audit.tree import start_sequencer
 from app.board.api import router as board_router
 from app.board.pages import router as board_pages_router
 from app.cases.api import router as cases_router
@@ -77,11 +78,12 @@ TEMPLATE_DIR = ROOT / "templates"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work for the life of the process: first the blobs a crash left behind,
-    then audit checkpoints when due, the destruction of movement plans past their
+    then the audit sequencer and checkpoints when due, the destruction of movement plans past their
     destroy_after and of interviews kept a day, and following a seal made by another
     process on the same database."""
     settings = app.state.settings
     sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
+    sequencer = start_sequencer(app.state.settings)
     scheduler = start_scheduler(app.state.settings, app.state.keyring)
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     drafts = start_draft_purger(app.state.settings, app.state.clock)
@@ -89,7 +91,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for running in (scheduler, purger, drafts, follower):
+        for running in (scheduler, purger, drafts, follower, sequencer):
             if running is not None:
                 running.stop()
 

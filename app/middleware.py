@@ -188,9 +188,17 @@ class WriteQueueMiddleware:
                 held = False
                 slots.release()
 
+        async def send_then_leave(message: Message) -> None:
+            # The answer starts once the handler and its unit of work are done (the session
+            # is a function-scoped dependency): a slow client reading a download or a long
+            # page holds no slot while its body goes out.
+            if message["type"] == "http.response.start":
+                leave()
+            await send(message)
+
         scope.setdefault("state", {})[_GATE_KEY] = leave
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, send_then_leave)
         finally:
             leave()
 

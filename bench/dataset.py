@@ -12,7 +12,7 @@ Real data, not look-alikes: every value is written by the services' own function
 batched. Per case, a data key of its own wrapped under the current KEK (envelope.wrap_dek,
 as create_data_key does); the fields set through app/cases/record.write (the envelope
 encryption the case service uses); blind indexes from record.index_values; revisions
-encrypted like the case service's `_revision`; deadlines through app/cases/deadlines;
+encrypted like the case service's `_revision`; deadlines as app/cases/deadlines keeps them;
 task texts and document metadata encrypted like the tasks and documents services; audit
 entries encoded by app/audit/canonical and given their positions in the Merkle tree with
 the same leaf hash and frontier as app/audit/tree.append_leaves, then a signed checkpoint.
@@ -50,13 +50,14 @@ from app.audit.checkpoints import take_checkpoint
 from app.audit.events import AuditAction
 from app.audit.merkle import frontier_append, pack_frontier, unpack_frontier
 from app.audit.tree import HEAD_ID
-from app.cases import deadlines
 from app.cases import record as rec
 from app.cases import service as cases
+from app.cases.deadlines import DeadlineKind
 from app.cases.fields import CASE_FIELDS, ENCRYPTED_FIELDS, INDEXED_FIELDS
 from app.cases.models import Case, CaseDeadline, CaseIndex, CaseRevision, StageChange
 from app.config import SealMode
 from app.crypto import aead
+from app.crypto.ciphertext import Ciphertext, Encrypted
 from app.crypto.envelope import OpenDataKey, encrypt_json, wrap_dek
 from app.crypto.keyring import Keyring, create_dev_key_file, read_dev_key_file
 from app.crypto.keystore import current_kek_version, initialise_keyring
@@ -67,6 +68,7 @@ from app.documents.models import Document
 from app.documents.service import META_FIELD, META_NAMES
 from app.migrate import ROOT, alembic_config, upgrade
 from app.policy.permissions import Role, redact
+from app.reports import counts as report_counts
 from app.tasks.models import Task
 from app.users import service as users
 from app.users.models import Team
@@ -359,26 +361,34 @@ TABLES: dict[str, Table] = {
 Binder = Callable[[Any], Any]
 
 
-def _processors(dialect: Dialect) -> dict[str, list[Binder]]:
-    """Per table and column, a function giving the value as the DBAPI takes it: the bind
-    processor SQLAlchemy itself applies (so every value is stored exactly as the ORM would
-    store it: UUIDs, times, JSON, ciphertexts), remembered per UUID (a case id recurs in
-    every row of the case), and bytes where SQLite's binary processor gives a memoryview
+Binder = Callable[[Any], Any]
+
+
+def _processors(dialect: Dialect) -> dict[str, list[tuple[int, Binder]]]:
+    """Per table, the columns whose values need converting for the DBAPI and how: the
+    bind processor SQLAlchemy itself applies (so every value is stored exactly as the ORM
+    would store it: UUIDs, times, JSON, ciphertexts), remembered per UUID (a case id recurs
+    in every row of the case), and bytes where SQLite's binary processor gives a memoryview
     (rows travel between processes)."""
-    out: dict[str, list[Binder]] = {}
+    out: dict[str, list[tuple[int, Binder]]] = {}
     for name, columns in COLUMNS.items():
         table = TABLES[name]
         out[name] = []
-        for c in columns:
+        for i, c in enumerate(columns):
             col_type = table.c[c].type
             processor = col_type.dialect_impl(dialect).bind_processor(dialect)
-            out[name].append(_binder(processor, memo=isinstance(col_type, Uuid)))
+            if isinstance(col_type, Encrypted):  # what its processor gives, without a view
+                processor = _ciphertext_bytes
+            if processor is not None:
+                out[name].append((i, _binder(processor, memo=isinstance(col_type, Uuid))))
     return out
 
 
-def _binder(processor: Binder | None, *, memo: bool) -> Binder:
-    if processor is None:
-        return _same
+def _ciphertext_bytes(value: Ciphertext) -> bytes:
+    return value.data
+
+
+def _binder(processor: Binder, *, memo: bool) -> Binder:
     seen: dict[Any, Any] = {}
 
     def bind(value: Any) -> Any:
@@ -397,26 +407,15 @@ def _binder(processor: Binder | None, *, memo: bool) -> Binder:
     return bind
 
 
-def _same(value: Any) -> Any:
-    return value
+def _bound(row: tuple[Any, ...], binders: list[tuple[int, Binder]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, bind in binders:
+        values[i] = bind(values[i])
+    return tuple(values)
 
 
 class _Row:
     """A plain object the record module writes fields onto (it only uses setattr)."""
-
-
-class _Collector:
-    """Stands in for the session deadlines.rewrite writes to: keeps the rows it adds."""
-
-    def __init__(self) -> None:
-        self.added: list[Any] = []
-
-    def execute(self, _stmt: Any) -> None:
-        """The DELETE of a new case's dates: there are none yet."""
-
-    def add(self, obj: Any) -> None:
-        """Keep a new row."""
-        self.added.append(obj)
 
 
 class _CachedKeyring(Keyring):
@@ -504,9 +503,7 @@ class Maker:
         out: dict[str, Any] = {"audit": audit}
         for name, table_rows in rows.items():
             procs = self.processors[name]
-            out[name] = [
-                tuple([p(v) for p, v in zip(procs, row, strict=True)]) for row in table_rows
-            ]
+            out[name] = [_bound(row, procs) for row in table_rows] if procs else table_rows
         return out
 
     def _stage(self, rng: random.Random, age: timedelta) -> str:
@@ -646,15 +643,11 @@ class Maker:
 
         # The case row: its fields written by the record module, as the service writes them.
         rec.write(case, dek, case_fields)  # type: ignore[arg-type]
-        collector = _Collector()
-        if case_fields.get("protection"):  # (a new case has no dates to delete otherwise)
-            deadlines.rewrite(
-                collector,  # type: ignore[arg-type]
-                case=case_stub(case_id),
-                protection=case_fields["protection"],
-            )
-        for d in collector.added:
-            rows["case_deadlines"].append((case_id, d.on, d.kind.value))
+        # The plaintext dates beside the protection steps, as deadlines.rewrite keeps them
+        # (its DELETE of a new case's dates would find none).
+        for kind, key in ((DeadlineKind.HEARING, "hearings"), (DeadlineKind.DEADLINE, "deadlines")):
+            for item in (case_fields.get("protection") or {}).get(key) or []:
+                rows["case_deadlines"].append((case_id, date.fromisoformat(item["on"]), kind.value))
         for fld, value in sorted(rec.index_values(self.keyring, case_fields)):
             rows["case_indexes"].append((case_id, fld, value))
         last = moves[-1][0] if moves else created
@@ -727,13 +720,6 @@ def _new_id(rng: random.Random) -> uuid.UUID:
 
 def _day(start: datetime, days: int) -> str:
     return (start + timedelta(days=days)).date().isoformat()
-
-
-def case_stub(case_id: uuid.UUID) -> Any:
-    """What deadlines.rewrite reads of a case: its id."""
-    stub = _Row()
-    stub.id = case_id  # type: ignore[attr-defined]
-    return stub
 
 
 # --- building -----------------------------------------------------------------------------
@@ -885,7 +871,10 @@ class Writer:
                 "synchronous=OFF", "cache_size=-400000", "temp_store=MEMORY", "foreign_keys=OFF",
             ):  # fmt: skip
                 self.cur.execute(f"PRAGMA {pragma}")
+            self.backend_pid = os.getpid()  # SQLite works in this process
         else:
+            self.cur.execute("SELECT pg_backend_pid()")
+            self.backend_pid = int(self.cur.fetchone()[0])
             self.cur.execute("SET session_replication_role = replica")  # no FK triggers
             self.cur.execute("SET maintenance_work_mem = '256MB'")
             self.raw.commit()
@@ -987,11 +976,36 @@ class Writer:
         self.raw.close()
 
 
-def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None]) -> int:
-    """Make the cases in worker processes and write them as they come, in order; returns
-    the number of audit entries written."""
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process on this machine has used so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class LoadReport:
+    """What the load wrote and the CPU seconds each part used (the machine is shared:
+    the CPU time says what the load costs whatever else runs)."""
+
+    audit_entries: int = 0
+    cpu: dict[str, float] = field(default_factory=dict)
+
+
+def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None]) -> LoadReport:
+    """Make the cases in worker processes and write them as they come, in order."""
+    import resource
+
+    def used(who: int) -> float:
+        r = resource.getrusage(who)
+        return r.ru_utime + r.ru_stime
+
+    start_self, start_children = used(resource.RUSAGE_SELF), used(resource.RUSAGE_CHILDREN)
     bounds = [(i, min(i + CHUNK, plan.cases)) for i in range(0, plan.cases, CHUNK)]
     writer = Writer(engine)
+    start_db = _cpu_seconds(writer.backend_pid) if not writer.sqlite else 0.0
     done = 0
     try:
         ctx = mp.get_context("spawn")
@@ -1011,19 +1025,36 @@ def _load(plan: Plan, engine: Engine, workers: int, report: Callable[[int], None
                 writer.write(chunk)
                 done += b[1] - b[0]
                 report(done)
+            pool.close()
+            pool.join()
+        cpu = {"workers": used(resource.RUSAGE_CHILDREN) - start_children}
+        loaded = used(resource.RUSAGE_SELF)
+        cpu["parent"] = loaded - start_self
+        if not writer.sqlite:
+            cpu["database"] = _cpu_seconds(writer.backend_pid) - start_db
         writer.restore_indexes()
+        cpu["indexes"] = (
+            used(resource.RUSAGE_SELF) - loaded
+            if writer.sqlite
+            else _cpu_seconds(writer.backend_pid) - start_db - cpu["database"]
+        )
     finally:
         writer.close()
-    return writer.audit_entries
+    return LoadReport(writer.audit_entries, {k: round(v, 1) for k, v in cpu.items()})
 
 
 def _finish(engine: Engine, root: bytes) -> None:
-    """A signed checkpoint of the whole log, and planner statistics (a live database has
-    them from autovacuum; a bulk-loaded one does not yet)."""
+    """A signed checkpoint of the whole log, the report counts, and planner statistics (a
+    live database has them from autovacuum; a bulk-loaded one does not yet)."""
     keyring = Keyring()
     keyring.unseal_with_root(root)
     with transaction(make_sessionmaker(engine)) as db:
         take_checkpoint(db, keyring=keyring, origin=ORIGIN)
+    # The rows went in behind the application's back, so the counts it keeps with every
+    # case write (reports, the case list's totals) are built once here, as
+    # `haven reports rebuild` does (SQL, one grouped INSERT per dimension).
+    with transaction(make_sessionmaker(engine)) as db:
+        report_counts.rebuild(db)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
 
@@ -1091,7 +1122,7 @@ def _build(backend: str, cases: int, paths: dict[str, Path], key: str) -> Datase
     # Worker processes even for one chunk: they remember pure functions (see Maker).
     workers = 1 if cases <= CHUNK else max(1, min(2, os.cpu_count() or 1))
     try:
-        entries = _load(plan, engine, workers, _progress(cases, loaded))
+        load = _load(plan, engine, workers, _progress(cases, loaded))
         load_seconds = time.perf_counter() - loaded
         _finish(engine, root)
         samples = _samples(engine, root, cast)
@@ -1105,7 +1136,8 @@ def _build(backend: str, cases: int, paths: dict[str, Path], key: str) -> Datase
         "env": _env(backend, cases, paths),
         "accounts": {role: asdict(a) for role, a in cast.accounts.items()},
         **samples,
-        "audit_entries": entries,
+        "audit_entries": load.audit_entries,
+        "cpu_seconds": load.cpu,
         "built_at": end.isoformat(),
         "seconds": round(seconds, 1),
         "load_seconds": round(load_seconds, 1),
@@ -1146,6 +1178,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"cases/s; {manifest['audit_entries']:,} audit entries); "
         f"{ds.env['HAVEN_DATABASE_URL']}"
     )
+    cpu = manifest.get("cpu_seconds") or {}
+    if cpu:
+        parts = ", ".join(f"{k} {v:,.1f} s" for k, v in cpu.items())
+        print(f"CPU of the load: {parts} ({sum(cpu.values()) / ds.cases * 1000:.2f} ms a case)")
 
 
 def remove(backend: str, cases: int, root: Path = DEFAULT_ROOT) -> None:

@@ -23,6 +23,11 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def libpq_url(url: str) -> str:
+    """A SQLAlchemy PostgreSQL URL as psycopg itself takes it (no `+psycopg`)."""
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
 def _split_pg(url: str) -> tuple[str, str]:
     server, _, name = url.partition("?")[0].rpartition("/")
     return server, name
@@ -48,14 +53,15 @@ def working_copy(env: dict[str, str], workdir: Path) -> Iterator[dict[str, str]]
 
     server, name = _split_pg(url)
     target = f"bench_run_{name}"[:63]
-    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+    admin = libpq_url(f"{server}/postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{target}" TEMPLATE "{name}" STRATEGY FILE_COPY')
     copy["HAVEN_DATABASE_URL"] = f"{server}/{target}"
     try:
         yield copy
     finally:
-        with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
 
 
@@ -102,17 +108,23 @@ class Server:
             time.sleep(0.3)
         raise RuntimeError(f"the server did not answer within {timeout} s; see {self.log}")
 
-    def settle(self, timeout: float = 120) -> None:
-        """Wait for the requests wrk left in flight (a sign-in's Argon2 outlasts its run):
-        until the server answers its health check and uses under a tenth of a core."""
+    def settle(self, timeout: float = 600) -> None:
+        """Wait for the requests wrk left in flight (a sign-in's Argon2 or a slow list
+        outlasts the run that sent it): until no connection to the server is open, its
+        side of each closed connection included (CLOSE_WAIT lasts until it has answered)."""
         deadline = time.monotonic() + timeout
-        with contextlib.suppress(httpx.HTTPError):
-            httpx.get(self.base + "/api/v1/sys/health", timeout=timeout)
-        while time.monotonic() < deadline:
-            before = self.cpu_seconds()
+        while time.monotonic() < deadline and self.open_connections():
             time.sleep(0.5)
-            if self.cpu_seconds() - before < 0.05:
-                return
+
+    def open_connections(self) -> int:
+        """Connections to the server's port still established or awaiting its answer."""
+        port = f"{self.port:04X}"
+        count = 0
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(":" + port) and fields[3] in {"01", "08"}:
+                count += 1
+        return count
 
     @property
     def pid(self) -> int:

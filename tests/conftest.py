@@ -163,6 +163,7 @@ def settings(tmp_path: Path, migrated_db: ScratchDatabase) -> Settings:
         # No background writer or follower on the shared test database: a checkpoint taken
         # or a seal followed there by one test's app would show up in another test's.
         audit_checkpoint_poll_seconds=0,
+        audit_sequence_poll_seconds=0,  # tests sequence with sequence_now()
         seal_follow_poll_seconds=0,
     )
 

@@ -45,6 +45,7 @@ BODY_COLUMNS = (
 _encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True).encode
 # 0x00 || leaf input, as a %-format of (seq, entry_id, body): the verifier's hot loop uses it.
 LEAF_PREIMAGE = '\x00["' + FORMAT + '",%d,%d,%s]'
+PENDING_PREIMAGE = '["haven-audit/pending",%d,%s]'
 
 
 def at_text(at: datetime) -> str:
@@ -87,6 +88,12 @@ def encode_body(
 def leaf_input(seq: int, entry_id: int, body: str) -> bytes:
     """The leaf input of the entry with this body at position seq."""
     return (LEAF_PREIMAGE[1:] % (seq, entry_id, body)).encode()
+
+
+def pending_digest(entry_id: int, body: str) -> bytes:
+    """What an entry not yet given a position is checked against until it has one:
+    SHA-256 of `["haven-audit/pending",entry_id,BODY]` (never a leaf: no 0x00 prefix)."""
+    return hashlib.sha256((PENDING_PREIMAGE % (entry_id, body)).encode()).digest()
 
 
 def entry_leaf(seq: int, entry_id: int, body: str) -> bytes:

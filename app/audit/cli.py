@@ -129,16 +129,32 @@ def verify_cmd(
 def checkpoint_cmd(
     out: Annotated[Path, typer.Option("--out", help="Where to write the signed checkpoint.")],
 ) -> None:
-    """Sign a checkpoint of the log now, store it and write it to a file."""
+    """Sequence what is committed, then sign a checkpoint of the log, store it and write it
+    to a file."""
     from app.audit.checkpoints import take_checkpoint
+    from app.audit.tree import sequence_now
     from app.db import transaction
 
     settings = _settings()
     keyring = _keyring(settings)
-    with _factory(settings) as factory, transaction(factory) as session:
-        row = take_checkpoint(session, keyring=keyring, origin=settings.audit_origin)
+    with _factory(settings) as factory:
+        sequence_now(factory)
+        with transaction(factory) as session:
+            row = take_checkpoint(session, keyring=keyring, origin=settings.audit_origin)
     out.write_text(row.note)
     typer.echo(f"Checkpoint of {row.tree_size} entries written to {out}.")
+
+
+@audit_cli.command("sequence")
+def sequence_cmd() -> None:
+    """Give every committed entry not yet in the tree its position now (the server's
+    sequencer does this in the background)."""
+    from app.audit.tree import sequence_now
+
+    settings = _settings()
+    with _factory(settings) as factory:
+        done = sequence_now(factory)
+    typer.echo(f"Sequenced {done} entries.")
 
 
 @audit_cli.command("prove")

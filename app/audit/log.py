@@ -1,5 +1,6 @@
 """Append audit entries in the caller's transaction: a rolled-back change leaves no entry,
-a committed one always has its position in the Merkle tree (see app/audit/tree.py).
+a committed one commits with its pending row and the sequencer gives it its position in
+the Merkle tree (see app/audit/tree.py).
 
 `record` is the one way an event is written, from every package:
 
@@ -17,7 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session
 
-from app.audit import tree as _tree  # noqa: F401 - the commit hook that sequences entries
+from app.audit import tree as _tree  # noqa: F401 - the insert hook that marks entries pending
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.logs import request_id_var
@@ -51,18 +52,42 @@ def record(
 ) -> AuditEntry:
     """Add one entry to the session (flushed, never committed here). Field names only, never
     values; `reason` is a short code, never free text."""
-    object_type, object_id = on if on is not None else (None, None)
-    entry = AuditEntry.of(
-        actor_id=by.id if by is not None else None,
-        actor_role=str(by.role) if by is not None else None,
-        action=action.value,
-        object_type=object_type,
-        object_id=str(object_id) if object_id is not None else None,
-        fields=list(fields),
-        outcome=outcome,
-        request_id=request_id_var.get() if request_id_var.get() != "-" else None,
-        reason_code=reason,
+    (entry,) = record_each(
+        session, action, by=by, on=[on], fields=fields, outcome=outcome, reason=reason
     )
-    session.add(entry)
-    session.flush()
     return entry
+
+
+def record_each(
+    session: Session,
+    action: AuditAction,
+    *,
+    by: AuditActor | None = None,
+    on: Iterable[Target | None],
+    fields: Iterable[str] = (),
+    outcome: str = "ok",
+    reason: str | None = None,
+) -> list[AuditEntry]:
+    """One entry per object in `on`, the same act on each (a list that shows fifty cases'
+    tasks reads fifty cases), inserted in one flush."""
+    names = list(fields)
+    request_id = request_id_var.get() if request_id_var.get() != "-" else None
+    entries = []
+    for target in on:
+        object_type, object_id = target if target is not None else (None, None)
+        entries.append(
+            AuditEntry.of(
+                actor_id=by.id if by is not None else None,
+                actor_role=str(by.role) if by is not None else None,
+                action=action.value,
+                object_type=object_type,
+                object_id=str(object_id) if object_id is not None else None,
+                fields=names,
+                outcome=outcome,
+                request_id=request_id,
+                reason_code=reason,
+            )
+        )
+    session.add_all(entries)
+    session.flush()
+    return entries

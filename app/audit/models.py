@@ -1,5 +1,6 @@
 """The audit tables: entries (append-only, metadata only), their positions in the Merkle
-tree (append-only), signed checkpoints (append-only) and the one mutable head row."""
+tree (append-only), signed checkpoints (append-only), the one mutable head row, and the
+entries committed but not yet sequenced (pending)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,7 @@ class AuditEntry(Base):
 
 class AuditLeaf(Base):
     """An entry's position (seq) in the tree and its RFC 6962 leaf hash. No gaps, no forks:
-    seq is the primary key and is assigned under the head lock at commit."""
+    seq is the primary key and is assigned under the head lock by the sequencer."""
 
     __tablename__ = "audit_leaves"
 
@@ -118,3 +119,17 @@ class AuditCheckpoint(Base):
     tree_size: Mapped[int] = mapped_column(BigInteger)
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     note: Mapped[str] = mapped_column(Text)
+
+
+class AuditPending(Base):
+    """An entry committed but not yet given a position (app/audit/tree.py): inserted in the
+    entry's own transaction, deleted in the one that inserts its leaf. `digest` is
+    `pending_digest(entry_id, body)`, what the verifier and the sequencer check the entry
+    against until its leaf hash does."""
+
+    __tablename__ = "audit_pending"
+
+    entry_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("audit_entries.id"), primary_key=True, autoincrement=False
+    )
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))

@@ -47,7 +47,7 @@ class AuditFilter:
 
 @dataclass(frozen=True)
 class AuditRow:
-    """One entry as the auditor sees it, with its position in the tree (None until commit)."""
+    """One entry as the auditor sees it, with its position in the tree (None until sequenced)."""
 
     seq: int | None
     entry: AuditEntry

@@ -20,7 +20,7 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from app.audit import fastscan, workers
-from app.audit.canonical import BODY_COLUMNS, entry_leaf
+from app.audit.canonical import BODY_COLUMNS, entry_leaf, pending_digest
 from app.audit.merkle import EMPTY_ROOT, StreamingTree, fold_right, unpack_frontier
 from app.audit.models import AuditCheckpoint, AuditHead
 from app.audit.note import NoteError, VerifierKey, open_checkpoint
@@ -80,6 +80,8 @@ class VerifyReport:
     checkpoints: int
     first_bad: int | None = None
     findings: list[str] = field(default_factory=list)
+    # Committed entries not yet sequenced, each checked against its pending digest.
+    pending: int = 0
 
     @property
     def ok(self) -> bool:
@@ -96,6 +98,11 @@ class VerifyReport:
             f"audit log intact: {self.entries} entries, root {self.root.hex()}, "
             f"{self.checkpoints} signed checkpoint{'' if self.checkpoints == 1 else 's'} "
             "consistent (the stored ones and any file given)"
+            + (
+                f"; {self.pending} more committed, not yet sequenced, match their digests"
+                if self.pending
+                else ""
+            )
             if self.ok
             else "audit log NOT intact"
             + (f": first bad entry: {self.first_bad}" if self.first_bad is not None else "")
@@ -263,9 +270,9 @@ def verify_log(
         head_root = b""
     if head_root != root:
         scan.findings.append("the head row does not match the recomputed tree")
-    _check_unsequenced(session, scan, size)
+    pending = _check_unsequenced(session, scan, size)
     first_bad = _first_bad(scan, size if truncated else None)
-    return VerifyReport(size, root, n_checkpoints, first_bad, scan.findings)
+    return VerifyReport(size, root, n_checkpoints, first_bad, scan.findings, pending)
 
 
 def _scan_tree(
@@ -339,24 +346,54 @@ def _from_workers(
         return None
 
 
-def _check_unsequenced(session: Session, scan: _Scan, size: int) -> None:
-    """Entries committed without a position (a forged insertion shows in the auditor's
-    view, not in the tree). Counting is enough while the count matches: the scan found an
-    entry for every one of the `size` leaves, each leaf naming its own (a leaf pointed at
-    another's entry would have to be rehashed, which the tree catches)."""
+def _check_unsequenced(session: Session, scan: _Scan, size: int) -> int:
+    """The committed entries not yet in the tree (app/audit/tree.py): each must still have
+    its pending row and match its digest; a pending row whose entry is gone, or an entry
+    that has neither a position nor a pending row, is named. Returns how many entries are
+    pending and intact. The anti-join over every entry runs only when the count of entries
+    is not the tree's size plus the intact pending ones (the scan found one entry for each
+    of the `size` leaves, each leaf naming its own)."""
+    rows = session.execute(
+        text(
+            "SELECT p.entry_id, p.digest, e.id, e.body, l.seq FROM audit_pending p "
+            "LEFT JOIN audit_entries e ON e.id = p.entry_id "
+            "LEFT JOIN audit_leaves l ON l.entry_id = p.entry_id ORDER BY p.entry_id"
+        )
+    ).all()
+    pending = 0
+    for entry_id, digest, row_id, body, seq in rows:
+        if row_id is None:
+            scan.findings.append(
+                f"entry id {entry_id} (not yet sequenced): its entry row is missing (deleted)"
+            )
+        elif seq is not None:
+            scan.findings.append(
+                f"entry id {entry_id}: marked pending but already at position {seq} (forged)"
+            )
+        elif not isinstance(body, str) or bytes(digest) != pending_digest(entry_id, body):
+            scan.findings.append(
+                f"entry id {entry_id} (not yet sequenced): content does not match its "
+                "pending digest (edited)"
+            )
+        else:
+            pending += 1
     total = session.execute(text("SELECT count(*) FROM audit_entries")).scalar_one()
-    if total == size:
-        return
+    if total == size + pending:
+        return pending
     count, first = session.execute(
         text(
             "SELECT count(*), min(e.id) FROM audit_entries e "
-            "LEFT JOIN audit_leaves l ON l.entry_id = e.id WHERE l.seq IS NULL"
+            "LEFT JOIN audit_leaves l ON l.entry_id = e.id "
+            "LEFT JOIN audit_pending p ON p.entry_id = e.id "
+            "WHERE l.seq IS NULL AND p.entry_id IS NULL"
         )
     ).one()
     if count:
         scan.findings.append(
-            f"{count} committed entries have no position in the tree (first: entry id {first})"
+            f"{count} committed entries have no position in the tree and are not pending "
+            f"(first: entry id {first})"
         )
+    return pending
 
 
 def _first_bad(scan: _Scan, truncated_at: int | None) -> int | None:

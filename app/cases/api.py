@@ -81,13 +81,20 @@ def list_cases(
         paging=q,
         sort=q.sort,
         now=_now(request),
+        count_cap=request.app.state.settings.list_count_cap,
     )
     return _listed(found)
 
 
 def _listed(found: Page[Case]) -> CasePage:
     items = [CaseListItem.model_validate(search.list_item(c)) for c in found.items]
-    return CasePage(items=items, page=found.page, per_page=found.per_page, total=found.total)
+    return CasePage(
+        items=items,
+        page=found.page,
+        per_page=found.per_page,
+        total=found.total,
+        total_capped=found.total_capped,
+    )
 
 
 @router.post("/cases/search", response_model=CasePage)

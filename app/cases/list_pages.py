@@ -97,9 +97,10 @@ def _page_links(values: dict[str, str], found: Page[Any]) -> dict[str, str | Non
         return "/cases?" + urlencode(kept | {"page": str(page)})
 
     last = -(-found.total // found.per_page)
+    more = found.page < last or (found.total_capped and len(found.items) == found.per_page)
     return {
         "prev_url": url(found.page - 1) if found.page > 1 else None,
-        "next_url": url(found.page + 1) if found.page < last else None,
+        "next_url": url(found.page + 1) if more else None,
     }
 
 
@@ -121,6 +122,7 @@ def case_list(
             paging=query,
             sort=query.sort,
             now=_now(request),
+            count_cap=request.app.state.settings.list_count_cap,
         )
     context = _context(db, values, found, searched=False, kept=_kept(db, actor, request))
     if found is not None:

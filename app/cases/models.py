@@ -60,8 +60,33 @@ class Case(IdMixin, Base):
     # Optimistic locking: every UPDATE says WHERE version = <read version>, so a concurrent
     # writer's change is never silently overwritten (StaleDataError -> 409).
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy's declared form
-    # Reports filter by team and month of intake (app/reports/queries.py).
-    __table_args__ = (Index("ix_cases_team_id_created_at", "team_id", "created_at"),)
+    # The case list in each of its index-ordered sorts (app/cases/search.py): a page reads
+    # its own rows, however many cases the team has; the id settles ties, in the same order.
+    __table_args__ = (
+        Index("ix_cases_team_id_created_at_id", "team_id", "created_at", "id"),
+        Index("ix_cases_team_id_updated_at_id", "team_id", "updated_at", "id"),
+        Index("ix_cases_team_id_stage_created_at_id", "team_id", "stage", "created_at", "id"),
+        Index("ix_cases_assigned_to_created_at_id", "assigned_to", "created_at", "id"),
+        # Filtered by country, risk or assignee: the page and its bounded count read only the
+        # matching rows, in order (the need, a JSON list, has no index: see docs/api.md).
+        Index(
+            "ix_cases_team_id_current_country_created_at_id",
+            "team_id",
+            "current_country",
+            "created_at",
+            "id",
+        ),
+        Index(
+            "ix_cases_team_id_risk_level_created_at_id", "team_id", "risk_level", "created_at", "id"
+        ),
+        Index(
+            "ix_cases_team_id_assigned_to_created_at_id",
+            "team_id",
+            "assigned_to",
+            "created_at",
+            "id",
+        ),
+    )
 
 
 class CaseIndex(Base):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
@@ -23,15 +23,16 @@ from app.cases.codes import normalise_code
 from app.cases.deadlines import next_due
 from app.cases.errors import SearchTooBroad
 from app.cases.fields import BY_NAME, INDEXED_FIELDS, LIST_FIELDS
-from app.cases.models import Case, CaseIndex
+from app.cases.models import BreakGlassGrant, Case, CaseIndex
 from app.cases.vocab import RiskLevel, Stage
 from app.crypto.blind_index import IndexedField, blind_index
 from app.crypto.keyring import Keyring
 from app.crypto.normalize import normalize_handle, normalize_phone
-from app.pagination import Page, PageQuery, page_of, page_rows
+from app.pagination import DEFAULT_COUNT_CAP, Page, PageQuery, page_of, page_rows_bounded
 from app.policy.deps import Actor
-from app.policy.permissions import Permission
-from app.policy.scope import readable_cases
+from app.policy.permissions import Permission, Role
+from app.policy.scope import grant_reaches, has_live_grant, readable_cases
+from app.reports.counts import ReportCount
 
 # The most candidates one search decrypts. A 2-bit index (phone, handle, birth date alone)
 # makes a quarter of all cases candidates: 2,048 at the design population of 8,192
@@ -198,9 +199,15 @@ def _ordered(
     stmt: Select[Case], sort: str = DEFAULT_SORT, *, today: date | None = None
 ) -> Select[Case]:
     descending = sort.startswith("-")
-    key = _sort_key(sort.lstrip("-"), today or date.today())  # noqa: DTZ011 - a calendar day
+    name = sort.lstrip("-")
+    if name in ("created", "updated"):
+        # Never NULL: the order of an index on (team_id, created_at, id) or (team_id,
+        # updated_at, id), read forwards or backwards, so a page reads only its own rows.
+        cols = (_sort_key(name, today or date.today()), Case.id)  # noqa: DTZ011
+        return stmt.order_by(*(c.desc() if descending else c.asc() for c in cols))
+    key = _sort_key(name, today or date.today())  # noqa: DTZ011 - a calendar day
     column = key.desc() if descending else key.asc()
-    return stmt.order_by(column.nulls_last(), Case.created_at.desc(), Case.id)
+    return stmt.order_by(column.nulls_last(), Case.created_at.desc(), Case.id.desc())
 
 
 def filtered(stmt: Select[Case], f: Filters) -> Select[Case]:
@@ -235,16 +242,62 @@ def page_in_scope(
     paging: PageQuery,
     sort: str = DEFAULT_SORT,
     now: datetime,
+    count_cap: int = DEFAULT_COUNT_CAP,
 ) -> Page[Case]:
-    """One page of the matching cases the actor may read. Plain filters only: COUNT, LIMIT
-    and OFFSET in SQL. With personal terms: the (capped) candidates confirmed, then paged."""
-    stmt = filtered(readable_cases(actor, permission, now=now), f)
+    """One page of the matching cases the actor may read. Plain filters only: LIMIT and
+    OFFSET in SQL, and the total exact from the maintained counts (a coordinator's list,
+    whole or by stage) or counted up to count_cap (app/pagination.py). With personal terms:
+    the (capped) candidates confirmed, then paged."""
+    # Without a live break-glass grant the scope is the team's (or the assigned) cases alone:
+    # a plain WHERE that an index reads in the list's order; the OR with the grant's EXISTS
+    # would make the database read and sort every case in scope.
+    scope = permission if has_live_grant(db, actor.id, now=now) else None
+    stmt = filtered(readable_cases(actor, scope, now=now), f)
     if f.mine:
         stmt = stmt.where(Case.assigned_to == actor.id)
     if _personal(f):
         return page_of(confirmed(db, keyring=keyring, stmt=stmt, f=f), paging)
-    rows, total = page_rows(db, _ordered(stmt, sort, today=now.date()), paging)
-    return page_of(rows, paging, total)
+    kept = _kept_total(db, actor, permission, f, now=now)
+    rows, total, capped = page_rows_bounded(
+        db, _ordered(stmt, sort, today=now.date()), paging, cap=count_cap, total=kept
+    )
+    return page_of(rows, paging, total, capped=capped)
+
+
+_NOT_KEPT = ("code", "risk", "assigned_to", "country", "need", "mine")
+
+
+def _kept_total(
+    db: Session, actor: Actor, permission: Permission, f: Filters, *, now: datetime
+) -> int | None:
+    """The exact number of cases of a coordinator's list, unfiltered or by stage, without
+    counting them: their teams' cases from the maintained report counts (kept with every case
+    write, app/reports/counts.py), plus the cases of other teams a live break-glass grant
+    opens (a handful). None for any other list (it is counted, up to the cap)."""
+    if actor.role is not Role.COORDINATOR or any(getattr(f, name) for name in _NOT_KEPT):
+        return None
+    teams = sorted(actor.team_ids)
+    kept = select(func.coalesce(func.sum(ReportCount.n), 0)).where(
+        ReportCount.team_id.in_(teams), ReportCount.dim == "stage", ReportCount.b == ""
+    )
+    if f.stage:
+        kept = kept.where(ReportCount.a == f.stage)
+    total = int(db.scalar(kept) or 0) if teams else 0
+    if grant_reaches(permission):
+        granted = (
+            select(func.count(func.distinct(Case.id)))
+            .select_from(BreakGlassGrant)
+            .join(Case, Case.id == BreakGlassGrant.case_id)
+            .where(
+                BreakGlassGrant.actor_id == actor.id,
+                BreakGlassGrant.expires_at > now,
+                Case.team_id.not_in(teams),
+            )
+        )
+        if f.stage:
+            granted = granted.where(Case.stage == f.stage)
+        total += int(db.scalar(granted) or 0)
+    return total
 
 
 def search_in_scope(

@@ -32,6 +32,15 @@ def live_grant(actor_id: uuid.UUID, *, now: datetime) -> ColumnElement[bool]:
     )
 
 
+def has_live_grant(db: Session, actor_id: uuid.UUID, *, now: datetime) -> bool:
+    """Whether the actor holds any live break-glass grant (one indexed lookup): when not, a
+    list's scope needs no grant clause."""
+    stmt = select(BreakGlassGrant.id).where(
+        BreakGlassGrant.actor_id == actor_id, BreakGlassGrant.expires_at > now
+    )
+    return db.scalar(stmt.limit(1)) is not None
+
+
 def grant_reaches(permission: Permission | None) -> bool:
     """Whether a live break-glass grant reaches a case for this permission (reads only)."""
     return permission in BREAK_GLASS_READS

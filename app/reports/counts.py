@@ -36,6 +36,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
+    Index,
     Integer,
     String,
     Table,
@@ -66,6 +67,13 @@ class ReportCount(Base):
     a: Mapped[str] = mapped_column(String(32), primary_key=True)
     b: Mapped[str] = mapped_column(String(32), primary_key=True)
     n: Mapped[int] = mapped_column(BigInteger)
+
+    # Covering, in the summary's GROUP BY order (dim, a, b), then the filters: the summary
+    # over every team reads it once without sorting, and the case list's exact total (one
+    # dimension, one value: app/cases/search.py) reads only that value's rows.
+    __table_args__ = (
+        Index("ix_report_counts_dim_a_b_month_team_id", "dim", "a", "b", "month", "team_id", "n"),
+    )
 
 
 ONE_WAY = ("stage", "situation", "source", "citizenship", "current_country")

@@ -94,12 +94,18 @@ def resolve(db: Session, raw: str, *, now: datetime, settings: Settings) -> Auth
     """The live session for a raw token, or None. Whether its account may still use it
     (enabled) is the caller's question: app/policy/deps.py `session_account`."""
     row = db.scalars(select(AuthSession).where(AuthSession.token_hash == hash_token(raw))).first()
-    if row is None or not is_live(row, now=now, settings=settings):
-        return None
+    return row if row is not None and keep_alive(db, row, now=now, settings=settings) else None
+
+
+def keep_alive(db: Session, row: AuthSession, *, now: datetime, settings: Settings) -> bool:
+    """Whether a session found by its token is live; a live one's last use is noted (at
+    most once per TOUCH_INTERVAL). What `resolve` does after its lookup."""
+    if not is_live(row, now=now, settings=settings):
+        return False
     if now - row.last_seen_at >= TOUCH_INTERVAL:
         row.last_seen_at = now
         db.flush()
-    return row
+    return True
 
 
 def rotate(

@@ -43,9 +43,16 @@ def list_tasks(
         case_id=q.case_id,
         paging=q,
         now=_now(request),
+        count_cap=request.app.state.settings.list_count_cap,
     )
     shaped = [_shape(actor, i) for i in items.items]
-    return Page(items=shaped, page=items.page, per_page=items.per_page, total=items.total)
+    return Page(
+        items=shaped,
+        page=items.page,
+        per_page=items.per_page,
+        total=items.total,
+        total_capped=items.total_capped,
+    )
 
 
 @router.post("/tasks", status_code=201, response_model=TaskOut)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.crypto.ciphertext import Ciphertext, Encrypted
@@ -30,3 +30,16 @@ class Task(IdMixin, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    # A volunteer's list in its own order (soonest due first, no due last; app/tasks/
+    # service.py): a page reads its own rows, however many tasks the volunteer has.
+    __table_args__ = (
+        Index(
+            "ix_tasks_assigned_to_due_order",
+            "assigned_to",
+            text("(due IS NULL)"),
+            "due",
+            "created_at",
+            "id",
+        ),
+    )

@@ -235,6 +235,7 @@ def my_tasks(
         case_id=None,
         paging=PageQuery(page=page, per_page=MY_TASKS_PER_PAGE),
         now=_now(request),
+        count_cap=request.app.state.settings.list_count_cap,
     )
     context = {
         "tasks": [_shown(i) for i in listed.items],

@@ -12,14 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
-from app.audit.log import record
+from app.audit.log import record, record_each
 from app.cases import record as rec
 from app.cases.models import Case
 from app.crypto.envelope import OpenDataKey, decrypt_text, encrypt_text
 from app.crypto.keyring import Keyring
 from app.crypto.models import DataKey
 from app.errors import Forbidden, InvalidInput
-from app.pagination import Page, PageQuery, page_of, page_rows
+from app.pagination import DEFAULT_COUNT_CAP, Page, PageQuery, page_of, page_rows_bounded
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role, redact_task
 from app.policy.scope import readable_tasks
@@ -153,15 +153,17 @@ def list_tasks(
     case_id: uuid.UUID | None,
     paging: PageQuery,
     now: datetime,
+    count_cap: int = DEFAULT_COUNT_CAP,
 ) -> Page[dict[str, Any]]:
-    """Tasks in the actor's scope (a volunteer: their own), soonest due first, redacted."""
+    """Tasks in the actor's scope (a volunteer: their own), soonest due first, redacted;
+    counted up to count_cap (app/pagination.py)."""
     stmt = readable_tasks(actor, Permission.TASK_READ, now=now)
     if status:
         stmt = stmt.where(Task.status == status)
     if case_id:
         stmt = stmt.where(Task.case_id == case_id)
     stmt = stmt.order_by(Task.due.is_(None), Task.due, Task.created_at, Task.id)
-    tasks, total = page_rows(db, stmt, paging)
+    tasks, total, capped = page_rows_bounded(db, stmt, paging, cap=count_cap)
     cases = {
         c.id: c for c in db.scalars(select(Case).where(Case.id.in_({t.case_id for t in tasks})))
     }
@@ -179,15 +181,14 @@ def list_tasks(
     del held
     # Task texts are case content (meeting points, times): one entry per case read, filed
     # under the case, so the mass-read alert sees an account harvesting tasks too.
-    for read_id in sorted(keys, key=str):
-        record(
-            db,
-            AuditAction.TASK_LISTED,
-            by=actor,
-            on=("case", read_id),
-            fields=sorted({f for item in out for f in item}),
-        )
-    return page_of(out, paging, total)
+    record_each(
+        db,
+        AuditAction.TASK_LISTED,
+        by=actor,
+        on=[("case", read_id) for read_id in sorted(keys, key=str)],
+        fields=sorted({f for item in out for f in item}),
+    )
+    return page_of(out, paging, total, capped=capped)
 
 
 def _check_move(actor: Actor, task: Task, target: TaskStatus) -> None:

@@ -50,6 +50,10 @@ REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA haven FROM haven_ap
 SELECT format('REVOKE UPDATE, DELETE, TRUNCATE ON haven.%I FROM haven_app', t)
 FROM unnest(ARRAY['audit_entries', 'audit_leaves', 'audit_checkpoints']) AS t
 WHERE to_regclass(format('haven.%I', t)) IS NOT NULL \gexec
+-- audit_pending holds entries committed and not yet in the tree: the service inserts a row
+-- with each entry and its sequencer deletes it with the leaf it inserts; nothing updates it.
+SELECT 'REVOKE UPDATE, TRUNCATE ON haven.audit_pending FROM haven_app'
+WHERE to_regclass('haven.audit_pending') IS NOT NULL \gexec
 
 -- The schema's version is the migrator's business.
 SELECT 'REVOKE INSERT, UPDATE, DELETE ON haven.alembic_version FROM haven_app'

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.audit.checkpoints import take_checkpoint, verifier_key
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.audit.tree import sequence_now
 from app.audit.verify import VerifyReport, verify_log
 from app.crypto.keyring import Keyring
 from app.db import make_engine, make_sessionmaker, transaction
@@ -35,8 +36,9 @@ class AuditLog:
     keyring: Keyring
     backend: str
 
-    def write(self, n: int, *, checkpoint_every: int = 0) -> None:
-        """Commit n entries, one per transaction, checkpointing every k entries."""
+    def write(self, n: int, *, checkpoint_every: int = 0, sequence: bool = True) -> None:
+        """Commit n entries, one per transaction, each sequenced after its commit (as the
+        server's sequencer would) unless `sequence` is False, checkpointing every k."""
         for _ in range(n):
             with transaction(self.factory) as s:
                 record(
@@ -46,6 +48,8 @@ class AuditLog:
                     on=("case", uuid.uuid4()),
                     fields=["legal_name", "unit"],
                 )
+            if sequence:
+                sequence_now(self.factory)
             if checkpoint_every:
                 self.maybe_checkpoint(checkpoint_every)
 

@@ -23,6 +23,7 @@ from app.audit.merkle import StreamingTree
 from app.audit.models import AuditEntry
 from app.audit.note import NoteError, open_checkpoint, parse_verifier_key
 from app.audit.scanner import Summary
+from app.audit.tree import sequence_now
 from app.config import Environment, Settings
 from app.crypto.keyring import Keyring
 from app.db import transaction, utcnow
@@ -147,6 +148,7 @@ def test_verify_shape_on_an_intact_log(
     client: TestClient, db: Session, as_auditor: dict[str, str]
 ) -> None:
     db.commit()  # the auditor's account creation is audited: sequence it first
+    sequence_now(db)
     r = client.get("/api/v1/audit/verify", headers=as_auditor)
     assert r.status_code == 200
     body = r.json()
@@ -204,6 +206,7 @@ def log_client(audit_log: AuditLog, tmp_path: object) -> Iterator[tuple[TestClie
         database_url=audit_log.engine.url.render_as_string(hide_password=False),
         audit_origin=ORIGIN,
         audit_checkpoint_poll_seconds=0,
+        audit_sequence_poll_seconds=0,  # sequenced by each test, when it says so
     )
     clock = FrozenClock()
     app = create_app(
@@ -227,6 +230,7 @@ def test_verify_names_a_tampered_entry(log_client: tuple[TestClient, AuditLog]) 
     log.checkpoint_note()
     first = client.get("/api/v1/audit/verify").json()
     assert first["ok"] is True, first
+    sequence_now(log.factory)  # the verification's own entry
     log.drop_triggers()
     victim = 7
     log.edit_body(victim, '"case.read"', '"case.updated"')
@@ -248,6 +252,7 @@ def test_verify_through_the_api_uses_a_worker_in_the_request_transaction(
     log.write(13)
     log.checkpoint_note()
     alone = client.get("/api/v1/audit/verify").json()
+    sequence_now(log.factory)  # the verification's own entry
     answered: list[int] = []
     real = workers.run
 

@@ -1,5 +1,5 @@
-"""record(): the entry lives and dies with the caller's transaction, gets a position at
-commit, and the tables refuse UPDATE, DELETE and TRUNCATE."""
+"""record(): the entry lives and dies with the caller's transaction, commits pending and
+gets its position from the sequencer, and the tables refuse UPDATE, DELETE and TRUNCATE."""
 
 from __future__ import annotations
 
@@ -17,40 +17,55 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from app.audit.canonical import BodyError, decode_body, encode_body, leaf_input
+from app.audit.canonical import BodyError, decode_body, encode_body, leaf_input, pending_digest
 from app.audit.events import AuditAction
-from app.audit.log import record
+from app.audit.log import Target, record, record_each
 from app.audit.merkle import leaf_hash
-from app.audit.models import AuditEntry, AuditLeaf
+from app.audit.models import AuditEntry, AuditLeaf, AuditPending
+from app.audit.tree import read_head, sequence_now, sequence_pending
 from app.db import transaction
 from app.deps import DbSession
 from app.errors import Conflict
 from app.policy.deps import PUBLIC
 from tests.audit.conftest import AuditLog
+from tests.conftest import StatementCounter
+
+Model = type[AuditEntry] | type[AuditLeaf] | type[AuditPending]
 
 
-def _count(db: Session, model: type[AuditEntry] | type[AuditLeaf]) -> int:
+def _count(db: Session, model: Model) -> int:
     return int(db.scalar(select(func.count()).select_from(model)) or 0)
 
 
-def test_entry_is_visible_in_the_transaction_and_sequenced_at_commit(db: Session) -> None:
+def test_entry_commits_pending_and_the_sequencer_gives_it_its_position(db: Session) -> None:
+    sequence_now(db)
     before = _count(db, AuditLeaf)
     entry = record(db, AuditAction.CASE_READ, on=("case", uuid.uuid4()))
     assert db.get(AuditEntry, entry.id) is entry
-    assert _count(db, AuditLeaf) == before  # positions are given at commit
     db.commit()
+    # Committed with its pending row (the digest of its body), and no position yet.
+    pending = db.get(AuditPending, entry.id)
+    assert pending is not None
+    assert pending.digest == pending_digest(entry.id, entry.body)
+    assert _count(db, AuditLeaf) == before
+    assert sequence_now(db) == 1
     leaf = db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
     assert leaf.seq == before
     assert leaf.leaf_hash == leaf_hash(leaf_input(leaf.seq, entry.id, entry.body))
+    assert db.get(AuditPending, entry.id, populate_existing=True) is None
+    assert read_head(db)[0] == before + 1
 
 
 def test_rolled_back_savepoint_leaves_no_entry_and_no_position(db: Session) -> None:
+    sequence_now(db)
     before = _count(db, AuditLeaf)
     nested = db.begin_nested()
     record(db, AuditAction.CASE_UPDATED, fields=["unit"])
     nested.rollback()
     kept = record(db, AuditAction.CASE_READ)
     db.commit()
+    assert db.scalars(select(AuditPending.entry_id)).all() == [kept.id]
+    sequence_now(db)
     assert _count(db, AuditLeaf) == before + 1
     assert db.scalars(select(AuditLeaf.entry_id).where(AuditLeaf.seq == before)).one() == kept.id
 
@@ -64,6 +79,8 @@ def test_denied_access_leaves_an_entry(db: Session) -> None:
         reason="out_of_scope",
     )
     db.commit()
+    assert db.get(AuditPending, entry.id) is not None
+    sequence_now(db)
     assert db.scalars(select(AuditLeaf).where(AuditLeaf.entry_id == entry.id)).one()
 
 
@@ -80,12 +97,14 @@ def test_failed_request_leaves_no_entry_and_a_good_one_leaves_one(
         return {"done": True}
 
     app.include_router(router)  # type: ignore[attr-defined]
-    before = _count(db, AuditEntry)
+    before, pending = _count(db, AuditEntry), _count(db, AuditPending)
     assert client.post("/api/v1/_test/audited?fail=true").status_code == 409
-    assert _count(db, AuditEntry) == before
+    assert (_count(db, AuditEntry), _count(db, AuditPending)) == (before, pending)
     assert client.post("/api/v1/_test/audited").status_code == 200
-    assert _count(db, AuditEntry) == before + 1
+    assert (_count(db, AuditEntry), _count(db, AuditPending)) == (before + 1, pending + 1)
+    sequence_now(db)
     assert _count(db, AuditLeaf) == _count(db, AuditEntry)
+    assert _count(db, AuditPending) == 0
 
 
 def test_generated_columns_say_what_the_body_records(audit_log: AuditLog) -> None:
@@ -178,15 +197,18 @@ def test_truncate_refused_on_postgresql(audit_log: AuditLog) -> None:
 
 
 @pytest.mark.slow
-def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> None:
-    """Writers (8 on PostgreSQL) in their own connections, some rolling back."""
+def test_concurrent_writers_and_sequencers_never_fork_or_leave_gaps(audit_log: AuditLog) -> None:
+    """Writers (8 on PostgreSQL) in their own connections, some rolling back, while two
+    sequencers (as two server processes would run) sequence in their own connections."""
     writers = 8 if audit_log.backend == "postgresql" else 4
     committed: list[int] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
-
     connections: set[int] = set()
-    start = threading.Barrier(writers)
+    start = threading.Barrier(writers + 2)
+    writing = threading.Event()
+    writing.set()
+    sequenced: list[int] = []
 
     def one_transaction(conn: Connection, rng: random.Random, roll_back: bool) -> None:
         with Session(bind=conn) as s:
@@ -213,41 +235,80 @@ def test_concurrent_writers_never_fork_or_leave_gaps(audit_log: AuditLog) -> Non
         except Exception as exc:  # noqa: BLE001 - any error fails the main thread's assertion
             errors.append(exc)
 
+    def sequencer(wait: bool) -> None:
+        try:
+            with audit_log.engine.connect() as conn:
+                start.wait()
+                while writing.is_set():
+                    with Session(bind=conn) as s:
+                        n = sequence_pending(s, limit=4, wait=wait)
+                        s.commit()
+                    with lock:
+                        sequenced.append(n or 0)
+                    time.sleep(0.001)
+        except Exception as exc:  # noqa: BLE001 - any error fails the main thread's assertion
+            errors.append(exc)
+
     threads = [threading.Thread(target=work, args=(n,)) for n in range(writers)]
-    for t in threads:
+    helpers = [threading.Thread(target=sequencer, args=(w,)) for w in (True, False)]
+    for t in threads + helpers:
         t.start()
     for t in threads:
         t.join()
+    writing.clear()
+    for t in helpers:
+        t.join()
     assert not errors
+    assert sum(sequenced) > 0  # the sequencers did work while the writers wrote
     # Every writer had a connection of its own (on SQLite they queue for the one write lock).
     assert len(connections) == writers
+    sequence_now(audit_log.factory)  # the tail the sequencers had not reached
     leaves = audit_log.sql("SELECT seq, entry_id FROM audit_leaves ORDER BY seq")
     assert [r[0] for r in leaves] == list(range(len(committed)))  # no gap, no fork
     assert sorted(int(r[1]) for r in leaves) == sorted(committed)  # type: ignore[call-overload]
     assert audit_log.sql("SELECT count(*) FROM audit_entries")[0][0] == len(committed)
+    assert audit_log.sql("SELECT count(*) FROM audit_pending")[0][0] == 0
     assert audit_log.verify(external=audit_log.checkpoint_note()).ok
 
 
-def _commit_one(s: Session) -> None:
-    record(s, AuditAction.CASE_READ)  # SQLite refuses here (BEGIN IMMEDIATE) ...
-    s.commit()  # ... PostgreSQL at commit (the head row)
-
-
-def test_a_second_writer_waits_for_the_first(audit_log: AuditLog) -> None:
+def test_a_second_sequencer_waits_for_the_first(audit_log: AuditLog) -> None:
     """No two transactions can sequence at once: PostgreSQL locks the head row FOR UPDATE;
-    SQLite takes its single write lock at BEGIN IMMEDIATE. A second writer that cannot wait
-    fails instead of forking the tree."""
+    SQLite takes its single write lock at BEGIN IMMEDIATE. A second sequencer that cannot
+    wait fails instead of forking the tree; a background one skips its turn (PostgreSQL).
+    Writers that do not sequence are not held up by the head."""
+    audit_log.write(2, sequence=False)
     with audit_log.engine.connect() as conn, conn.begin():
         if audit_log.backend == "postgresql":
             conn.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
+            audit_log.write(1, sequence=False)  # a request commits its entry meanwhile
         else:
             conn.execute(text("UPDATE audit_head SET updated_at = updated_at WHERE id = 1"))
         with audit_log.engine.connect() as other:
             if audit_log.backend == "postgresql":
                 other.execute(text("SET lock_timeout = '100ms'"))
+                with Session(bind=other) as s:
+                    assert sequence_pending(s, wait=False) is None
             else:
                 other.connection.driver_connection.execute("PRAGMA busy_timeout = 100")  # type: ignore[union-attr]
             with Session(bind=other) as s, pytest.raises(DBAPIError):
-                _commit_one(s)
-    audit_log.write(1)  # once the first writer is gone, writing works
+                sequence_pending(s)
+    assert audit_log.sql("SELECT count(*) FROM audit_leaves")[0][0] == 0
+    sequence_now(audit_log.factory)  # once the first is gone, sequencing works
+    pending = 3 if audit_log.backend == "postgresql" else 2
+    assert audit_log.sql("SELECT count(*) FROM audit_leaves")[0][0] == pending
     assert audit_log.verify().ok
+
+
+def test_a_flush_of_many_entries_marks_them_pending_in_one_statement(
+    db: Session, sql_statements: StatementCounter
+) -> None:
+    on: list[Target | None] = [("case", uuid.uuid4()) for _ in range(5)]
+    with sql_statements.counting() as seen:
+        entries = record_each(db, AuditAction.CASE_READ, on=on)
+    assert sum(s.startswith("INSERT INTO audit_pending") for s in seen) == 1
+    db.commit()
+    ids = {e.id for e in entries}
+    marked = db.scalars(select(AuditPending).where(AuditPending.entry_id.in_(ids))).all()
+    assert {p.entry_id: p.digest for p in marked} == {
+        e.id: pending_digest(e.id, e.body) for e in entries
+    }

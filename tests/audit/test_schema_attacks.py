@@ -117,6 +117,7 @@ def test_row_security_policy_is_an_altered_schema(tampered: AuditLog) -> None:
             f"GRANT SELECT, INSERT ON audit_entries, audit_leaves, audit_checkpoints TO {role}"
         )
         tampered.sql(f"GRANT SELECT, UPDATE ON audit_head TO {role}")
+        tampered.sql(f"GRANT SELECT, INSERT, DELETE ON audit_pending TO {role}")
         hidden = tampered.entry_id(7)
         tampered.sql("ALTER TABLE audit_entries ENABLE ROW LEVEL SECURITY")
         tampered.sql(

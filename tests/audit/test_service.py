@@ -13,6 +13,7 @@ from app.audit.events import AuditAction
 from app.audit.log import record
 from app.audit.models import AuditEntry
 from app.audit.service import AuditFilter, alerts, export_csv, query_entries, verify
+from app.audit.tree import sequence_now
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
@@ -39,13 +40,16 @@ def test_filters_and_pages(db: Session) -> None:
     _read(db, BORIS, case)
     record(db, AuditAction.CASE_UPDATED, by=By(ANNA), on=("case", case))
     db.commit()
+    pending = query_entries(db, AuditFilter(case_id=case)).items
+    assert all(row.seq is None for row in pending)  # committed, not yet sequenced
+    sequence_now(db)
     assert query_entries(db, AuditFilter(actor_id=ANNA)).total == 4
     assert query_entries(db, AuditFilter(case_id=case)).total == 5
     assert query_entries(db, AuditFilter(actor_id=ANNA, action=AuditAction.CASE_READ)).total == 3
     assert query_entries(db, AuditFilter(since=utcnow() + timedelta(minutes=1))).total == 0
     page = query_entries(db, AuditFilter(case_id=case), page=2, per_page=2)
     assert (len(page.items), page.total) == (2, 5)
-    assert all(row.seq is not None for row in page.items)  # committed: positioned
+    assert all(row.seq is not None for row in page.items)  # sequenced: positioned
     newest = query_entries(db, AuditFilter(case_id=case), per_page=1).items[0]
     assert newest.entry.action == AuditAction.CASE_UPDATED.value
     assert newest.as_dict()["fields"] == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -234,10 +235,14 @@ def test_the_schema_is_the_migrations_and_every_reference_holds(
         upgrade(fresh.url)
         engines = make_engine(fresh.url), make_engine(built.env["HAVEN_DATABASE_URL"])
         tables = [*dataset.COLUMNS, "audit_entries", "audit_leaves"]
-        want, got = (
-            {t: sorted(inspect(e).get_indexes(t), key=lambda i: str(i["name"])) for t in tables}
-            for e in engines
-        )
+        with warnings.catch_warnings():
+            # SQLite's reflection skips an index on an expression (the task list's
+            # `(due IS NULL)`, app/tasks/models.py), on both sides alike.
+            warnings.filterwarnings("ignore", message=r".*expression-based index")
+            want, got = (
+                {t: sorted(inspect(e).get_indexes(t), key=lambda i: str(i["name"])) for t in tables}
+                for e in engines
+            )
         assert got == want
         with engines[1].connect() as conn:
             for table in dataset.TABLES.values():

@@ -170,7 +170,7 @@ def test_lists_sort_page_and_answer_one_envelope(
 
     def ids(query: str) -> list[str]:
         page = client.get(f"/api/v1/cases?{query}", headers=h).json()
-        assert set(page) == {"items", "page", "per_page", "total"}
+        assert set(page) == {"items", "page", "per_page", "total", "total_capped"}
         return [c["id"] for c in page["items"]]
 
     a, b, c = (m["id"] for m in made)
@@ -187,10 +187,12 @@ def test_lists_sort_page_and_answer_one_envelope(
     assert set(ids("mine=true")) == set()
     mine = client.get("/api/v1/cases?mine=true", headers=staff.h("caseworker")).json()
     assert mine["total"] == 3
-    # Every list answers the envelope; times end in Z.
+    # Every list answers the envelope (and whether counting stopped at the cap); times end
+    # in Z.
     for url in ("/api/v1/tasks", "/api/v1/partners", "/api/v1/break-glass"):
         page = client.get(url, headers=h).json()
-        assert set(page) == {"items", "page", "per_page", "total"}, url
+        assert set(page) == {"items", "page", "per_page", "total", "total_capped"}, url
+        assert page["total_capped"] is False
     item = client.get("/api/v1/cases?per_page=1", headers=h).json()["items"][0]
     assert item["created_at"].endswith("Z")
     assert datetime.fromisoformat(item["created_at"]).tzinfo == UTC

@@ -246,3 +246,25 @@ def test_a_coordinator_finds_the_unassigned_cases_and_sees_who_has_the_others(
     queue = visitor.client.get("/cases?assigned_to=none").text
     assert waiting.case_code in queue
     assert taken.case_code not in queue
+
+
+def test_a_list_past_the_count_cap_says_at_least_and_the_whole_list_stays_exact(
+    visitor: Visitor, db: Session, settings: Settings
+) -> None:
+    coordinator = visitor.signed_in(Role.COORDINATOR)
+    _cases(visitor, _team(db, coordinator), 3)
+    settings.list_count_cap = 2
+    # Filtered by country: counted up to the cap, then "at least" (here: the 3 it shows).
+    r = visitor.client.get("/cases?country=GE")
+    assert r.status_code == 200
+    assert "Cases found: 3+" in r.text
+    assert "Page 1" in r.text
+    assert "Page 1 of" not in r.text
+    api = visitor.client.get("/api/v1/cases?country=GE").json()
+    assert (api["total"], api["total_capped"]) == (3, True)
+    # The whole list: exact from the kept counts, whatever the cap.
+    r = visitor.client.get("/cases")
+    assert "3 cases" in r.text
+    assert "Cases found" not in r.text
+    api = visitor.client.get("/api/v1/cases").json()
+    assert (api["total"], api["total_capped"]) == (3, False)

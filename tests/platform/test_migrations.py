@@ -3,6 +3,7 @@
 import hashlib
 import json
 import uuid
+import warnings
 from datetime import UTC, datetime
 
 import pytest
@@ -26,7 +27,12 @@ def _diff(url: str) -> list[object]:
         ctx = MigrationContext.configure(
             conn, opts={"compare_type": True, "compare_server_default": True}
         )
-        diff = compare_metadata(ctx, Base.metadata)
+        with warnings.catch_warnings():
+            # SQLite's reflection cannot read an index on an expression (the task list's
+            # `(due IS NULL)`), and autogenerate then leaves that index out of the
+            # comparison on both sides; it is checked by name below instead.
+            warnings.filterwarnings("ignore", message=r".*expression-based index")
+            diff = compare_metadata(ctx, Base.metadata)
     engine.dispose()
     return list(diff)
 

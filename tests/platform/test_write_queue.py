@@ -147,3 +147,34 @@ def test_open_paths_do_not_queue(path: str) -> None:
 def test_the_app_on_sqlite_has_the_queue(app: FastAPI, backend: str) -> None:
     kinds = [m.cls for m in app.user_middleware]
     assert (WriteQueueMiddleware in kinds) == (backend == "sqlite")
+
+
+def test_an_answer_that_has_started_frees_its_slot_while_its_body_goes_out() -> None:
+    """A download streaming to a slow link (its transaction long committed) must not hold
+    one of the few slots: the next request gets in once the answer has started."""
+
+    class _Streaming:
+        def __init__(self) -> None:
+            self.entered: list[str] = []
+            self.body_done = asyncio.Event()
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            self.entered.append(scope["path"])
+            await send({"type": "http.response.start", "status": 200, "headers": []})
+            if scope["path"] == "/download":
+                await self.body_done.wait()  # the client reads slowly
+            await send({"type": "http.response.body", "body": b"chunk"})
+
+    async def run() -> list[str]:
+        inner = _Streaming()
+        queue = WriteQueueMiddleware(inner, slots=1, wait=10)
+        download = asyncio.create_task(queue(_scope("/download"), _receive, _sink([])))
+        await _settle()
+        read = asyncio.create_task(queue(_scope("/read"), _receive, _sink([])))
+        await _settle()
+        entered = list(inner.entered)
+        inner.body_done.set()
+        await asyncio.gather(download, read)
+        return entered
+
+    assert asyncio.run(run()) == ["/download", "/read"]

@@ -130,6 +130,38 @@ MASKED_FIELDS: dict[str, frozenset[str]] = {
 }
 
 
+# Roles that see case content: making someone one of them is a grant that a coordinator of
+# the team approves (docs/architecture.md, "Who uses it").
+CASE_ROLES = frozenset({"coordinator", "caseworker"})
+# "TOTP is mandatory for every role that can see identifying data or manage those who can."
+TOTP_ROLES = frozenset({"coordinator", "caseworker", "admin", "auditor"})
+
+# A task (docs/api.md): a volunteer sees exactly the volunteer task shape, "nothing else";
+# the case team every field of its tasks; admin and auditor no task at all.
+VOLUNTEER_TASK = frozenset(
+    {"id", "case_code", "title", "instructions", "place", "due", "status", "note"}
+)
+TASK_STAFF_ONLY = frozenset({"case_id", "assigned_to", "created_by", "created_at", "updated_at"})
+TASK_VIEW: dict[str, frozenset[str]] = {
+    "coordinator": VOLUNTEER_TASK | TASK_STAFF_ONLY,
+    "caseworker": VOLUNTEER_TASK | TASK_STAFF_ONLY,
+    "volunteer": VOLUNTEER_TASK,
+    "admin": frozenset(),
+    "auditor": frozenset(),
+}
+
+# The team directory (docs/api.md): the team's coordinators and admins see id, name, e-mail,
+# role and whether the account is active; an auditor the name and role (with the id the log
+# names an actor by); caseworkers and volunteers no directory.
+MEMBER_VIEW: dict[str, frozenset[str]] = {
+    "coordinator": frozenset({"id", "name", "email", "role", "active"}),
+    "admin": frozenset({"id", "name", "email", "role", "active"}),
+    "auditor": frozenset({"id", "name", "role"}),
+    "caseworker": frozenset(),
+    "volunteer": frozenset(),
+}
+
+
 def allows(role: str, permission: str) -> bool:
     """The oracle's answer: does the design give role this permission?"""
     return permission in PERMISSIONS[role]

@@ -3,6 +3,7 @@
 import pytest
 
 from app.cases.fields import CASE_FIELDS, ENCRYPTED_FIELDS
+from app.policy import permissions
 from app.policy.permissions import (
     FIELD_VISIBILITY,
     ROLE_PERMISSIONS,
@@ -10,7 +11,11 @@ from app.policy.permissions import (
     Role,
     Visibility,
     allows,
+    mask,
     redact,
+    redact_member,
+    redact_task,
+    visibility,
 )
 
 CASE_CONTENT = {p for p in Permission if p.value.split(":")[0] in ("case", "document", "referral")}
@@ -83,3 +88,39 @@ def test_redact_drops_hidden_and_masks_masked() -> None:
     assert redact(Role.VOLUNTEER, {**values, "unknown_new_field": 1}) == {
         "case_code": "HV-2026-0142"
     }
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("HV-2026-0142", "•••42"),  # a case code: its last two characters at most
+        ("12345678", "•••78"),  # eight characters: the shortest that shows any
+        ("1234567", "•••"),  # shorter: two characters would be too much of it
+        ("", "•••"),
+        (None, "•••"),
+        (20260142, "•••42"),
+    ],
+)
+def test_a_mask_shows_two_characters_of_a_long_value_and_none_of_a_short_one(
+    value: object, shown: str
+) -> None:
+    assert mask(value) == shown
+
+
+def test_an_auditor_follows_a_case_by_its_masked_code() -> None:
+    """Masked is neither hidden nor blank: the auditor gets the code's last two characters,
+    enough to tell log entries of one case from another's, and nothing more."""
+    assert redact(Role.AUDITOR, {"case_code": "HV-2026-0142"}) == {"case_code": "•••42"}
+
+
+def test_a_role_missing_from_a_table_sees_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default deny, not a crash, for a role a table does not list (a role added to the enum
+    and forgotten in one table): no field, no task field, no directory field."""
+    monkeypatch.setattr(permissions, "FIELD_VISIBILITY", {})
+    monkeypatch.setattr(permissions, "TASK_VISIBILITY", {})
+    monkeypatch.setattr(permissions, "MEMBER_VISIBILITY", {})
+    for role in Role:
+        assert visibility(role, "case_code") is Visibility.HIDDEN
+        assert redact(role, {"case_code": "HV-2026-0142", "id": "c-1"}) == {}
+        assert redact_task(role, {"id": "t-1", "title": "Bring the papers"}) == {}
+        assert redact_member(role, {"id": "u-1", "name": "A. Person"}) == {}

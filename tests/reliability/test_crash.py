@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.audit.models import AuditEntry
+from app.audit.models import AuditEntry, AuditLeaf, AuditPending
 from app.documents.models import Document
 from app.policy.permissions import Role
 from tests.conftest import ScratchDatabase
@@ -141,3 +141,49 @@ def test_a_killed_server_keeps_every_acknowledged_write(
         f"crash: {acknowledged} writes acknowledged by {CLIENTS} clients, 0 lost; "
         f"{len(swept)} blobs swept at restart"
     )
+
+
+def test_a_crash_between_commit_and_sequencing_loses_no_audit_entry(
+    fresh_db: ScratchDatabase, tmp_path: Path
+) -> None:
+    """Reads acknowledged by a server whose sequencer is off (their entries committed,
+    none given a position), then SIGKILL: the restarted server's sequencer gives every one
+    of them its position, and the log verifies."""
+    server = LiveServer(tmp_path / "haven", fresh_db.url)
+    server.init()
+    _, _, headers = server.staff({"worker": Role.CASEWORKER})
+    server.extra_env["HAVEN_AUDIT_SEQUENCE_POLL_SECONDS"] = "0"
+    server.start()
+    try:
+        with httpx.Client(base_url=server.base, headers=headers["worker"], timeout=30) as http:
+            r = http.post("/api/v1/cases", json={"legal_name": "Synthetic Reader"})
+            assert r.status_code == 201
+            case_id = r.json()["id"]
+            for _ in range(5):
+                assert http.get(f"/api/v1/cases/{case_id}").status_code == 200
+        server.kill()
+        with server.session() as db:
+            reads = db.scalars(
+                select(AuditEntry.id).where(
+                    AuditEntry.action == "case.read", AuditEntry.object_id == case_id
+                )
+            ).all()
+            assert len(reads) >= 5  # each acknowledged read's entry committed ...
+            unsequenced = db.scalars(select(AuditPending.entry_id)).all()
+            assert set(reads) <= set(unsequenced)  # ... and none sequenced before the kill
+        del server.extra_env["HAVEN_AUDIT_SEQUENCE_POLL_SECONDS"]
+        server.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with server.session() as db:
+                if not db.scalars(select(AuditPending.entry_id)).all():
+                    break
+            time.sleep(0.2)
+    finally:
+        server.stop()
+    with server.session() as db:
+        placed = set(db.scalars(select(AuditLeaf.entry_id)))
+        assert set(reads) <= placed
+        assert db.scalars(select(AuditPending.entry_id)).all() == []
+    verified = server.verify_audit()
+    assert verified.returncode == 0, verified.stdout + verified.stderr

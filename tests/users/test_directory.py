@@ -19,7 +19,7 @@ def test_a_coordinator_lists_the_accounts_of_their_team(client: TestClient, org:
     r = client.get(f"/api/v1/teams/{org.team_a.id}/members", headers=org.headers["coordinator"])
     assert r.status_code == 200, r.text
     page = r.json()
-    assert set(page) == {"items", "page", "per_page", "total"}
+    assert set(page) == {"items", "page", "per_page", "total", "total_capped"}
     members = {m["email"]: m for m in page["items"]}
     assert org.caseworker.email in members
     assert org.outsider.email not in members  # team B's caseworker

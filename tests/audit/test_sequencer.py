@@ -1,0 +1,219 @@
+"""The sequencer (app/audit/tree.py) attacked: entries committed but not yet given a
+position are edited, deleted, unmarked or marked twice, and the verifier names each;
+checkpoints and proofs cover only sequenced entries; the server's own sequencer picks up
+what was committed before it started."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from app.audit.canonical import pending_digest
+from app.audit.events import AuditAction
+from app.audit.log import record
+from app.audit.proofs import inclusion_proof
+from app.audit.service import AuditFilter, query_entries
+from app.audit.tree import read_head, sequence_now
+from app.config import Environment, Settings
+from app.db import transaction
+from app.main import create_app
+from tests.audit.conftest import AuditLog
+
+pytestmark = pytest.mark.slow
+
+
+def _pending_ids(log: AuditLog) -> list[int]:
+    return [int(r[0]) for r in log.sql("SELECT entry_id FROM audit_pending ORDER BY entry_id")]  # type: ignore[call-overload]
+
+
+@pytest.fixture
+def tail(audit_log: AuditLog) -> AuditLog:
+    """6 sequenced entries under a checkpoint, then 3 committed and not yet sequenced;
+    the append-only triggers dropped (the attacker's first move)."""
+    audit_log.write(6)
+    audit_log.checkpoint_note()
+    audit_log.write(3, sequence=False)
+    report = audit_log.verify()
+    assert report.ok, report.findings
+    assert (report.entries, report.pending) == (6, 3)
+    audit_log.drop_triggers()
+    return audit_log
+
+
+def test_an_unsequenced_entry_edited_is_named_and_never_sequenced(tail: AuditLog) -> None:
+    victim = _pending_ids(tail)[1]
+    tail.sql(
+        "UPDATE audit_entries SET body = replace(body, '\"case.read\"', '\"case.updated\"') "
+        "WHERE id = :i",
+        i=victim,
+    )
+    report = tail.verify()
+    assert not report.ok
+    assert any(f.startswith(f"entry id {victim} (not yet sequenced)") for f in report.findings)
+    assert report.pending == 2
+    # The sequencer leaves it pending (as it reads now it never gets a leaf); the others go.
+    assert sequence_now(tail.factory) == 2
+    assert _pending_ids(tail) == [victim]
+    assert tail.sql("SELECT count(*) FROM audit_leaves WHERE entry_id = :i", i=victim)[0][0] == 0
+    after = tail.verify()
+    assert any(f"entry id {victim}" in f and "edited" in f for f in after.findings)
+    assert after.entries == 8
+
+
+def test_an_unsequenced_entry_edited_with_its_digest_needs_the_format_only(
+    tail: AuditLog,
+) -> None:
+    """What SECURITY.md says: the digest is not keyed. An attacker who rewrites a pending
+    entry and its digest together is not seen, as one who rehashes a leaf after the last
+    checkpoint is not; the checkpoint still vouches for everything before."""
+    victim = _pending_ids(tail)[0]
+    tail.sql(
+        "UPDATE audit_entries SET body = replace(body, '\"case.read\"', '\"case.updated\"') "
+        "WHERE id = :i",
+        i=victim,
+    )
+    body = str(tail.sql("SELECT body FROM audit_entries WHERE id = :i", i=victim)[0][0])
+    tail.sql(
+        "UPDATE audit_pending SET digest = :d WHERE entry_id = :i",
+        d=pending_digest(victim, body),
+        i=victim,
+    )
+    assert tail.verify().ok
+    assert sequence_now(tail.factory) == 3
+    assert tail.verify(external=tail.checkpoint_note()).ok
+
+
+def test_an_unsequenced_entry_deleted_is_named(tail: AuditLog) -> None:
+    victim = _pending_ids(tail)[2]
+    # The pending row's foreign key refuses the delete: the attacker removes it first.
+    if tail.backend == "postgresql":
+        tail.sql(
+            "ALTER TABLE audit_pending DROP CONSTRAINT fk_audit_pending_entry_id_audit_entries"
+        )
+        tail.sql("DELETE FROM audit_entries WHERE id = :i", i=victim)
+    else:
+        raw = tail.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("PRAGMA foreign_keys = OFF")
+            cursor.execute("DELETE FROM audit_entries WHERE id = ?", (victim,))
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            raw.close()
+    report = tail.verify()
+    assert not report.ok
+    assert f"entry id {victim} (not yet sequenced): its entry row is missing (deleted)" in (
+        report.findings
+    )
+    assert sequence_now(tail.factory) == 2  # the others are sequenced; the gap stays named
+    assert any(f"entry id {victim}" in f for f in tail.verify().findings)
+
+
+def test_an_unsequenced_entry_unmarked_is_named(tail: AuditLog) -> None:
+    """Its pending row deleted, the entry would never be sequenced: it is named."""
+    victim = _pending_ids(tail)[0]
+    tail.sql("DELETE FROM audit_pending WHERE entry_id = :i", i=victim)
+    report = tail.verify()
+    assert not report.ok
+    assert any(
+        "have no position in the tree and are not pending" in f and f"entry id {victim}" in f
+        for f in report.findings
+    )
+    sequence_now(tail.factory)
+    assert any(f"entry id {victim}" in f for f in tail.verify().findings)
+
+
+def test_a_sequenced_entry_marked_pending_again_is_named_and_not_sequenced_twice(
+    tail: AuditLog,
+) -> None:
+    victim = tail.entry_id(2)
+    body = str(tail.sql("SELECT body FROM audit_entries WHERE id = :i", i=victim)[0][0])
+    tail.sql(
+        "INSERT INTO audit_pending (entry_id, digest) VALUES (:i, :d)",
+        i=victim,
+        d=pending_digest(victim, body),
+    )
+    assert sequence_now(tail.factory) == 3  # the three real ones, not the victim again
+    leaves = tail.sql("SELECT entry_id FROM audit_leaves ORDER BY seq")
+    assert len(leaves) == 9
+    assert len({r[0] for r in leaves}) == 9
+    report = tail.verify()
+    assert f"entry id {victim}: marked pending but already at position 2 (forged)" in (
+        report.findings
+    )
+
+
+def test_checkpoints_proofs_and_the_auditor_view_cover_only_sequenced_entries(
+    tail: AuditLog,
+) -> None:
+    pending = _pending_ids(tail)
+    with transaction(tail.factory) as s:
+        assert read_head(s)[0] == 6
+        with pytest.raises(LookupError):
+            inclusion_proof(s, 6)
+        rows = query_entries(s, AuditFilter(), per_page=200).items
+        assert sorted(r.seq for r in rows if r.seq is not None) == list(range(6))
+        assert sorted(r.entry.id for r in rows if r.seq is None) == pending
+    note = tail.checkpoint_note()
+    assert note.split("\n")[1] == "6"  # the tree size a checkpoint signs
+    sequence_now(tail.factory)
+    with transaction(tail.factory) as s:
+        assert inclusion_proof(s, 8).size == 9
+    assert tail.checkpoint_note().split("\n")[1] == "9"
+    assert tail.verify(external=note).ok
+
+
+def test_a_restarted_sequencer_picks_up_what_was_committed_before(audit_log: AuditLog) -> None:
+    """Entries committed while no sequencer ran (it crashed, or none was started) are lost
+    to nobody: a new process on a new engine sequences them, in id order."""
+    audit_log.write(4, sequence=False)
+    committed = _pending_ids(audit_log)
+    audit_log.engine.dispose()  # every connection of the first process gone
+    settings = Settings(
+        env=Environment.TEST,
+        database_url=audit_log.engine.url.render_as_string(hide_password=False),
+        audit_checkpoint_poll_seconds=0,
+        audit_sequence_poll_seconds=0.05,
+        seal_follow_poll_seconds=0,
+        movement_purge_poll_seconds=0,
+    )
+    app = create_app(settings, keyring=audit_log.keyring)
+    with TestClient(app, base_url="https://testserver"):
+        deadline = time.monotonic() + 30
+        while _pending_ids(audit_log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        # A request's entry committed while the server runs is sequenced in turn.
+        with transaction(audit_log.factory) as s:
+            late = record(s, AuditAction.CASE_READ, on=("case", uuid.uuid4())).id
+        while _pending_ids(audit_log) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    leaves = audit_log.sql("SELECT seq, entry_id FROM audit_leaves ORDER BY seq")
+    assert [int(r[1]) for r in leaves] == [*committed, late]  # type: ignore[call-overload]
+    assert audit_log.verify().ok
+
+
+def test_the_sequence_command_sequences_what_is_pending(
+    audit_log: AuditLog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`haven audit sequence` gives pending entries their positions (e.g. after `haven
+    demo`, with no server running)."""
+    from typer.testing import CliRunner
+
+    from app.cli import cli
+
+    audit_log.write(3, sequence=False)
+    monkeypatch.setenv(
+        "HAVEN_DATABASE_URL", audit_log.engine.url.render_as_string(hide_password=False)
+    )
+    result = CliRunner().invoke(cli, ["audit", "sequence"])
+    assert result.exit_code == 0, result.output
+    assert "Sequenced 3 entries." in result.output
+    assert _pending_ids(audit_log) == []
+    assert audit_log.sql("SELECT size FROM audit_head")[0][0] == 3
+    with audit_log.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM audit_leaves")).scalar_one() == 3

@@ -1,0 +1,284 @@
+"""Key-handling edges found by mutation testing (tests/MUTATION.md): rotation's rewrap refuses
+a wrapped key whose header lies, every refusal names what failed, the check value tells one
+root key from another, and an unseal hook registered is a hook that runs."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import stat
+import uuid
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.config import SealMode
+from app.crypto import aead
+from app.crypto.aead import DecryptionFailed
+from app.crypto.envelope import (
+    create_data_key,
+    destroy_data_key,
+    open_data_key,
+    rewrap_dek,
+    unwrap_dek,
+    wrap_dek,
+)
+from app.crypto.errors import KeyUnavailable, UnsealRejected
+from app.crypto.keyring import (
+    Keyring,
+    SealStatus,
+    check_value_for,
+    create_dev_key_file,
+    read_dev_key_file,
+)
+from app.crypto.keystore import initialise_keyring
+from app.crypto.models import DataKey, KeyringState
+from app.crypto.rotation import rotate
+from app.db import transaction
+from app.errors import Sealed
+from tests.crypto.conftest import CHEAP_ARGON2
+from tests.crypto.test_keyring import PASSPHRASE
+
+FAILED = r"^data key failed to authenticate"
+
+
+@pytest.fixture
+def wrapped() -> dict[str, object]:
+    """A DEK wrapped under KEK version 7, as rotation finds it in the table."""
+    old, new = AESGCM(aead.new_key()), AESGCM(aead.new_key())
+    key_id, owner_id, dek = uuid.uuid4(), uuid.uuid4(), aead.new_key()
+    blob = wrap_dek(old, dek=dek, key_id=key_id, owner_id=owner_id, version=7)
+    return {
+        "old": old,
+        "new": new,
+        "key_id": key_id,
+        "owner_id": owner_id,
+        "dek": dek,
+        "blob": blob,
+    }
+
+
+def _rewrap(w: dict[str, object], blob: bytes, from_version: int = 7) -> bytes:
+    ids = w["key_id"].bytes + w["owner_id"].bytes  # type: ignore[attr-defined]
+    return rewrap_dek(
+        w["old"],  # type: ignore[arg-type]
+        w["new"],  # type: ignore[arg-type]
+        wrapped=blob,
+        ids=ids,
+        from_version=from_version,
+        to_version=8,
+    )
+
+
+def test_rewrap_moves_the_key_to_the_new_version_only(wrapped: dict[str, object]) -> None:
+    moved = _rewrap(wrapped, wrapped["blob"])  # type: ignore[arg-type]
+    row = DataKey(id=wrapped["key_id"], owner_id=wrapped["owner_id"], kek_version=8, wrapped=moved)
+    assert unwrap_dek(wrapped["new"], row) == wrapped["dek"]  # type: ignore[arg-type]
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        unwrap_dek(wrapped["old"], row)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("what", "position", "value"),
+    [
+        ("a header naming another KEK version", 4, 8),
+        ("a foreign format byte", 0, 0x02),
+    ],
+)
+def test_rewrap_refuses_a_header_that_lies(
+    wrapped: dict[str, object], what: str, position: int, value: int
+) -> None:
+    """The ciphertext itself is intact: only the header was rewritten. Rotation must refuse
+    it rather than carry a row it cannot vouch for into the new version."""
+    blob = bytearray(wrapped["blob"])  # type: ignore[arg-type]
+    blob[position] = value
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob))
+
+
+def test_rewrap_of_a_tampered_key_names_the_data_key(wrapped: dict[str, object]) -> None:
+    blob = bytearray(wrapped["blob"])  # type: ignore[arg-type]
+    blob[-1] ^= 1
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob))
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        _rewrap(wrapped, bytes(blob[:4]))
+
+
+def test_shredding_a_key_that_does_not_exist_says_so(db: Session) -> None:
+    with pytest.raises(KeyUnavailable, match=r"^no such data key$"):
+        destroy_data_key(db, key_id=uuid.uuid4())
+
+
+def test_the_check_value_tells_one_root_from_another(keyring: Keyring, root_key: bytes) -> None:
+    assert keyring.check_value() == check_value_for(root_key)
+    assert keyring.check_value() != check_value_for(secrets.token_bytes(32))
+    assert len(keyring.check_value()) == 32
+    keyring.seal()
+    with pytest.raises(Sealed):
+        keyring.check_value()
+
+
+def test_an_unseal_hook_runs_with_the_unsealing_session(db: Session) -> None:
+    """A hook is how a process learns of an unseal (e.g. which seals it has seen); a hook
+    lost on registration fails silently, since unseal_verified logs a failing hook."""
+    root = secrets.token_bytes(32)
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=root)
+    ring.seal()
+    seen: list[Session] = []
+    ring.on_unseal(seen.append)
+    ring.unseal_verified(db, root)
+    assert seen == [db]
+
+
+@pytest.mark.parametrize(
+    "column", ["wrapped_root", "kdf_salt", "kdf_memory_kib", "kdf_time_cost", "kdf_parallelism"]
+)
+def test_a_passphrase_state_missing_a_part_is_refused_as_such(db: Session, column: str) -> None:
+    """A damaged or tampered keyring row (one of the wrapped root and its Argon2 parameters
+    gone) is refused, naming the problem: never unwrapped with a default in the gap."""
+    ring = Keyring()
+    initialise_keyring(
+        db,
+        keyring=ring,
+        mode=SealMode.PASSPHRASE,
+        root=secrets.token_bytes(32),
+        passphrase_text=PASSPHRASE,
+        argon2=CHEAP_ARGON2,
+    )
+    ring.seal()
+    state = db.get_one(KeyringState, 1)
+    setattr(state, column, None)
+    db.flush()
+    with pytest.raises(KeyUnavailable, match=r"^the keyring state has no wrapped root key$"):
+        ring.submit_unseal_key(db, PASSPHRASE)
+    assert ring.sealed
+
+
+def test_a_dev_key_file_gets_a_private_folder_made_as_needed(tmp_path: Path) -> None:
+    """The dev key sits beside the data: the folder made for it is the owner's alone, and
+    a path whose parents do not exist yet (a fresh ./var/keys/...) still works."""
+    key_file = tmp_path / "var" / "keys" / "root.key"
+    create_dev_key_file(key_file)
+    assert stat.S_IMODE(key_file.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_bytes()) == 32
+
+
+@pytest.mark.parametrize("mode", [0o640, 0o604, 0o660, 0o644])
+def test_a_dev_key_file_others_can_read_is_refused(tmp_path: Path, mode: int) -> None:
+    """Whoever else can read the key file can decrypt every case: refuse to unseal from it,
+    saying which file, its mode and the fix."""
+    key_file = tmp_path / "root.key"
+    create_dev_key_file(key_file)
+    key_file.chmod(mode)
+    with pytest.raises(PermissionError, match=f"readable by others \\(mode {mode:o}\\); chmod 600"):
+        read_dev_key_file(key_file)
+    key_file.chmod(0o600)
+    assert len(read_dev_key_file(key_file)) == 32
+
+
+def test_a_short_dev_key_file_is_refused_naming_it(tmp_path: Path) -> None:
+    key_file = tmp_path / "root.key"
+    create_dev_key_file(key_file)
+    key_file.write_bytes(key_file.read_bytes()[:31])
+    with pytest.raises(ValueError, match=r"root.key does not hold a 32-byte root key$"):
+        read_dev_key_file(key_file)
+
+
+def test_the_seal_status_before_and_after_init(db: Session) -> None:
+    """What anyone may read: before `haven init`, nothing begun and one key wanted; a
+    passphrase keyring wants one key too (only Shamir asks for K shares)."""
+    ring = Keyring()
+    assert ring.status(db) == SealStatus(True, False, None, 0, 1, None)
+    initialise_keyring(
+        db,
+        keyring=ring,
+        mode=SealMode.PASSPHRASE,
+        root=secrets.token_bytes(32),
+        passphrase_text=PASSPHRASE,
+        argon2=CHEAP_ARGON2,
+    )
+    ring.seal()
+    assert ring.status(db) == SealStatus(True, True, "passphrase", 0, 1, None)
+    assert ring.submit_unseal_key(db, PASSPHRASE) == SealStatus(
+        False, True, "passphrase", 0, 1, None
+    )
+    # A key given to an unsealed keyring changes nothing and says so.
+    assert ring.submit_unseal_key(db, "anything at all") == SealStatus(
+        False, True, "passphrase", 0, 1, None
+    )
+
+
+def test_dev_mode_without_a_key_file_says_what_is_missing(db: Session) -> None:
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+    ring.seal()
+    with pytest.raises(UnsealRejected) as refused:
+        ring.submit_unseal_key(db, "a passphrase")
+    assert refused.value.message == "Dev mode unseals from its key file; none is configured."
+    assert ring.sealed
+
+
+def test_a_retired_kek_is_gone_from_the_running_process_too(
+    committed: tuple[Engine, sessionmaker[Session]],
+) -> None:
+    """Rotation erases the old KEK in the database; the process that rotated had it cached.
+    A key wrapped under the old version (say, a row put back from an old backup) must not
+    open through that cache."""
+    _engine, factory = committed
+    keyring = Keyring()
+    owner = uuid.uuid4()
+    with transaction(factory) as s:
+        initialise_keyring(s, keyring=keyring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+        row = create_data_key(s, keyring=keyring, owner_id=owner)
+        old_wrapped, old_id = row.wrapped, row.id
+        open_data_key(s, keyring=keyring, key_id=row.id, owner_id=owner)  # KEK 1 now cached
+    assert rotate(factory, keyring=keyring).retired == [1]
+    with transaction(factory) as s:
+        with pytest.raises(KeyUnavailable, match="KEK version 1 is retired or unknown"):
+            keyring.kek(s, 1)
+        put_back = s.get_one(DataKey, old_id)
+        put_back.wrapped, put_back.kek_version = old_wrapped, 1
+        s.flush()
+        with pytest.raises(KeyUnavailable):
+            open_data_key(s, keyring=keyring, key_id=old_id, owner_id=owner)
+
+
+def test_a_foreign_root_is_refused_in_so_many_words(db: Session) -> None:
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=secrets.token_bytes(32))
+    ring.seal()
+    with pytest.raises(UnsealRejected) as refused:
+        ring.unseal_verified(db, secrets.token_bytes(32))
+    assert refused.value.message == "This key does not belong to this installation."
+    assert ring.sealed
+
+
+def test_a_failing_unseal_hook_leaves_the_unseal_standing_and_says_so(
+    db: Session, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The operator's trail: the unseal is logged, and a hook that fails is logged as such
+    (with its traceback) while the keyring stays unsealed and later hooks still run."""
+    root = secrets.token_bytes(32)
+    ring = Keyring()
+    initialise_keyring(db, keyring=ring, mode=SealMode.DEV, root=root)
+    ring.seal()
+
+    def broken(_: Session) -> None:
+        raise RuntimeError("hook bug")
+
+    later: list[Session] = []
+    ring.on_unseal(broken)
+    ring.on_unseal(later.append)
+    with caplog.at_level(logging.INFO, logger="haven.keyring"):
+        ring.unseal_verified(db, root)
+    assert not ring.sealed
+    assert later == [db]
+    said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "haven.keyring"]
+    assert said == [(logging.INFO, "keyring unsealed"), (logging.ERROR, "an unseal hook failed")]
+    assert caplog.records[-1].exc_info is not None

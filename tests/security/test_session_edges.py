@@ -1,0 +1,133 @@
+"""Session edges found by mutation testing (tests/MUTATION.md): the cookie sign-out sends
+must be one a browser obeys, the session that replaces a pending one keeps what was known of
+the device, and the purge of expired sessions takes exactly the expired ones."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from http.cookies import SimpleCookie
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.policy.permissions import Role
+from app.security import sessions
+from app.security.clock import FrozenClock
+from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.security.sessions import SECURE_COOKIE_NAME
+from tests.factories import code_for, make_team, make_user
+from tests.security.test_signin_pages import csrf_of, plant, sign_in
+
+FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
+
+
+def _set_cookie(headers: list[str], name: str) -> SimpleCookie:
+    lines = [h for h in headers if h.startswith(f"{name}=")]
+    assert len(lines) == 1, headers
+    jar: SimpleCookie = SimpleCookie()
+    jar.load(lines[0])
+    return jar
+
+
+def test_sign_out_sends_a_deletion_the_browser_obeys(client: TestClient, db: Session) -> None:
+    """A browser drops a Set-Cookie for a __Host- name unless it is Secure with Path=/: a
+    deletion missing either is ignored and the signed-out token stays in the browser (for
+    the next person at a shared computer to find)."""
+    user = make_user(db, Role.VOLUNTEER, enrolled=False)
+    sign_in(client, user.email)
+    token = client.cookies.get(SECURE_COOKIE_NAME)
+    home = client.get("/")
+    r = client.post("/logout", data={"csrf_token": csrf_of(home.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    morsel = _set_cookie(r.headers.get_list("set-cookie"), SECURE_COOKIE_NAME)[SECURE_COOKIE_NAME]
+    assert morsel.value in ("", '""')
+    assert morsel["max-age"] == "0"
+    assert morsel["path"] == "/"
+    assert morsel["secure"] is True
+    assert morsel["httponly"] is True
+    assert morsel["samesite"].lower() == "strict"
+    assert not morsel["domain"]
+    # And the token itself is dead on the server, whatever the browser does.
+    plant(client, token or "")
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_the_device_name_survives_the_second_factor(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    """Completing sign-in replaces the pending session (fixation defence); the new one must
+    still say which device it is, or "my sessions" cannot tell a stranger's from one's own."""
+    user = make_user(db, Role.CASEWORKER, teams=[make_team(db)])
+    client.headers["user-agent"] = FIREFOX_ON_LINUX
+    assert sign_in(client, user.email).status_code == 303
+    page = client.get("/login/totp")
+    r = client.post(
+        "/login/totp",
+        data={"code": code_for(user, clock), "csrf_token": csrf_of(page.text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    mine = client.get("/api/v1/me/sessions").json()
+    assert [(s["current"], s["agent"]) for s in mine] == [(True, "Firefox, Linux")]
+
+
+def test_purge_takes_the_expired_sessions_and_only_those(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    user = make_user(db, Role.VOLUNTEER, enrolled=False)
+    made = {}
+    for name, age in (("expired", 1), ("at_the_limit", 0), ("live", -1)):
+        issued = sessions.create(
+            db,
+            user_id=user.id,
+            kind=CredentialKind.BEARER,
+            stage=SessionStage.FULL,
+            now=clock.now(),
+            settings=settings,
+        )
+        issued.session.expires_at = clock.now() - timedelta(seconds=age)
+        made[name] = issued.session.id
+    db.flush()
+    sessions.purge_expired(db, now=clock.now())
+    db.expire_all()
+    left = set(db.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
+    assert left == {made["live"]}
+
+
+def test_ending_sessions_counts_what_it_ended(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """The count is what an admin is told after "end all sessions" (and what the audit
+    entry records): it must be the number ended, not a guess."""
+    one = make_user(db, Role.VOLUNTEER, enrolled=False)
+    other = make_user(db, Role.VOLUNTEER, enrolled=False)
+    for user, many in ((one, 2), (other, 1)):
+        for _ in range(many):
+            sessions.create(
+                db,
+                user_id=user.id,
+                kind=CredentialKind.BEARER,
+                stage=SessionStage.FULL,
+                now=clock.now(),
+                settings=settings,
+            )
+    assert sessions.end_for_user(db, one.id) == 2
+    assert sessions.end_for_user(db, one.id) == 0
+    before = db.scalar(select(func.count()).select_from(AuthSession))
+    assert before is not None
+    assert before >= 1
+    assert sessions.end_all(db) == before
+    assert sessions.end_all(db) == 0
+
+
+def test_a_reauthentication_is_fresh_for_five_minutes_and_not_a_moment_more(
+    clock: FrozenClock,
+) -> None:
+    proved = clock.now()
+    window = sessions.REAUTH_WINDOW
+    assert window == timedelta(minutes=5)
+    assert sessions.reauth_is_fresh(proved, now=proved + window)
+    assert not sessions.reauth_is_fresh(proved, now=proved + window + timedelta(microseconds=1))
+    assert not sessions.reauth_is_fresh(None, now=proved)
