@@ -66,6 +66,7 @@ from app.users.account_pages import router as account_pages_router
 from app.users.admin_pages import router as admin_pages_router
 from app.users.api import router as users_router
 from app.users.auth_api import router as auth_router
+from app.users.housekeeping import start_session_purger
 from app.users.pages import router as auth_pages_router
 from app.web import make_templates
 
@@ -78,9 +79,9 @@ TEMPLATE_DIR = ROOT / "templates"
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work for the life of the process: first the blobs a crash left behind,
-    then the audit sequencer and checkpoints when due, the destruction of movement plans past their
-    destroy_after and of interviews kept a day, and following a seal made by another
-    process on the same database."""
+    then the audit sequencer and checkpoints when due, the destruction of movement plans past
+    their destroy_after, of interviews kept a day and of expired sessions, and following a
+    seal made by another process on the same database."""
     settings = app.state.settings
     sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     sequencer = start_sequencer(app.state.settings)
@@ -88,10 +89,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     purger = start_movement_scheduler(app.state.settings, app.state.keyring, app.state.clock)
     drafts = start_draft_purger(app.state.settings, app.state.clock)
     follower = start_seal_follower(app.state.settings, app.state.keyring)
+    expired = start_session_purger(app.state.settings, app.state.clock)
     try:
         yield
     finally:
-        for running in (scheduler, purger, drafts, follower, sequencer):
+        for running in (scheduler, purger, drafts, follower, sequencer, expired):
             if running is not None:
                 running.stop()
 

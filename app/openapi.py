@@ -12,7 +12,7 @@ route with `errors(...)`. Every error body has the one shape, `ErrorOut`.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -44,6 +44,78 @@ DESCRIPTIONS = {
     503: "The service is sealed (`sealed`) and must be unsealed first, or the database does "
     "not answer (`database_unavailable`, with `Retry-After`).",
     507: "The server's storage is full (`storage_full`): nothing was saved.",
+}
+
+
+# Refusals of input the schema allows: each depends on stored state, a secret, the clock or
+# a relation between two fields, none of which a JSON Schema can say. Each operation lists
+# them (`x-refusals`: the field, when, the code and status; the status's description says
+# them too); the schemathesis
+# test reads this list, so an operation refusing schema-valid input without saying so here
+# fails it.
+class Refusal(NamedTuple):
+    """A refusal of schema-valid input: the field, when, and the error's code."""
+
+    field: str
+    when: str
+    code: str = "invalid"
+    status: int = 422
+
+
+_LEAK = ("identifies the person, named or disguised", "identifying_data")
+REFUSALS: dict[tuple[str, str], list[Refusal]] = {
+    ("GET", "/api/v1/audit"): [Refusal("until", "not after since")],
+    ("GET", "/api/v1/audit/export.csv"): [Refusal("until", "not after since")],
+    ("GET", "/api/v1/reports/summary"): [
+        Refusal("since", "after until, or more than 120 months before it")
+    ],
+    ("POST", "/api/v1/cases"): [
+        Refusal("team_id", "not a team of the caller"),
+        Refusal("date_of_birth", "in the future (as are other past dates)"),
+        Refusal("consents", "withdrawn before given"),
+    ],
+    ("PATCH", "/api/v1/cases/{case_id}"): [
+        Refusal("date_of_birth", "in the future (as are other past dates)"),
+        Refusal("consents", "withdrawn before given"),
+    ],
+    ("POST", "/api/v1/cases/duplicates"): [
+        Refusal("legal_name", "no word of two letters or more once transliterated"),
+        Refusal("phone", "no digit 0-9"),
+        Refusal("handle", "nothing but @, a link prefix or invisible characters"),
+        Refusal("date_of_birth", "in the future"),
+    ],
+    ("POST", "/api/v1/cases/search"): [
+        Refusal("name", "no word of two letters or more once transliterated"),
+        Refusal("phone", "no digit 0-9"),
+        Refusal("handle", "nothing but @, a link prefix or invisible characters"),
+        Refusal("date_of_birth", "in the future"),
+    ],
+    ("POST", "/api/v1/cases/{case_id}/assign"): [
+        Refusal("user_id", "not an active caseworker of the case's team")
+    ],
+    ("POST", "/api/v1/cases/{case_id}/referrals"): [
+        Refusal("partner_id", "no such partner, or its key not confirmed")
+    ],
+    ("POST", "/api/v1/partners/{partner_id}/confirm"): [
+        Refusal("key_id", "not the fingerprint of the partner's key")
+    ],
+    ("POST", "/api/v1/tasks"): [
+        Refusal("assigned_to", "not an active volunteer of the case's team"),
+        Refusal("title, instructions, place, note", *_LEAK),
+    ],
+    ("PATCH", "/api/v1/tasks/{task_id}"): [
+        Refusal("title, instructions, place, note", *_LEAK),
+    ],
+    ("POST", "/api/v1/auth/token"): [
+        Refusal("email", "locked for a while after failed sign-ins, known or not", "locked", 423)
+    ],
+    ("PATCH", "/api/v1/users/{user_id}"): [Refusal("team_ids", "names a team that does not exist")],
+    ("POST", "/api/v1/me/totp/confirm"): [
+        Refusal("code", "not the code the authenticator shows now")
+    ],
+    ("POST", "/api/v1/requests"): [
+        Refusal("contacts", "an e-mail or phone its channel cannot hold")
+    ],
 }
 
 
@@ -145,6 +217,15 @@ def install_openapi(app: FastAPI) -> None:
                         "description": DESCRIPTIONS[status],
                         "content": {"application/json": {"schema": _REF}},
                     }
+                refusals = REFUSALS.get((method, route.path_format), [])
+                for status in sorted({r.status for r in refusals}):
+                    said = [r for r in refusals if r.status == status]
+                    answers[str(status)]["description"] += (
+                        " Also, though the schema allows it: "
+                        + ("; ".join(f"`{r.field}` {r.when} (`{r.code}`)" for r in said) + ".")
+                    )
+                if refusals:
+                    operation["x-refusals"] = [r._asdict() for r in refusals]
         app.openapi_schema = schema
         return schema
 

@@ -3,10 +3,11 @@ naming the field instead of failing in the driver (a 500)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 
 def no_nul(value: str) -> str:
@@ -33,9 +34,30 @@ def in_utc(value: datetime) -> datetime:
     return storable_time(value).astimezone(UTC)
 
 
+_NUMBER = re.compile(r"\s*[-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?\s*")
+
+
+def as_text(value: object) -> object:
+    """Dates and times come as ISO 8601 text, as the schema says: a number, in JSON or as
+    text in a query (which pydantic would read as seconds since 1970), is refused."""
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER.fullmatch(value)):
+        raise ValueError("must be ISO 8601 text")
+    return value
+
+
+def not_a_number(value: object) -> object:
+    """A yes/no comes as true or false (or as text in a query string): a JSON 0 or 1, which
+    pydantic would read as false or true, is refused."""
+    if type(value) in (int, float):
+        raise ValueError("must be true or false")
+    return value
+
+
 NoNul = AfterValidator(no_nul)
-StorableTime = Annotated[datetime, AfterValidator(storable_time)]
-UtcTime = Annotated[datetime, AfterValidator(in_utc)]
+YesNo = Annotated[bool, BeforeValidator(not_a_number)]
+IsoText = BeforeValidator(as_text)
+StorableTime = Annotated[datetime, IsoText, AfterValidator(storable_time)]
+UtcTime = Annotated[datetime, IsoText, AfterValidator(in_utc)]
 
 
 class Strict(BaseModel):

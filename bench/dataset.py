@@ -49,7 +49,7 @@ from app.audit.canonical import encode_body, entry_leaf
 from app.audit.checkpoints import take_checkpoint
 from app.audit.events import AuditAction
 from app.audit.merkle import frontier_append, pack_frontier, unpack_frontier
-from app.audit.tree import HEAD_ID
+from app.audit.tree import HEAD_ID, sequence_now
 from app.cases import record as rec
 from app.cases import service as cases
 from app.cases.deadlines import DeadlineKind
@@ -820,6 +820,9 @@ def _setup(url: str, paths: dict[str, Path]) -> tuple[bytes, int, Cast]:
                 cast.teams.append(
                     TeamCast(_team_id(db, team), coordinator, tuple(workers), tuple(volunteers))
                 )
+        # Their entries committed pending: the sequencer gives them their positions now,
+        # so the bulk entries continue the tree after them.
+        sequence_now(make_sessionmaker(engine))
     finally:
         passwords.use_params(passwords.DEFAULT_PARAMS)
         engine.dispose()

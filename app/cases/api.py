@@ -165,14 +165,14 @@ def _shown(db: Session, request: Request, actor: Actor, case: Case) -> CaseOut:
     )
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, response_model_exclude_unset=True)
+@router.get("/cases/{case_id:uuid}", response_model=CaseOut, response_model_exclude_unset=True)
 def read_case(request: Request, db: DbSession, access: CaseRead) -> CaseOut:
     """One case in scope, each field as the policy lets the caller see it."""
     return _shown(db, request, access.actor, access.case)
 
 
 @router.patch(
-    "/cases/{case_id}",
+    "/cases/{case_id:uuid}",
     response_model=CaseOut,
     response_model_exclude_unset=True,
     responses=errors(409),
@@ -195,7 +195,7 @@ def update_case(body: CaseUpdate, request: Request, db: DbSession, access: CaseW
     return _shown(db, request, access.actor, access.case)
 
 
-@router.get("/cases/{case_id}/history", response_model=Page[RevisionOut])
+@router.get("/cases/{case_id:uuid}/history", response_model=Page[RevisionOut])
 def case_history(
     q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseHistory
 ) -> Page[RevisionOut]:
@@ -205,7 +205,7 @@ def case_history(
     return page_of([RevisionOut.model_validate(r) for r in revisions], q)
 
 
-@router.get("/cases/{case_id}/timeline", response_model=Page[TimelineEvent])
+@router.get("/cases/{case_id:uuid}/timeline", response_model=Page[TimelineEvent])
 def case_timeline(
     q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseHistory
 ) -> Page[TimelineEvent]:
@@ -216,7 +216,7 @@ def case_timeline(
 
 
 @router.post(
-    "/cases/{case_id}/consents",
+    "/cases/{case_id:uuid}/consents",
     status_code=201,
     response_model=Consent,
     responses=errors(409),
@@ -234,7 +234,7 @@ def record_consent(body: ConsentIn, request: Request, db: DbSession, access: Cas
 
 
 @router.post(
-    "/cases/{case_id}/consents/{consent_id}/withdraw",
+    "/cases/{case_id:uuid}/consents/{consent_id:uuid}/withdraw",
     response_model=Consent,
     responses=errors(404, 409),
 )
@@ -254,7 +254,7 @@ def withdraw_consent(
     )
 
 
-@router.post("/cases/{case_id}/transition", response_model=CaseListItem, responses=errors(409))
+@router.post("/cases/{case_id:uuid}/transition", response_model=CaseListItem, responses=errors(409))
 def transition_case(
     body: Transition, request: Request, db: DbSession, access: CaseTransition
 ) -> CaseListItem:
@@ -270,7 +270,7 @@ def transition_case(
     return CaseListItem.model_validate(search.list_item(access.case))
 
 
-@router.post("/cases/{case_id}/assign", response_model=CaseListItem)
+@router.post("/cases/{case_id:uuid}/assign", response_model=CaseListItem)
 def assign_case(
     body: AssignIn, request: Request, db: DbSession, access: CaseAssign
 ) -> CaseListItem:
@@ -287,7 +287,7 @@ def assign_case(
 
 
 @router.get(
-    "/cases/{case_id}/export",
+    "/cases/{case_id:uuid}/export",
     response_class=JSONResponse,
     responses={
         200: {
@@ -322,7 +322,7 @@ class ErasureOut(BaseModel):
 
 
 @router.delete(
-    "/cases/{case_id}",
+    "/cases/{case_id:uuid}",
     response_model=ErasureOut,
     response_model_exclude_none=True,
     responses={202: {"model": ErasureOut}, **errors(409)},
@@ -365,7 +365,7 @@ class BreakGlassIn(BaseModel):
         }
     )
 
-    reason: str = Field(min_length=1, max_length=break_glass.REASON_MAX)
+    reason: str = Field(min_length=break_glass.REASON_MIN, max_length=break_glass.REASON_MAX)
 
 
 class BreakGlassOut(BaseModel):
@@ -376,7 +376,7 @@ class BreakGlassOut(BaseModel):
     expires_at: datetime
 
 
-@router.post("/cases/{case_id}/break-glass", response_model=BreakGlassOut, status_code=201)
+@router.post("/cases/{case_id:uuid}/break-glass", response_model=BreakGlassOut, status_code=201)
 def open_break_glass(
     body: BreakGlassIn, request: Request, db: DbSession, access: CaseBreakGlass
 ) -> BreakGlassOut:

@@ -26,11 +26,11 @@ from pydantic import (
 from app.cases.fields import CATALOGUE, CaseField
 from app.cases.record import name_terms
 from app.cases.search import Filters
-from app.cases.values import BirthDate, Consent, Country, Short
+from app.cases.values import PARTNER_ONLY_FOR_SHARING, BirthDate, Consent, Country, Short
 from app.cases.vocab import ConsentPurpose, LegalBasis, Need, RiskLevel, Stage
 from app.crypto.normalize import normalize_handle, normalize_phone
 from app.pagination import Page, PageQuery
-from app.validation import NoNul, Strict, UtcTime
+from app.validation import NoNul, Strict, UtcTime, YesNo
 
 
 def _writable(field: CaseField) -> tuple[Any, Any]:
@@ -211,7 +211,7 @@ class ListQuery(PageQuery):
     ) = None
     country: Country | None = None
     need: Need | None = None
-    mine: bool = False
+    mine: YesNo = False
     sort: Sort = "-created"
 
     def filters(self) -> Filters:
@@ -327,7 +327,8 @@ class ConsentIn(Strict):
         json_schema_extra={
             "examples": [
                 {"purpose": "store", "legal_basis": "consent", "given_at": "2026-11-20T10:00:00Z"}
-            ]
+            ],
+            **PARTNER_ONLY_FOR_SHARING,
         }
     )
 
@@ -335,6 +336,13 @@ class ConsentIn(Strict):
     partner: uuid.UUID | None = None
     legal_basis: LegalBasis
     given_at: UtcTime
+
+    @model_validator(mode="after")
+    def _partner_for_sharing_only(self) -> ConsentIn:
+        # As Consent checks it, here so that it answers 422 naming the field.
+        if (self.purpose is ConsentPurpose.SHARE_WITH_PARTNER) != (self.partner is not None):
+            raise ValueError("partner: given for share_with_partner, and only for it")
+        return self
 
     def consent(self) -> Consent:
         """The consent to record (validated as every consent is)."""

@@ -10,7 +10,8 @@ from datetime import date
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic.config import JsonDict
 
 from app.cases.vocab import (
     ConsentPurpose,
@@ -20,7 +21,7 @@ from app.cases.vocab import (
     VettingStatus,
     WantedStatus,
 )
-from app.validation import StorableTime, Strict, UtcTime
+from app.validation import IsoText, StorableTime, Strict, UtcTime
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 
@@ -44,12 +45,19 @@ def _birth(value: date) -> date:
     return _not_future(value)
 
 
-Country = Annotated[str, StringConstraints(min_length=2, max_length=2), AfterValidator(_country)]
+# The schema lists the codes the validator knows (either case; answers give capitals).
+COUNTRY_CODES = sorted(c.alpha_2 for c in pycountry.countries)
+Country = Annotated[
+    str,
+    StringConstraints(min_length=2, max_length=2),
+    AfterValidator(_country),
+    Field(json_schema_extra={"enum": COUNTRY_CODES + [c.lower() for c in COUNTRY_CODES]}),
+]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2_000)]
-PastDate = Annotated[date, AfterValidator(_not_future)]
-BirthDate = Annotated[date, AfterValidator(_birth)]
+PastDate = Annotated[date, IsoText, AfterValidator(_not_future)]
+BirthDate = Annotated[date, IsoText, AfterValidator(_birth)]
 LanguageCode = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]
 
 
@@ -68,6 +76,23 @@ _CHANNEL_PATTERNS: dict[ContactChannel, tuple[re.Pattern[str], ...]] = {
 
 class Contact(Strict):
     """One way to reach the person."""
+
+    # Each channel's value patterns, in the schema as the validator applies them.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "properties": {
+                        "channel": {"const": channel.value},
+                        "value": {"anyOf": [{"pattern": p.pattern} for p in patterns]},
+                    }
+                }
+                if patterns
+                else {"properties": {"channel": {"const": channel.value}}}
+                for channel, patterns in _CHANNEL_PATTERNS.items()
+            ]
+        }
+    )
 
     channel: ContactChannel
     value: Short
@@ -111,9 +136,37 @@ class Vetting(Strict):
     notes: Note | None = None
 
 
+# A partner with share_with_partner, and with no other purpose: said in the schema too.
+PARTNER_ONLY_FOR_SHARING: JsonDict = {
+    "anyOf": [
+        {
+            "properties": {
+                "purpose": {"const": ConsentPurpose.SHARE_WITH_PARTNER.value},
+                "partner": {"type": "string", "format": "uuid"},
+            },
+            "required": ["purpose", "partner"],
+        },
+        {
+            "properties": {
+                "purpose": {
+                    "enum": [
+                        p.value
+                        for p in ConsentPurpose
+                        if p is not ConsentPurpose.SHARE_WITH_PARTNER
+                    ]
+                },
+                "partner": {"type": "null"},
+            }
+        },
+    ]
+}
+
+
 class Consent(Strict):
     """Consent (or another legal basis) for one purpose, withdrawable: when it was given,
     who recorded it and when, and (once withdrawn) when and who recorded the withdrawal."""
+
+    model_config = ConfigDict(json_schema_extra=PARTNER_ONLY_FOR_SHARING)
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4)
     purpose: ConsentPurpose

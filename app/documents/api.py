@@ -53,7 +53,7 @@ class UploadTimeout(HavenError):
 
 
 @router.post(
-    "/cases/{case_id}/documents",
+    "/cases/{case_id:uuid}/documents",
     status_code=201,
     openapi_extra=_MULTIPART,
     response_model=DocumentOut,
@@ -99,7 +99,7 @@ async def upload_document(
     return await run_in_threadpool(save, db)
 
 
-@router.get("/cases/{case_id}/documents", response_model=Page[DocumentOut])
+@router.get("/cases/{case_id:uuid}/documents", response_model=Page[DocumentOut])
 def list_documents(
     q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseDocuments
 ) -> Page[DocumentOut]:
@@ -111,7 +111,7 @@ def list_documents(
 
 
 @router.get(
-    "/cases/{case_id}/documents/{doc_id}",
+    "/cases/{case_id:uuid}/documents/{doc_id:uuid}",
     response_class=StreamingResponse,
     responses={
         200: {

@@ -56,7 +56,7 @@ def submit_request(
     return ReceivedOut.model_validate(RECEIVED)
 
 
-@router.post("/cases/{case_id}/vetting", response_model=CaseListItem, responses=errors(409))
+@router.post("/cases/{case_id:uuid}/vetting", response_model=CaseListItem, responses=errors(409))
 def vet_request(
     body: VettingIn, request: Request, db: DbSession, access: CaseWrite
 ) -> CaseListItem:

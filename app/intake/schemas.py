@@ -49,4 +49,4 @@ class VettingIn(Strict):
     )
 
     status: VettingStatus
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=2**31 - 1)  # the column is a 32-bit integer

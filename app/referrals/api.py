@@ -63,7 +63,9 @@ def create_partner(
     return _partner(partner)
 
 
-@router.post("/partners/{partner_id}/confirm", response_model=PartnerOut, responses=errors(404))
+@router.post(
+    "/partners/{partner_id:uuid}/confirm", response_model=PartnerOut, responses=errors(404)
+)
 def confirm_partner(
     partner_id: uuid.UUID,
     body: PartnerConfirmIn,
@@ -81,7 +83,10 @@ def confirm_partner(
 
 
 @router.post(
-    "/cases/{case_id}/referrals", status_code=201, response_model=ReferralOut, responses=errors(409)
+    "/cases/{case_id:uuid}/referrals",
+    status_code=201,
+    response_model=ReferralOut,
+    responses=errors(409),
 )
 def create_referral(
     body: ReferralIn, request: Request, db: DbSession, access: ReferralCreate
@@ -103,7 +108,7 @@ def create_referral(
     )
 
 
-@router.get("/cases/{case_id}/referrals", response_model=Page[ReferralOut])
+@router.get("/cases/{case_id:uuid}/referrals", response_model=Page[ReferralOut])
 def list_referrals(
     q: Annotated[PageQuery, Query()], request: Request, db: DbSession, access: CaseReferrals
 ) -> Page[ReferralOut]:
@@ -114,7 +119,7 @@ def list_referrals(
     return page_of([ReferralOut.model_validate(r) for r in found], q)
 
 
-@router.patch("/referrals/{referral_id}", response_model=ReferralOut, responses=errors(409))
+@router.patch("/referrals/{referral_id:uuid}", response_model=ReferralOut, responses=errors(409))
 def update_referral(
     body: ReferralStatusIn, request: Request, db: DbSession, access: ReferralWrite
 ) -> ReferralOut:
@@ -135,7 +140,7 @@ def update_referral(
 
 
 @router.get(
-    "/referrals/{referral_id}/packet",
+    "/referrals/{referral_id:uuid}/packet",
     response_class=Response,
     responses={
         200: {

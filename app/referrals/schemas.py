@@ -74,8 +74,12 @@ class PartnerIn(Strict):
     )
 
     name: Annotated[Short, NoNul]  # a plain, unique column
-    services: list[Need] = Field(default_factory=list, max_length=len(Need))
-    countries: list[Country] = Field(default_factory=list, max_length=60)
+    services: list[Need] = Field(
+        default_factory=list, max_length=len(Need), json_schema_extra={"uniqueItems": True}
+    )
+    countries: list[Country] = Field(
+        default_factory=list, max_length=60, json_schema_extra={"uniqueItems": True}
+    )
     public_key: PublicKey
 
     @model_validator(mode="after")

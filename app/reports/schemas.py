@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from app.reports.service import Summary, month_key
 from app.reports.suppression import Published
 
-MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH_PATTERN = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
 
 
 class CountOut(BaseModel):

@@ -28,6 +28,7 @@ from app.reports.suppression import Ledger, Published, publish, suppress
 from app.users.models import Team
 
 # The longest period one report covers (its month tables stay readable).
+EARLIEST_MONTH: Month = (1900, 1)
 MAX_MONTHS = 120
 DEFAULT_MONTHS = 12
 # Categories of an open vocabulary (countries) shown one by one only from k cases up; the
@@ -49,7 +50,9 @@ class Period:
     def of(cls, since: Month | None, until: Month | None, *, now: datetime) -> Period:
         """The months asked for; by default the twelve ending with the current one."""
         last = until or (now.year, now.month)
-        first = since or _shift(last, 1 - DEFAULT_MONTHS)
+        # By default the twelve months to `until`, none before the first month a report
+        # names (the API's month pattern starts at 1900).
+        first = since or max(_shift(last, 1 - DEFAULT_MONTHS), EARLIEST_MONTH)
         if first > last:
             raise InvalidInput("since", "must not be after until")
         if len(queries.months_between(first, last)) > MAX_MONTHS:

@@ -147,9 +147,11 @@ def end_all(db: Session) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def purge_expired(db: Session, *, now: datetime) -> None:
-    """Delete sessions past their absolute expiry (idle ones go when next presented)."""
-    db.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+def purge_expired(db: Session, *, now: datetime) -> int:
+    """Delete sessions past their absolute expiry (idle ones go when next presented, or at
+    their absolute expiry); returns how many. Run by app/users/housekeeping.py."""
+    result = db.execute(delete(AuthSession).where(AuthSession.expires_at <= now))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def reauth_is_fresh(row_reauth_at: datetime | None, *, now: datetime) -> bool:

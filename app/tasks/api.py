@@ -70,7 +70,7 @@ def create_task(body: TaskCreate, request: Request, db: DbSession, target: TaskC
     return TaskOut.model_validate(item)
 
 
-@router.patch("/tasks/{task_id}", response_model=TaskOut | VolunteerTask)
+@router.patch("/tasks/{task_id:uuid}", response_model=TaskOut | VolunteerTask)
 def update_task(
     body: TaskUpdate, request: Request, db: DbSession, access: TaskWrite
 ) -> TaskOut | VolunteerTask:

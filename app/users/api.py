@@ -262,14 +262,16 @@ def create_user(
     )
 
 
-@router.get("/users/{user_id}", response_model=UserOut)
+@router.get("/users/{user_id:uuid}", response_model=UserOut)
 def get_user(db: DbSession, access: UserRead) -> UserOut:
     """One account."""
     return _user_out(db, access.user)
 
 
 @router.patch(
-    "/users/{user_id}", response_model=UserOut, responses={202: {"model": AccessRequestOut}}
+    "/users/{user_id:uuid}",
+    response_model=UserOut,
+    responses={202: {"model": AccessRequestOut}, **errors(409)},
 )
 def update_user(
     body: UserPatch, request: Request, db: DbSession, access: UserWrite
@@ -302,19 +304,21 @@ def update_user(
     return _user_out(db, user)
 
 
-@router.post("/users/{user_id}/unlock", response_model=UnlockOut)
+@router.post("/users/{user_id:uuid}/unlock", response_model=UnlockOut)
 def unlock_user(db: DbSession, access: UserUnlock) -> UnlockOut:
     """Lift a sign-in lockout (coordinators: members of their teams; admins: anyone)."""
     return UnlockOut(was_locked=service.unlock(db, actor=access.actor, user=access.user))
 
 
-@router.delete("/users/{user_id}/sessions", response_model=SessionsEnded)
+@router.delete("/users/{user_id:uuid}/sessions", response_model=SessionsEnded)
 def end_user_sessions(db: DbSession, access: UserSessions) -> SessionsEnded:
     """End every session and bearer token of an account."""
     return SessionsEnded(ended=service.end_sessions(db, actor=access.actor, user=access.user))
 
 
-@router.post("/users/{user_id}/password", response_model=PasswordResetOut, responses=errors(409))
+@router.post(
+    "/users/{user_id:uuid}/password", response_model=PasswordResetOut, responses=errors(409)
+)
 def reset_user_password(
     request: Request, db: DbSession, access: UserPasswordReset
 ) -> PasswordResetOut:
@@ -337,7 +341,9 @@ def list_teams(
 
 
 @router.get(
-    "/teams/{team_id}/members", response_model=Page[MemberOut], response_model_exclude_unset=True
+    "/teams/{team_id:uuid}/members",
+    response_model=Page[MemberOut],
+    response_model_exclude_unset=True,
 )
 def team_members(
     q: Annotated[PageQuery, Query()], db: DbSession, access: TeamDirectory
@@ -348,7 +354,7 @@ def team_members(
     return page_of([MemberOut.model_validate(m) for m in rows], q, total)
 
 
-@router.get("/audit/actors/{user_id}", response_model=ActorOut, tags=["audit"])
+@router.get("/audit/actors/{user_id:uuid}", response_model=ActorOut, tags=["audit"])
 def logged_actor(db: DbSession, access: LoggedActor) -> ActorOut:
     """Who an actor id in the audit log is: name and role, nothing else (the look-up is
     itself audited)."""
@@ -392,7 +398,7 @@ def list_access_requests(
 
 
 @router.post(
-    "/access-requests/{request_id}/approve",
+    "/access-requests/{request_id:uuid}/approve",
     response_model=Approved,
     response_model_exclude_none=True,
     responses=errors(409),
@@ -408,7 +414,9 @@ def approve_access_request(
 
 
 @router.post(
-    "/access-requests/{request_id}/reject", response_model=AccessRequestOut, responses=errors(409)
+    "/access-requests/{request_id:uuid}/reject",
+    response_model=AccessRequestOut,
+    responses=errors(409),
 )
 def reject_access_request(
     request: Request, db: DbSession, access: AccessRequestReject

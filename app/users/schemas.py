@@ -6,14 +6,21 @@ import uuid
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from app.pagination import PageQuery
-from app.policy.permissions import Role
+from app.policy.permissions import CASE_ROLES, Role
 from app.validation import NoNul
 
+# Role names as the schema lists them (UserCreate).
+_CASE_ROLE_NAMES: list[JsonValue] = [r.value for r in Role if r in CASE_ROLES]
+_OTHER_ROLE_NAMES: list[JsonValue] = [r.value for r in Role if r not in CASE_ROLES]
+
 # Looked up and stored in plain columns (PostgreSQL text cannot hold NUL).
-Email = Annotated[str, Field(max_length=254), NoNul]
+# The pattern is the one app/users/service.py checks (around the spaces it trims).
+Email = Annotated[
+    str, Field(max_length=254, pattern=r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"), NoNul
+]
 TeamName = Annotated[str, Field(min_length=1, max_length=120), NoNul]
 
 
@@ -111,7 +118,18 @@ class UserCreate(BaseModel):
         json_schema_extra={
             "examples": [
                 {"email": "new.caseworker@example.org", "role": "caseworker", "teams": ["Vilnius"]}
-            ]
+            ],
+            # An account that sees case content gets its password through the coordinator
+            # who approves it (422 on `password` otherwise).
+            "anyOf": [
+                {
+                    "properties": {
+                        "role": {"enum": _CASE_ROLE_NAMES},
+                        "password": {"type": "null"},
+                    }
+                },
+                {"properties": {"role": {"enum": _OTHER_ROLE_NAMES}}},
+            ],
         }
     )
 

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from app.config import Environment, Settings
 from app.main import create_app
-from app.openapi import api_routes, derived_statuses
+from app.openapi import REFUSALS, api_routes, derived_statuses
 
 
 def _app() -> FastAPI:
@@ -75,3 +75,31 @@ def test_no_route_returns_an_undescribed_dict() -> None:
         if typing.get_origin(returned) is dict or returned is dict:
             problems.append(f"{route.path}: {route.endpoint.__name__} returns {returned}")
     assert not problems, "\n".join(problems)
+
+
+def test_every_listed_refusal_is_on_an_operation_and_in_its_answer() -> None:
+    """REFUSALS (refusals of schema-valid input) cannot drift from the routes: each names an
+    operation that exists, and that operation's answer with the refusal's status says it."""
+    doc = _app().openapi()
+    for (method, path), refusals in REFUSALS.items():
+        operation = doc["paths"][path][method.lower()]
+        assert operation["x-refusals"] == [r._asdict() for r in refusals]
+        for refusal in refusals:
+            assert (
+                f"`{refusal.field}`" in operation["responses"][str(refusal.status)]["description"]
+            )
+
+
+def test_ids_in_api_paths_are_typed_so_other_methods_answer_405() -> None:
+    """`/cases/{case_id:uuid}`: PATCH /cases/duplicates is no case id, so it answers 405 with
+    every method the path has, not a 422 about a malformed id; the document still says
+    `{case_id}`, a string of format uuid."""
+    app = _app()
+    for route in api_routes(app):
+        for name in route.param_convertors:
+            if name.endswith("_id"):
+                assert f"{{{name}:uuid}}" in route.path, route.path
+    doc = app.openapi()
+    param = doc["paths"]["/api/v1/cases/{case_id}"]["get"]["parameters"][0]
+    assert param["schema"]["format"] == "uuid"
+    assert not [p for p in doc["paths"] if ":" in p]

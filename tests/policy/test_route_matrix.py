@@ -8,6 +8,7 @@ touching this file. Path parameters are filled by name (`case_id`, `user_id`, `d
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -125,7 +126,8 @@ def test_every_route_declares_exactly_one_access_rule(app: FastAPI) -> None:
         if rules != 1:
             problems.append(f"{p.method} {p.path}: {rules} access rules (need exactly one)")
         for param in SCOPED_PARAMS:
-            if "{" + param + "}" in p.path and not any(param in s.lookup.params for s in p.scopes):
+            in_path = re.search(r"\{" + param + r"(:\w+)?\}", p.path)
+            if in_path and not any(param in s.lookup.params for s in p.scopes):
                 problems.append(f"{p.method} {p.path}: {param} not resolved through the scope")
         for scoped in p.scopes:
             ids = scoped.lookup.ids

@@ -131,3 +131,52 @@ def test_a_reauthentication_is_fresh_for_five_minutes_and_not_a_moment_more(
     assert sessions.reauth_is_fresh(proved, now=proved + window)
     assert not sessions.reauth_is_fresh(proved, now=proved + window + timedelta(microseconds=1))
     assert not sessions.reauth_is_fresh(None, now=proved)
+
+
+def test_a_new_session_is_stamped_by_the_apps_clock_and_pending_is_not_reauthenticated(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """Times come from the clock the checks use (never a database default), and a session
+    that has proved only the password carries no re-authentication."""
+    user = make_user(db, Role.CASEWORKER, teams=[make_team(db)])
+    clock.advance(timedelta(days=3))
+    now = clock.now()
+    pending = sessions.create(
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=SessionStage.TOTP,
+        now=now,
+        settings=settings,
+    ).session
+    full = sessions.create(
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=SessionStage.FULL,
+        now=now,
+        settings=settings,
+    ).session
+    for row in (pending, full):
+        assert (row.created_at, row.last_seen_at) == (now, now)
+    assert pending.reauth_at is None
+    assert full.reauth_at == now
+
+
+def test_an_idle_cookie_session_dies_at_the_limit_itself(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    user = make_user(db, Role.VOLUNTEER, enrolled=False)
+    row = sessions.create(
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=SessionStage.FULL,
+        now=clock.now(),
+        settings=settings,
+    ).session
+    idle = timedelta(minutes=settings.session_idle_minutes)
+    assert sessions.is_live(
+        row, now=row.last_seen_at + idle - timedelta(microseconds=1), settings=settings
+    )
+    assert not sessions.is_live(row, now=row.last_seen_at + idle, settings=settings)
