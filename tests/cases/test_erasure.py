@@ -145,7 +145,10 @@ def committed_app(
     engine = make_engine(fresh_db.url)
     factory = make_sessionmaker(engine)
     settings = Settings(
-        database_url=fresh_db.url, blob_dir=tmp_path / "blobs", movement_purge_poll_seconds=0
+        database_url=fresh_db.url,
+        blob_dir=tmp_path / "blobs",
+        movement_purge_poll_seconds=0,
+        audit_sequence_poll_seconds=0,  # its own writes would start a new WAL after the erasure's
     )
     with transaction(factory) as db:
         db.info["keyring"] = keyring  # the factories encrypt TOTP secrets with it
