@@ -17,6 +17,7 @@ from app.cases.file_pages import back_to
 from app.cases.labels import CONSENT_PURPOSES, LEGAL_BASES, choices
 from app.cases.page_header import case_header
 from app.cases.schemas import ConsentIn
+from app.cases.vocab import ConsentPurpose
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
@@ -79,6 +80,11 @@ async def record_consent(request: Request, db: DbSession, access: CaseWrite) -> 
         field_of=_consent_field,
         messages={"given_on": {"datetime_parsing": DATE, "datetime_from_date_parsing": DATE}},
     )
+    purposes = {p.value for p in ConsentPurpose}
+    if parsed is None and "partner" in errors and body["purpose"] in purposes:
+        # The schema's own check (a partner for sharing, and only for it) says it generally.
+        share = body["purpose"] == ConsentPurpose.SHARE_WITH_PARTNER
+        errors["partner"] = CONSENT_PARTNER if share else CONSENT_NO_PARTNER
     if parsed is not None and not errors:
         try:
             consent = parsed.consent()

@@ -166,7 +166,10 @@ async def new_user_submit(
         "name": values.get("name", "").strip() or None,
     }
     parsed, errors = validate(
-        UserCreate, payload, field_of=lambda loc: str(loc[0]) if loc else "form"
+        UserCreate,
+        payload,
+        field_of=lambda loc: str(loc[0]) if loc else "form",
+        messages={"email": {"string_pattern_mismatch": NOT_AN_EMAIL}},
     )
     if values.get("team") and team is None:
         errors["team"] = lazy("Choose one from the list.")

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 from fastapi import FastAPI
@@ -16,6 +18,8 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from app.middleware import WriteQueueMiddleware, leave_write_queue
+
+T = TypeVar("T")
 
 
 def _scope(path: str, app: FastAPI | None = None) -> Scope:
@@ -61,6 +65,13 @@ def _sink(into: list[Message]) -> Send:
     return send
 
 
+def _run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run in a thread of its own: another test in the same worker (a browser
+    driver, a test client) may have left an event loop set on this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 async def _settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
@@ -84,7 +95,7 @@ def test_requests_past_the_slots_wait_and_enter_in_arrival_order() -> None:
         await asyncio.gather(*tasks)
         return inner.entered
 
-    assert asyncio.run(run()) == [f"/r{i}" for i in range(6)]
+    assert _run(run()) == [f"/r{i}" for i in range(6)]
 
 
 def test_a_wait_past_the_limit_answers_503_without_reaching_the_app(app: FastAPI) -> None:
@@ -99,7 +110,7 @@ def test_a_wait_past_the_limit_answers_503_without_reaching_the_app(app: FastAPI
         await first
         return inner.entered, answer
 
-    entered, answer = asyncio.run(run())
+    entered, answer = _run(run())
     assert entered == ["/api/v1/a"]
     start, body = answer[0], answer[1]
     assert start["status"] == 503
@@ -121,7 +132,7 @@ def test_an_upload_that_steps_out_lets_the_next_request_in() -> None:
         await asyncio.gather(upload, other)
         return entered
 
-    assert asyncio.run(run()) == ["/c/upload", "/c/read"]
+    assert _run(run()) == ["/c/upload", "/c/read"]
 
 
 @pytest.mark.parametrize("path", ["/static/haven.css", "/api/v1/sys/health"])
@@ -141,7 +152,7 @@ def test_open_paths_do_not_queue(path: str) -> None:
         await asyncio.gather(busy, open_one)
         return entered
 
-    assert asyncio.run(run()) == ["/busy", path]
+    assert _run(run()) == ["/busy", path]
 
 
 def test_the_app_on_sqlite_has_the_queue(app: FastAPI, backend: str) -> None:
@@ -177,4 +188,4 @@ def test_an_answer_that_has_started_frees_its_slot_while_its_body_goes_out() -> 
         await asyncio.gather(download, read)
         return entered
 
-    assert asyncio.run(run()) == ["/download", "/read"]
+    assert _run(run()) == ["/download", "/read"]
