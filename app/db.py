@@ -98,6 +98,9 @@ SQLITE_WAIT_SECONDS = 10.0
 # loop, first come first served, for up to this long (app/middleware.py WriteQueueMiddleware:
 # why the queue and not the thread pool).
 SQLITE_QUEUE_SLOTS = 4
+# Requests at once on PostgreSQL: fewer than the pool's connections (5 + 10 overflow), so
+# every admitted request finds a connection and a thread (app/middleware.py).
+POSTGRES_QUEUE_SLOTS = 12
 SQLITE_QUEUE_WAIT_SECONDS = 30.0
 
 

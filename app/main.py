@@ -30,6 +30,7 @@ from app.config import Settings, get_settings
 from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.db import (
+    POSTGRES_QUEUE_SLOTS,
     SQLITE_QUEUE_SLOTS,
     SQLITE_QUEUE_WAIT_SECONDS,
     make_engine,
@@ -179,14 +180,16 @@ def create_app(
     # The last added runs first: the body limit, then the sealed gate. The request id and
     # the security headers wrap the whole stack (Haven.build_middleware_stack), so a 413 or
     # a sealed 503 carries an id and every header.
-    if engine.dialect.name == "sqlite":
-        # Innermost: a sealed service or an oversize body is refused before it queues.
-        app.add_middleware(
-            WriteQueueMiddleware,
-            slots=SQLITE_QUEUE_SLOTS,
-            wait=SQLITE_QUEUE_WAIT_SECONDS,
-            open_prefixes=("/static/", "/api/v1/sys/health"),
-        )
+    # Innermost: a sealed service or an oversize body is refused before it queues. On
+    # PostgreSQL too: with more requests in flight than pooled connections, the waiters fill
+    # the thread pool while a transaction holding a row lock (a report count, app/reports/
+    # counts.py) waits for a thread to commit.
+    app.add_middleware(
+        WriteQueueMiddleware,
+        slots=SQLITE_QUEUE_SLOTS if engine.dialect.name == "sqlite" else POSTGRES_QUEUE_SLOTS,
+        wait=SQLITE_QUEUE_WAIT_SECONDS,
+        open_prefixes=("/static/", "/api/v1/sys/health"),
+    )
     app.add_middleware(SealedGateMiddleware, keyring=app.state.keyring)
     app.add_middleware(
         BodyLimitMiddleware,

@@ -139,7 +139,8 @@ _GATE_KEY = "haven.write_gate"
 
 
 class WriteQueueMiddleware:
-    """SQLite only: at most `slots` requests at a time past this point, the others waiting
+    """At most `slots` requests at a time past this point (4 on SQLite, 12 on PostgreSQL, below
+    its pool), the others waiting
     here, on the event loop, in the order they came (asyncio's semaphore is first come,
     first served).
 

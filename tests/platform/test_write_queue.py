@@ -155,9 +155,10 @@ def test_open_paths_do_not_queue(path: str) -> None:
     assert _run(run()) == ["/busy", path]
 
 
-def test_the_app_on_sqlite_has_the_queue(app: FastAPI, backend: str) -> None:
-    kinds = [m.cls for m in app.user_middleware]
-    assert (WriteQueueMiddleware in kinds) == (backend == "sqlite")
+def test_the_app_has_the_queue_sized_for_its_database(app: FastAPI, backend: str) -> None:
+    queues = [m for m in app.user_middleware if m.cls is WriteQueueMiddleware]
+    assert len(queues) == 1
+    assert queues[0].kwargs["slots"] == (4 if backend == "sqlite" else 12)
 
 
 def test_an_answer_that_has_started_frees_its_slot_while_its_body_goes_out() -> None:
