@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from bench import load, report
+from bench.floor import FLOOR_PATH, SIGNED_IN_PATH, THREAD_PATH
 from bench.load import Measured, Scenario
 from bench.profile import Profile, record
 from bench.server import ROOT, Server, working_copy
@@ -134,7 +135,11 @@ def scenarios(
     coord, vol = [t["coordinator"]], [t["volunteer"]]
     signin = json.dumps({"email": t["signin"]["email"], "password": t["signin"]["password"]})
     return [
-        Scenario("floor", "floor: bare JSON, same stack", "GET", ["/bench/floor"]),
+        Scenario("floor", "floor: bare JSON, same stack", "GET", [FLOOR_PATH]),
+        Scenario("thread", "floor on the thread pool (a `def` route)", "GET", [THREAD_PATH]),
+        Scenario(
+            "signed_in", "signed in, nothing read (require())", "GET", [SIGNED_IN_PATH], coord
+        ),
         Scenario(
             "read", "audited case read (API)", "GET", [f"/api/v1/cases/{i}" for i in ids], coord
         ),

@@ -221,6 +221,35 @@ def _growth(steps: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+LADDER = ("floor", "thread", "signed_in", "read", "list")
+
+
+def _cpu_ms(fig: dict[str, Any]) -> float:
+    """Server CPU per answered request, in ms."""
+    return float(fig["server_cpu"]) / float(fig["rps"]) * 1000 if fig["rps"] else 0.0
+
+
+def _ladder(steps: list[dict[str, Any]]) -> list[str]:
+    """Server CPU per request for each rung, and its ratio to the floor's: what each layer
+    of a signed-in, audited request costs (bench/floor.py)."""
+    out = [
+        "| backend | cases | floor ms | thread pool ms | ratio | signed in ms | ratio | "
+        "audited read ms | ratio | case list ms | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s in steps:
+        f = s["figures"]
+        if not all(key in f for key in LADDER):
+            continue
+        floor = _cpu_ms(f["floor"])
+        cells = [f"{floor:.2f}"]
+        for key in LADDER[1:]:
+            ms = _cpu_ms(f[key])
+            cells += [f"{ms:.2f}", f"{ms / floor:.1f}" if floor else "-"]
+        out.append(f"| {s['backend']} | {s['cases']:,} | " + " | ".join(cells) + " |")
+    return out
+
+
 def _memory(steps: list[dict[str, Any]]) -> list[str]:
     out = [
         "| backend | cases | RSS after start MB | peak RSS (VmHWM) before sign-in MB | "
@@ -319,6 +348,16 @@ def render(context: dict[str, Any], steps: list[dict[str, Any]], opts: Any) -> s
         "Targets (issue 15: throughput ≥ 40% of the floor and p99 ≤ 50 ms at 16 connections):",
         "",
         *_targets(steps),
+        "",
+        "### Where a request's time goes (server CPU per answered request)",
+        "",
+        "One rung at a time (bench/floor.py): the floor; the same answer from a `def` route "
+        "(the thread-pool hop every Haven route takes); a `def` route behind `require()` "
+        "(unit of work, session and account, teams, permission: every signed-in call); then "
+        "the audited read and the case list. Ratio = the rung's CPU per request / the "
+        "floor's; the throughput ratio above is roughly its inverse.",
+        "",
+        *_ladder(steps),
         "",
         "### Growth with the data (ratio = p99 at the largest dataset / at the smallest)",
         "",

@@ -159,9 +159,27 @@ def _mark_pending(session: Session, _context: Any) -> None:
         session.connection().execute(insert(AuditPending), rows)
 
 
+def anything_pending(factory: sessionmaker[Session]) -> bool:
+    """Whether any committed entry waits for a position: one read outside any transaction.
+    On SQLite every transaction takes the one write lock (app/db.py), so an idle server's
+    sequencer would take it ten times a second, in the way of the requests, to find nothing."""
+    raw = factory.kw["bind"].raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(f"SELECT 1 FROM {AuditPending.__tablename__} LIMIT 1")  # noqa: S608 - a constant
+        found = cursor.fetchone() is not None
+        cursor.close()
+    finally:
+        raw.close()  # back to the pool, which ends the read (PostgreSQL) with a rollback
+    return found
+
+
 def sequencer_step(factory: sessionmaker[Session]) -> str | None:
     """One background turn: sequence what is pending, batch after batch; nothing when
-    another process's sequencer holds the head (it will do the work)."""
+    nothing is pending, or when another process's sequencer holds the head (it will do the
+    work)."""
+    if not anything_pending(factory):
+        return None
     done = 0
     while True:
         with transaction(factory) as session:

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from app.audit.canonical import pending_digest
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.audit.proofs import inclusion_proof
 from app.audit.service import AuditFilter, query_entries
-from app.audit.tree import read_head, sequence_now
+from app.audit.tree import read_head, sequence_now, sequencer_step
 from app.config import Environment, Settings
 from app.db import transaction
 from app.main import create_app
@@ -217,3 +217,25 @@ def test_the_sequence_command_sequences_what_is_pending(
     assert audit_log.sql("SELECT size FROM audit_head")[0][0] == 3
     with audit_log.engine.connect() as conn:
         assert conn.execute(text("SELECT count(*) FROM audit_leaves")).scalar_one() == 3
+
+
+def test_an_idle_sequencer_takes_no_write_lock(audit_log: AuditLog) -> None:
+    """With nothing pending the background turn only looks: no transaction begins (on
+    SQLite each would take the one write lock); with an entry pending it sequences it."""
+    began: list[object] = []
+
+    def begin(conn: object) -> None:
+        began.append(conn)
+
+    event.listen(audit_log.engine, "begin", begin)
+    try:
+        assert sequencer_step(audit_log.factory) is None
+        assert began == []
+        audit_log.write(1, sequence=False)
+        began.clear()
+        sequencer_step(audit_log.factory)
+        assert began  # the pending entry was seen: the sequencing transaction ran
+    finally:
+        event.remove(audit_log.engine, "begin", begin)
+    assert _pending_ids(audit_log) == []
+    assert audit_log.verify().ok

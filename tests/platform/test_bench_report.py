@@ -75,3 +75,21 @@ def test_profile_shares_own_and_inclusive_time() -> None:
         "read_case (app/cases/api.py)": 0.4,
         "view (app/cases/service.py)": 0.3,
     }
+
+
+def test_ladder_gives_cpu_per_request_and_its_ratio_to_the_floor() -> None:
+    def fig(rps: float, cpu: float) -> dict[str, Any]:
+        return {"rps": rps, "server_cpu": cpu}
+
+    figures = {
+        "floor": fig(2000, 1.0),  # 0.50 ms a request
+        "thread": fig(1000, 0.8),  # 0.80
+        "signed_in": fig(400, 1.0),  # 2.50
+        "read": fig(200, 0.9),  # 4.50
+        "list": fig(100, 0.6),  # 6.00
+    }
+    partial = {"backend": "postgresql", "cases": 10, "figures": {"floor": fig(1, 1)}}
+    rows = report._ladder([{"backend": "sqlite", "cases": 1000, "figures": figures}, partial])
+    assert rows[2:] == [
+        "| sqlite | 1,000 | 0.50 | 0.80 | 1.6 | 2.50 | 5.0 | 4.50 | 9.0 | 6.00 | 12.0 |"
+    ]  # a step measured before the ladder existed has no row
