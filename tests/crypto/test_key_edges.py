@@ -383,15 +383,25 @@ def test_a_damaged_kek_row_is_refused_naming_the_kek(db: Session, keyring: Keyri
 
 
 def test_a_key_opened_before_a_seal_stays_dead_after_unsealing_again(
-    dek: OpenDataKey, keyring: Keyring, root_key: bytes
+    db: Session, keyring: Keyring, root_key: bytes
 ) -> None:
     """Each seal starts a new epoch; a DEK opened in an earlier one never works again, however
-    many times the keyring is unsealed since (not only while it is sealed)."""
-    for _ in range(2):
+    many times the keyring is unsealed since (not only while it is sealed): keys opened in
+    the first epoch and in a later one alike."""
+    owner = uuid.uuid4()
+    key_id = create_data_key(db, keyring=keyring, owner_id=owner).id
+    for _ in range(3):
+        dek = open_data_key(db, keyring=keyring, key_id=key_id, owner_id=owner)
         keyring.seal()
         keyring.unseal_with_root(root_key)
         with pytest.raises(Sealed):
             dek.cipher()
+
+
+@pytest.mark.parametrize("size", [0, 31, 33])
+def test_a_root_key_of_the_wrong_size_is_refused_saying_so(size: int) -> None:
+    with pytest.raises(ValueError, match=r"^root key must be 32 bytes$"):
+        Keyring().unseal_with_root(secrets.token_bytes(size))
 
 
 def test_a_kek_unwrapped_across_a_seal_is_not_cached(

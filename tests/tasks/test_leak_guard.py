@@ -69,6 +69,8 @@ def test_alias_is_found(text: str) -> None:
         "call +375 29 123 45 67",
         "звонить +380 (67) 123 45 67",
         "call 9 1 6 1 2 3 4 5 6 7",
+        "call 1234567",  # seven digits, a local number: the shortest counted
+        "call 123 45 67",
     ],
 )
 def test_phone_numbers_are_found(text: str) -> None:
@@ -106,6 +108,26 @@ def test_handles_and_emails_are_found(text: str) -> None:
 )
 def test_birth_date_is_found(text: str) -> None:
     assert Finding.BIRTH_DATE in find_leaks(text, PERSON)
+
+
+CHILD = PersonMarkers(legal_name="Мирослава Вигадана", date_of_birth=date(2005, 3, 14))
+
+
+@pytest.mark.parametrize(
+    ("person", "text"),
+    [
+        (PERSON, "born 14 March 94"),
+        (PERSON, "родился 14 марта 94"),
+        (CHILD, "born 14.03.05"),
+        (CHILD, "born 03/14/05"),
+        (CHILD, "born 14 March 05"),
+        (CHILD, "народилася 14 березня 05"),
+    ],
+)
+def test_birth_date_with_a_two_digit_year_is_found(person: PersonMarkers, text: str) -> None:
+    """A year written with two digits is read as 19xx or 20xx, whichever the person was born
+    in: a child's "05" is 2005, in figures and with the month in words."""
+    assert Finding.BIRTH_DATE in find_leaks(text, person)
 
 
 def test_other_dates_are_not_the_birth_date() -> None:
@@ -214,3 +236,37 @@ def test_ordinal_birth_dates_are_found(text: str) -> None:
 
 def test_ordinal_of_another_day_is_not_the_birth_date() -> None:
     assert find_leaks("due March 15th, 1994 and 14-го апреля 1994", OLEG) == []
+
+
+@pytest.mark.parametrize(
+    ("person", "text", "kind"),
+    [
+        # г: з in the Ukrainian dative (Ольга, Ользі), as г: ж in the vocative (Олег, Олеже).
+        (PersonMarkers(legal_name="Ольга Вигадана"), "Передати Ользі ключі", Finding.NAME),
+        # As many Cyrillic look-alikes as Latin letters: a tie folds to Latin.
+        (PERSON, "Ask for Коlоѕоvsky", Finding.NAME),
+        # A three-letter alias spelt out a letter at a time.
+        (PersonMarkers(legal_name="Ян Ли", aliases=("Ева",)), "Ask for Е в а", Finding.ALIAS),
+    ],
+)
+def test_the_edges_of_declension_folding_and_spacing(
+    person: PersonMarkers, text: str, kind: Finding
+) -> None:
+    assert kind in find_leaks(text, person)
+
+
+@pytest.mark.parametrize(
+    ("person", "text"),
+    [
+        (PERSON, "Ask for Kolosovsly"),  # one letter mistyped
+        (PERSON, "Ask for Kolosovsy"),  # one letter dropped
+        (PERSON, "Ask for Klosovsky"),
+        (PersonMarkers(legal_name="Александр Вигаданов"), "Ask for Olexandr"),  # vowels differ
+        (PersonMarkers(legal_name="Лев Ира Вигаданова"), "Ask for Lev"),  # short, in Latin
+        (PersonMarkers(legal_name="Лев Ира Вигаданова"), "Ask for Ira"),
+    ],
+)
+def test_a_name_one_typo_away_or_short_in_latin_is_found(person: PersonMarkers, text: str) -> None:
+    """Words of six letters or more match at one edit (a letter mistyped, dropped or added;
+    first letters equal or both vowels); a short name in Latin text matches as it is."""
+    assert Finding.NAME in find_leaks(text, person)

@@ -222,3 +222,11 @@ def staff(db: Any, clock: Any, settings: Any) -> Staff:
     from tests.casework import make_staff
 
     return make_staff(db, clock=clock, settings=settings)
+
+
+def test_letters_without_a_unicode_name_neither_crash_nor_hide_the_name() -> None:
+    """Some letters have no name in Python's Unicode table (Tangut ideographs, U+17000 on):
+    the script check reads them as no script instead of failing on the whole text, and a
+    name beside them is still found."""
+    assert find_leaks("Meet at the gate \U00017000\U00017001", PERSON) == []
+    assert find_leaks("Ask \U00017000 for Колосовский", PERSON) == [Finding.NAME]
