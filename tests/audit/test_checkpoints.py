@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from app.audit.checkpoints import (
     CheckpointScheduler,
     checkpoint_due,
+    checkpoint_if_due,
     latest_checkpoint,
     signing_key,
     verifier_key,
@@ -113,6 +114,45 @@ def test_checkpoint_due_every_n_entries_or_m_minutes(audit_log: AuditLog) -> Non
     audit_log.write(1)
     with transaction(audit_log.factory) as s:
         assert checkpoint_due(s, settings=settings)
+
+
+def test_no_checkpoint_is_due_for_a_log_that_has_not_grown(audit_log: AuditLog) -> None:
+    """M minutes pass a checkpoint only with growth: a quiet log gets no new checkpoint of
+    the same size each interval; with growth it is due at M minutes exactly."""
+    settings = _settings(audit_checkpoint_every=5, audit_checkpoint_minutes=10)
+    audit_log.write(2)
+    audit_log.checkpoint_note()
+    with transaction(audit_log.factory) as s:
+        taken = latest_checkpoint(s)
+        assert taken is not None
+        at_interval = taken.created_at + timedelta(minutes=10)
+        assert not checkpoint_due(s, settings=settings, now=at_interval + timedelta(days=1))
+    audit_log.write(1)
+    with transaction(audit_log.factory) as s:
+        assert not checkpoint_due(s, settings=settings, now=at_interval - timedelta(seconds=1))
+        assert checkpoint_due(s, settings=settings, now=at_interval)
+
+
+def test_one_scheduler_step_takes_a_checkpoint_only_when_due_and_unsealed(
+    audit_log: AuditLog, root_key: bytes
+) -> None:
+    """What the scheduler thread runs each tick: nothing (and no error to log) while nothing
+    is due or the keyring is sealed; a checkpoint of the whole log, named in the log line,
+    when one is due."""
+    settings = _settings(audit_checkpoint_every=3)
+    scheduler = CheckpointScheduler(audit_log.factory, keyring=audit_log.keyring, settings=settings)
+    assert scheduler._step() is None  # empty log: nothing due
+    audit_log.write(3)
+    audit_log.keyring.seal()
+    due = checkpoint_if_due(audit_log.factory, keyring=audit_log.keyring, settings=settings)
+    assert due is None
+    audit_log.keyring.unseal_with_root(root_key)
+    assert scheduler._step() == "checkpoint taken at tree size 3"
+    with transaction(audit_log.factory) as s:
+        last = latest_checkpoint(s)
+        assert last is not None
+        assert last.tree_size == 3
+    assert scheduler._step() is None  # just taken: not due again
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import subprocess
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import workers
@@ -75,7 +75,31 @@ def test_deleted_entry_is_named(tampered: AuditLog) -> None:
     eid = tampered.entry_id(7)
     tampered.sql("DELETE FROM audit_leaves WHERE seq = 7")
     tampered.sql("DELETE FROM audit_entries WHERE id = :i", i=eid)
-    assert tampered.verify().first_bad == 7
+    report = tampered.verify()
+    assert report.first_bad == 7
+    assert "entry 7: missing (deleted or renumbered)" in report.findings
+
+
+def test_an_entry_row_deleted_from_under_its_leaf_is_named(tampered: AuditLog) -> None:
+    """The attacker deletes the entry and leaves its leaf (the foreign key switched off for
+    the purpose): the verifier names the entry whose row is gone."""
+    victim = tampered.entry_id(7)
+    if tampered.backend == "postgresql":
+        with tampered.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text("DELETE FROM audit_entries WHERE id = :i"), {"i": victim})
+    else:
+        path = tampered.engine.url.database
+        assert path
+        raw = sqlite3.connect(path, isolation_level=None)
+        try:
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute("DELETE FROM audit_entries WHERE id = ?", (victim,))
+        finally:
+            raw.close()
+    report = tampered.verify()
+    assert report.first_bad == 7
+    assert "entry 7: its entry row is missing (deleted)" in report.findings
 
 
 def test_deleted_and_renumbered_entry_is_named(tampered: AuditLog) -> None:
@@ -86,7 +110,7 @@ def test_deleted_and_renumbered_entry_is_named(tampered: AuditLog) -> None:
         tampered.sql("UPDATE audit_leaves SET seq = :n WHERE seq = :o", n=seq - 1, o=seq)
     report = tampered.verify()
     assert report.first_bad == 7
-    assert any("deleted" in f for f in report.findings)
+    assert "entry 7: deleted (the entry now at 7 belongs at 8)" in report.findings
 
 
 def test_reordered_entries_are_named(tampered: AuditLog) -> None:
@@ -116,6 +140,26 @@ def test_inserted_entry_is_named(tampered: AuditLog) -> None:
     )
     report = tampered.verify()
     assert report.first_bad == 12, report.findings
+
+
+@pytest.mark.parametrize("at", [0, 12])
+def test_an_insertion_is_named_as_one_even_at_the_first_entry(tampered: AuditLog, at: int) -> None:
+    """A forged entry slipped in at `at`, the rest renumbered: the verifier says an entry was
+    inserted there (the one now after it belongs at `at`), the first position included."""
+    for seq in range(19, at - 1, -1):
+        tampered.sql("UPDATE audit_leaves SET seq = :n WHERE seq = :o", n=seq + 1, o=seq)
+    tampered.sql("INSERT INTO audit_entries (body) VALUES (:b)", b=_forged_body())
+    forged = int(tampered.sql("SELECT max(id) FROM audit_entries")[0][0])  # type: ignore[call-overload]
+    tampered.sql(
+        "INSERT INTO audit_leaves (seq, entry_id, leaf_hash) VALUES (:s, :e, :h)",
+        s=at,
+        e=forged,
+        h=_leaf_of(tampered, forged, at),
+    )
+    report = tampered.verify()
+    assert report.first_bad == at, report.findings
+    named = f"entry {at}: inserted (the entry now at {at + 1} belongs at {at})"
+    assert named in report.findings, report.findings
 
 
 def test_truncated_log_is_named(tampered: AuditLog) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.audit.merkle import StreamingTree
+from app.audit.verify import VerifyReport
 from tests.audit.conftest import AuditLog
 
 pytestmark = pytest.mark.slow
@@ -69,3 +70,45 @@ def test_a_checkpoint_sequence_that_goes_backwards_is_a_rollback(tampered: Audit
     assert any("tree size 5 < 20" in f and "rollback" in f for f in report.findings), (
         report.findings
     )
+
+
+def test_a_checkpoint_of_the_empty_log_comes_first_without_a_rollback(audit_log: AuditLog) -> None:
+    """A checkpoint taken before anything was logged (size 0) is the start of the sequence,
+    not a step back from it."""
+    audit_log.checkpoint_note()
+    audit_log.write(3)
+    audit_log.checkpoint_note()
+    report = audit_log.verify()
+    assert report.ok, report.findings
+    assert report.checkpoints == 2
+
+
+@pytest.mark.parametrize(
+    ("report", "head"),
+    [
+        (
+            VerifyReport(entries=3, root=b"\x01" * 32, checkpoints=1),
+            "audit log intact: 3 entries, root " + "01" * 32 + ", 1 signed checkpoint "
+            "consistent (the stored ones and any file given)",
+        ),
+        (
+            VerifyReport(entries=9, root=b"\x02" * 32, checkpoints=2, pending=4),
+            "audit log intact: 9 entries, root " + "02" * 32 + ", 2 signed checkpoints "
+            "consistent (the stored ones and any file given); 4 more committed, not yet "
+            "sequenced, match their digests",
+        ),
+        (
+            VerifyReport(entries=0, root=b"\x03" * 32, checkpoints=0),
+            "audit log intact: 0 entries, root " + "03" * 32 + ", 0 signed checkpoints "
+            "consistent (the stored ones and any file given)",
+        ),
+        (
+            VerifyReport(entries=5, root=b"", checkpoints=1, first_bad=4, findings=["x"]),
+            "audit log NOT intact: first bad entry: 4\n  - x",
+        ),
+    ],
+)
+def test_the_cli_says_what_was_checked_in_so_many_words(report: VerifyReport, head: str) -> None:
+    """`haven audit verify` prints this: the operator reads from it how many checkpoints
+    were checked and whether entries were still waiting to be sequenced."""
+    assert report.summary() == head

@@ -247,6 +247,14 @@ def test_ordinal_of_another_day_is_not_the_birth_date() -> None:
         (PERSON, "Ask for Коlоѕоvsky", Finding.NAME),
         # A three-letter alias spelt out a letter at a time.
         (PersonMarkers(legal_name="Ян Ли", aliases=("Ева",)), "Ask for Е в а", Finding.ALIAS),
+        # ў: в (Belarusian), і: е (Ukrainian), two-letter stems letter for letter.
+        (PersonMarkers(legal_name="Сяргей Пятроў"), "Спытаць Пятрова", Finding.NAME),
+        (PersonMarkers(legal_name="Марта Лебідь"), "Передати Лебедю ключі", Finding.NAME),
+        (PersonMarkers(legal_name="Ира Вигаданова"), "Передать Ире ключи", Finding.NAME),
+        (PersonMarkers(legal_name="Оля Вигаданова"), "Спросить Олю", Finding.NAME),
+        # A date spelt with DOT in capitals, or broken over a line after a hyphen.
+        (PERSON, "born 14 DOT 03 DOT 1994", Finding.BIRTH_DATE),
+        (PERSON, "born 14.0-\n3.1994", Finding.BIRTH_DATE),
     ],
 )
 def test_the_edges_of_declension_folding_and_spacing(
@@ -270,3 +278,11 @@ def test_a_name_one_typo_away_or_short_in_latin_is_found(person: PersonMarkers, 
     """Words of six letters or more match at one edit (a letter mistyped, dropped or added;
     first letters equal or both vowels); a short name in Latin text matches as it is."""
     assert Finding.NAME in find_leaks(text, person)
+
+
+def test_a_five_letter_handle_written_without_its_at_sign_is_found() -> None:
+    """Handles are also looked for squashed into the text (no @, no punctuation) from five
+    letters on."""
+    person = PersonMarkers(handles=("@kolya",))
+    assert find_leaks("Message kolya on arrival", person) == [Finding.HANDLE]
+    assert find_leaks("Message k.o.l.y.a on arrival", person) == [Finding.HANDLE]
