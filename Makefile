@@ -173,20 +173,19 @@ bench: install wrk
 	$(BIN)/python -m bench.http_bench $(BENCH_ARGS)
 
 # Mutation testing of the security code (tests/MUTATION.md), outside `make test`: mutmut
-# plants one small bug at a time in the packages below and runs the tests that reach it;
-# a mutant no test notices is listed. One worker, niced, SQLite only (no browser), package
-# by package, most important first: MUTATE_PACKAGES=app.policy runs one. Its working copy
-# is mutants/ (gitignored), where its results stay for `mutmut show NAME` and the summary;
-# each run tests every mutant of the packages named again: 6,952 mutants in all, hours of
-# one core (tests/MUTATION.md has the measured times).
+# plants one small bug at a time and runs the tests that reach it; a mutant no test notices
+# is listed. tests/mutate.py runs it package by package, each against the tests that attack
+# it (its table SUITES), in a scratch directory under mutants/ (gitignored) where the
+# results stay: one worker, `nice -n 19`, SQLite only, no browser. A run resumes where the
+# last one stopped. MUTATE_PACKAGES=app.audit runs one package, MUTATE_FILES="app/crypto/keyring.py"
+# some files, MUTATE_AGAIN=1 the mutants not killed again (after writing a test for them).
 MUTATE_PACKAGES ?= app.policy app.security app.crypto app.tasks.leak_guard app.audit
-MUTMUT := env -u HAVEN_TEST_POSTGRES_URL -u CI nice -n 15 $(BIN)/mutmut
+MUTATE_FILES ?=
+MUTATE_AGAIN ?=
 mutate: install
-	@for p in $(MUTATE_PACKAGES); do \
-		echo "make mutate: $$p"; \
-		$(MUTMUT) run --max-children 1 "$$p.*" || exit 1; \
-	done
-	$(BIN)/python tests/mutation_summary.py mutants
+	env -u HAVEN_TEST_POSTGRES_URL -u CI nice -n 19 $(BIN)/python tests/mutate.py run \
+		$(MUTATE_PACKAGES) $(if $(MUTATE_FILES),--files $(MUTATE_FILES)) $(if $(MUTATE_AGAIN),--again)
+	$(BIN)/python tests/mutate.py summary
 
 clean:
 	rm -rf $(VENV) $(LOCK_VENV) mutants .pytest_cache .mypy_cache .ruff_cache $(MO)

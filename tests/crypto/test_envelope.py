@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, MetaData, Table, Uuid, insert, select
 from sqlalchemy.orm import Session
 
+from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
 from app.crypto.ciphertext import Ciphertext, Encrypted, PlaintextRefused
 from app.crypto.envelope import (
@@ -22,6 +23,7 @@ from app.crypto.envelope import (
     encrypt_field,
     encrypt_json,
     encrypt_text,
+    field_aad,
     open_data_key,
 )
 from app.crypto.errors import KeyUnavailable
@@ -101,6 +103,64 @@ def test_json_round_trip_of_structured_fields(dek: OpenDataKey) -> None:
     ]
     ct = encrypt_json(dek, field="contacts", value=contacts)
     assert decrypt_json(dek, field="contacts", ciphertext=ct) == contacts
+
+
+def test_a_json_field_is_bound_to_its_row(dek: OpenDataKey) -> None:
+    """A revision's changes (JSON) are sealed to the revision's row: copied onto another
+    revision of the same case, or read without its row, they fail."""
+    rev_a, rev_b = uuid.uuid4(), uuid.uuid4()
+    changes = {"legal_name": NAME}
+    ct = encrypt_json(dek, field="changes", value=changes, row_id=rev_a)
+    assert decrypt_json(dek, field="changes", ciphertext=ct, row_id=rev_a) == changes
+    for elsewhere in (rev_b, None):
+        with pytest.raises(DecryptionFailed):
+            decrypt_json(dek, field="changes", ciphertext=ct, row_id=elsewhere)
+    unbound = encrypt_json(dek, field="changes", value=changes)
+    with pytest.raises(DecryptionFailed):
+        decrypt_json(dek, field="changes", ciphertext=unbound, row_id=rev_a)
+
+
+def test_a_json_field_is_stored_as_canonical_json(dek: OpenDataKey) -> None:
+    """One value, one plaintext: keys sorted, no spaces, text as UTF-8 rather than \\u
+    escapes (so the padded length follows the value, not the order it was built in)."""
+    value = {"value": NAME, "channel": "signal", "tags": [1, 2]}
+    ct = encrypt_json(dek, field="contacts", value=value)
+    plaintext = decrypt_text(dek, field="contacts", ciphertext=ct)
+    assert plaintext == '{"channel":"signal","tags":[1,2],"value":"' + NAME + '"}'
+
+
+def test_a_field_that_fails_to_decrypt_is_named(dek: OpenDataKey) -> None:
+    """The failure says which field would not open (the operator's first question); a wrong
+    format byte and a failed tag alike."""
+    ct = encrypt_text(dek, field="legal_name", value=NAME).data
+    wrong_format = bytes([0x02]) + ct[1:]
+    flipped_tag = ct[:-1] + bytes([ct[-1] ^ 1])
+    for forged in (wrong_format, flipped_tag):
+        with pytest.raises(DecryptionFailed, match=r"^field legal_name failed"):
+            decrypt_text(dek, field="legal_name", ciphertext=Ciphertext(forged))
+
+
+def test_an_authenticated_but_badly_padded_field_is_refused_by_name(dek: OpenDataKey) -> None:
+    """A ciphertext that authenticates but does not unpad (only a writer bug can make one)
+    fails like any other, naming the field: never returned with its padding."""
+    aad = field_aad(owner_id=dek.owner_id, field="unit", row_id=None)
+    forged = bytes([0x01]) + aead.seal(dek.cipher(), b"unpadded", aad)
+    with pytest.raises(DecryptionFailed, match=r"^field unit failed"):
+        decrypt_field(dek, field="unit", ciphertext=Ciphertext(forged))
+
+
+@pytest.mark.parametrize("name", ["", "x" * 65, "имя", "a\x00b", "\x00"])
+def test_a_field_name_that_is_not_short_ascii_is_refused(dek: OpenDataKey, name: str) -> None:
+    """Field names go into the associated data as bytes: empty, longer than 64, non-ASCII or
+    holding a NUL, they are refused before anything is sealed."""
+    with pytest.raises(ValueError, match=r"^field names are short, non-empty ASCII$"):
+        encrypt_text(dek, field=name, value=NAME)
+
+
+def test_a_field_name_of_64_characters_is_accepted(dek: OpenDataKey) -> None:
+    name = "f" * 64
+    ct = encrypt_text(dek, field=name, value=NAME)
+    assert decrypt_text(dek, field=name, ciphertext=ct) == NAME
 
 
 def test_sealing_stops_an_opened_key(dek: OpenDataKey, keyring: Keyring) -> None:

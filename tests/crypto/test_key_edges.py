@@ -18,8 +18,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import SealMode
 from app.crypto import aead
 from app.crypto.aead import DecryptionFailed
+from app.crypto.ciphertext import Ciphertext
 from app.crypto.envelope import (
+    OpenDataKey,
     create_data_key,
+    decrypt_field,
     destroy_data_key,
     open_data_key,
     rewrap_dek,
@@ -34,8 +37,8 @@ from app.crypto.keyring import (
     create_dev_key_file,
     read_dev_key_file,
 )
-from app.crypto.keystore import initialise_keyring
-from app.crypto.models import DataKey, KeyringState
+from app.crypto.keystore import create_kek_version, initialise_keyring
+from app.crypto.models import DataKey, KeyEncryptionKey, KeyringState
 from app.crypto.rotation import rotate
 from app.db import transaction
 from app.errors import Sealed
@@ -282,3 +285,134 @@ def test_a_failing_unseal_hook_leaves_the_unseal_standing_and_says_so(
     said = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "haven.keyring"]
     assert said == [(logging.INFO, "keyring unsealed"), (logging.ERROR, "an unseal hook failed")]
     assert caplog.records[-1].exc_info is not None
+
+
+# Written by this code on 6 December 2026 and kept as bytes: what is stored today must open
+# tomorrow. Root key 00..1f; KEK version 3 = 20..3f; DEK 40..5f of key ...0a, case ...0b;
+# the field legal_name of row ...0c.
+_V_ROOT, _V_KEK, _V_DEK = bytes(range(32)), bytes(range(32, 64)), bytes(range(64, 96))
+_V_KEY_ID = uuid.UUID("00000000-0000-4000-8000-00000000000a")
+_V_OWNER = uuid.UUID("00000000-0000-4000-8000-00000000000b")
+_V_ROW = uuid.UUID("00000000-0000-4000-8000-00000000000c")
+_V_WRAPPED_KEK = bytes.fromhex(
+    "0135f86f36091715fbb38daf3a31013ec23535da91678119f57e33375f2314389e1eca3fa35d5116204b74b1"
+    "b02424f5bb8055b50611520a47689c08ea"
+)
+_V_WRAPPED_DEK = bytes.fromhex(
+    "01000000037848e3196996cc461160959b2457d258fd92757c0d4bf85bd2289cbbd52e81a87dab4a192fb2bd"
+    "c0d387e071f7d82ede7dd2f95753244ba197523df0"
+)
+_V_FIELD = bytes.fromhex(
+    "01f977ca259934acdf8b16fa2edc9b337a46233a607f3639a600c115c460864f44f3daab01c143b757dab1af"
+    "aea4edf1e4c9c91a29f1c49b548fa9d075b3501347e2f4b09415cc6a6a7d82325b"
+)
+
+
+def test_keys_and_fields_stored_by_an_earlier_release_still_open(db: Session) -> None:
+    """Known answers for the three layers (root -> KEK, KEK -> DEK, DEK -> field): a change to
+    any associated data (its label, the packing of a version, the order of the ids) makes
+    every key and field already stored unreadable, and round trips alone cannot see it."""
+    keyring = Keyring()
+    keyring.unseal_with_root(_V_ROOT)
+    db.add(KeyEncryptionKey(version=3, state="current", wrapped=_V_WRAPPED_KEK))
+    db.flush()
+    kek = keyring.kek(db, 3)
+    row = DataKey(id=_V_KEY_ID, owner_id=_V_OWNER, kek_version=3, wrapped=_V_WRAPPED_DEK)
+    assert unwrap_dek(kek, row) == _V_DEK
+    dek = OpenDataKey(
+        key_id=_V_KEY_ID, owner_id=_V_OWNER, cipher=aead.aesgcm(_V_DEK), keyring=keyring
+    )
+    plain = decrypt_field(dek, field="legal_name", ciphertext=Ciphertext(_V_FIELD), row_id=_V_ROW)
+    assert plain.decode() == "Кирилл Вымышленный"
+
+
+def test_a_data_key_row_marked_destroyed_or_emptied_opens_nothing(
+    db: Session, keyring: Keyring
+) -> None:
+    """Shredding empties `wrapped` and stamps `destroyed_at`; either alone (a row whose bytes
+    came back from a backup, or lost them without the stamp) means the key is gone."""
+    owner = uuid.uuid4()
+    for destroyed, keep_bytes in ((True, True), (False, False)):
+        row = create_data_key(db, keyring=keyring, owner_id=owner)
+        if destroyed:
+            row.destroyed_at = row.created_at
+        if not keep_bytes:
+            row.wrapped = None
+        db.flush()
+        with pytest.raises(KeyUnavailable, match=r"^the data key was destroyed$"):
+            open_data_key(db, keyring=keyring, key_id=row.id, owner_id=owner)
+
+
+def test_a_data_key_refused_for_its_header_or_owner_says_data_key(
+    db: Session, keyring: Keyring
+) -> None:
+    """A wrapped DEK whose format byte or KEK version header was changed, or opened for
+    another case, is refused as the data key failing (the format byte is not part of the
+    AEAD's associated data: only this check stops a changed one)."""
+    owner = uuid.uuid4()
+    row = create_data_key(db, keyring=keyring, owner_id=owner)
+    good = row.wrapped
+    assert good is not None
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        open_data_key(db, keyring=keyring, key_id=row.id, owner_id=uuid.uuid4())
+    row.wrapped = bytes([0x02]) + good[1:]
+    db.flush()
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        open_data_key(db, keyring=keyring, key_id=row.id, owner_id=owner)
+    kek = keyring.kek(db, row.kek_version)
+    lying = DataKey(id=row.id, owner_id=owner, kek_version=row.kek_version + 1, wrapped=good)
+    with pytest.raises(DecryptionFailed, match=FAILED):
+        unwrap_dek(kek, lying)
+    with pytest.raises(KeyUnavailable, match=r"^no such data key$"):
+        open_data_key(db, keyring=keyring, key_id=uuid.uuid4(), owner_id=owner)
+
+
+def test_a_damaged_kek_row_is_refused_naming_the_kek(db: Session, keyring: Keyring) -> None:
+    version = create_kek_version(db, keyring=keyring)
+    row = db.get_one(KeyEncryptionKey, version)
+    good = row.wrapped
+    assert good is not None
+    row.wrapped = bytes([0x02]) + good[1:]
+    db.flush()
+    with pytest.raises(KeyUnavailable, match=rf"^KEK version {version} has an unknown format$"):
+        keyring.kek(db, version)
+    row.wrapped = good[:-1] + bytes([good[-1] ^ 1])
+    db.flush()
+    with pytest.raises(DecryptionFailed, match=r"^KEK failed to authenticate"):
+        keyring.kek(db, version)
+
+
+def test_a_key_opened_before_a_seal_stays_dead_after_unsealing_again(
+    dek: OpenDataKey, keyring: Keyring, root_key: bytes
+) -> None:
+    """Each seal starts a new epoch; a DEK opened in an earlier one never works again, however
+    many times the keyring is unsealed since (not only while it is sealed)."""
+    for _ in range(2):
+        keyring.seal()
+        keyring.unseal_with_root(root_key)
+        with pytest.raises(Sealed):
+            dek.cipher()
+
+
+def test_a_kek_unwrapped_across_a_seal_is_not_cached(
+    db: Session, keyring: Keyring, root_key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A seal (and a new unseal) while a KEK is being unwrapped: the KEK unwrapped before the
+    seal is not put in the new epoch's cache. Seen from outside: once the KEK is retired in
+    the database, asking for it again fails instead of answering from memory."""
+    version = create_kek_version(db, keyring=keyring)
+    real = aead.unseal
+
+    def seal_midway(*args: object, **kwargs: object) -> bytes:
+        opened = real(*args, **kwargs)  # type: ignore[arg-type]
+        monkeypatch.setattr(aead, "unseal", real)
+        keyring.seal()
+        keyring.unseal_with_root(root_key)
+        return opened
+
+    monkeypatch.setattr(aead, "unseal", seal_midway)
+    keyring.kek(db, version)
+    db.get_one(KeyEncryptionKey, version).wrapped = None
+    db.flush()
+    with pytest.raises(KeyUnavailable, match="retired or unknown"):
+        keyring.kek(db, version)

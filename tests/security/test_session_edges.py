@@ -90,10 +90,37 @@ def test_purge_takes_the_expired_sessions_and_only_those(
         issued.session.expires_at = clock.now() - timedelta(seconds=age)
         made[name] = issued.session.id
     db.flush()
-    sessions.purge_expired(db, now=clock.now())
+    assert sessions.purge_expired(db, now=clock.now()) == 2
     db.expire_all()
     left = set(db.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
     assert left == {made["live"]}
+    assert sessions.purge_expired(db, now=clock.now()) == 0  # the housekeeping log's count
+
+
+def test_resolve_answers_a_live_session_only_and_notes_its_use(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """`resolve` (what sign-in uses to end the session the browser held before): a live
+    session comes back with its last use moved to now; an expired one or an unknown token
+    is None, never the row."""
+    user = make_user(db, Role.VOLUNTEER, enrolled=False)
+    issued = sessions.create(
+        db,
+        user_id=user.id,
+        kind=CredentialKind.COOKIE,
+        stage=SessionStage.FULL,
+        now=clock.now(),
+        settings=settings,
+    )
+    clock.advance(sessions.TOUCH_INTERVAL + timedelta(seconds=1))
+    found = sessions.resolve(db, issued.token, now=clock.now(), settings=settings)
+    assert found is not None
+    assert found.id == issued.session.id
+    assert found.last_seen_at == clock.now()
+    issued.session.expires_at = clock.now() - timedelta(seconds=1)
+    db.flush()
+    assert sessions.resolve(db, issued.token, now=clock.now(), settings=settings) is None
+    assert sessions.resolve(db, "not-a-token", now=clock.now(), settings=settings) is None
 
 
 def test_ending_sessions_counts_what_it_ended(
