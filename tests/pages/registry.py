@@ -50,6 +50,13 @@ class Visitor:
             self.db, role, teams=teams, email=email, enrolled=enrolled, one_time=one_time
         )
 
+    def setting(self, **values: object) -> None:
+        """The rest of the visit with these settings changed (e.g. `list_count_cap=3`): the
+        app reads its settings from `app.state` on each request, and the test's app and
+        settings are its own, so nothing outlives the visit."""
+        state = self.client.app.state  # type: ignore[attr-defined]
+        state.settings = state.settings.model_copy(update=values)
+
     def password_step(self, user: User, password: str = PASSWORD) -> httpx.Response:
         """The sign-in form, filled in and sent."""
         page = self.client.get("/login")

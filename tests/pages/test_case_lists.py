@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,7 @@ from app.users.models import Team, User
 from app.users.service import team_ids_of
 from tests.conftest import StatementCounter
 from tests.factories import make_case, make_team, make_user
-from tests.pages.registry import Visitor
+from tests.pages.registry import PAGES, Visitor
 
 PERSON = {"legal_name": "Oleg Primerov", "date_of_birth": "1998-03-14"}
 
@@ -268,3 +269,18 @@ def test_a_list_past_the_count_cap_says_at_least_and_the_whole_list_stays_exact(
     assert "Cases found" not in r.text
     api = visitor.client.get("/api/v1/cases").json()
     assert (api["total"], api["total_capped"]) == (3, False)
+
+
+def test_the_registered_capped_state_pages_on_without_a_last_page(visitor: Visitor) -> None:
+    """The `cases-capped` page state (the cap set to 3 for the visit) is what it is named
+    for: "at least" as many as the pages so far show, and previous, where we are, next."""
+    (visit,) = (p for p in PAGES if p.name == "cases-capped")
+    r = visit.reach(visitor)
+    assert r.status_code == 200
+    assert "Cases found: 50+" in r.text
+    paging = re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', r.text, re.S)
+    assert paging, "no paging"
+    shown = [" ".join(part.split()) for part in re.findall(r">([^<>]+)<", paging.group(1))]
+    assert [p for p in shown if p] == ["Previous page", "Page 2", "Next page"]
+    assert 'href="/cases?mine=true&amp;page=1" rel="prev"' in paging.group(1)
+    assert 'href="/cases?mine=true&amp;page=3" rel="next"' in paging.group(1)

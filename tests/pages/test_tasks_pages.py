@@ -36,7 +36,7 @@ from tests.factories import (
     make_team,
     make_user,
 )
-from tests.pages.registry import Visitor
+from tests.pages.registry import PAGES, Visitor
 from tests.pages.test_canaries import CANARIES, DOCUMENT_NAME, SECRETS, page_paths
 from tests.pages.visits.attachments import TASK_TITLE, Desk, add_task, desk, keyring_of, team_of
 
@@ -397,3 +397,18 @@ def test_tasks_of_more_cases_add_only_their_audit_entries(
     assert (db.scalar(listed) or 0) - before == 4  # one entry per case read
     # At most one more INSERT per case (one statement for all where the driver batches).
     assert len(four) - len(one) <= 3, "\n".join(four)
+
+
+def test_the_registered_capped_task_list_pages_on_without_a_last_page(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    """The `my-tasks-capped` page state (the cap set to 4 for the visit): a full middle page
+    with no last page, previous, where we are, next."""
+    (visit,) = (p for p in PAGES if p.name == "my-tasks-capped")
+    r = visit.reach(Visitor(client=client, db=db, clock=clock, locale="en"))
+    assert r.status_code == 200
+    paging = re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', r.text, re.S)
+    assert paging, "no paging"
+    shown = [" ".join(part.split()) for part in re.findall(r">([^<>]+)<", paging.group(1))]
+    assert [p for p in shown if p] == ["Previous page", "Page 2", "Next page"]
+    assert 'href="?page=3" rel="next"' in paging.group(1)

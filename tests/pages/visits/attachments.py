@@ -19,6 +19,7 @@ from app.documents.blobs import BlobStore
 from app.policy.permissions import Role
 from app.referrals.models import Partner
 from app.tasks.models import Task
+from app.tasks.pages import MY_TASKS_PER_PAGE
 from app.users.models import Team, TeamMembership, User
 from tests.factories import make_case, make_document, make_partner, make_task, make_user
 from tests.pages.registry import PageVisit, Visitor
@@ -212,6 +213,22 @@ def _my_tasks(v: Visitor) -> httpx.Response:
     return v.client.get("/tasks")
 
 
+def _my_tasks_capped(v: Visitor) -> httpx.Response:
+    """More tasks than the list counts (the cap set to 4): "Page N" paging without a last
+    page, here a full middle page with a page before it and one after."""
+    v.setting(list_count_cap=4)
+    volunteer = v.signed_in(Role.VOLUNTEER)
+    team = team_of(v, volunteer)
+    case = make_case(v.db, keyring=keyring_of(v), team=team)
+    by = make_user(v.db, Role.COORDINATOR, teams=[team])
+    for _ in range(2 * MY_TASKS_PER_PAGE + 1):
+        make_task(
+            v.db, keyring=keyring_of(v), case=case, volunteer=volunteer, title=TASK_TITLE, by=by
+        )
+    v.db.flush()
+    return v.client.get("/tasks?page=2")
+
+
 def _my_tasks_empty(v: Visitor) -> httpx.Response:
     v.signed_in(Role.VOLUNTEER)
     return v.client.get("/tasks")
@@ -261,6 +278,7 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("case-tasks-errors", "POST", "/cases/{case_id}/tasks", _case_tasks_errors, 422),
     PageVisit("my-tasks", "GET", "/tasks", _my_tasks),
     PageVisit("my-tasks-empty", "GET", "/tasks", _my_tasks_empty),
+    PageVisit("my-tasks-capped", "GET", "/tasks", _my_tasks_capped),
     PageVisit("task", "GET", "/tasks/{task_id}", _task),
     PageVisit("task-accepted", "GET", "/tasks/{task_id}", _task_accepted),
     PageVisit("task-note-error", "POST", "/tasks/{task_id}/note", _task_note_error, 422),

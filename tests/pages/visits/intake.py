@@ -9,6 +9,7 @@ from datetime import timedelta
 import httpx
 
 from app.cases import service as case_service
+from app.cases.list_pages import PER_PAGE
 from app.policy.permissions import Role
 from app.users.models import User
 from app.users.service import team_ids_of
@@ -144,6 +145,15 @@ def _bad_filter(v: Visitor) -> httpx.Response:
     return v.client.get("/cases?stage=nowhere&country=XX")
 
 
+def _capped(v: Visitor) -> httpx.Response:
+    """More cases than the list counts (the cap set to 3): "N+" and paging without a last
+    page, here a full middle page with a page before it and one after."""
+    v.setting(list_count_cap=3)
+    user = v.signed_in(Role.CASEWORKER)
+    cases_for(v, user, 2 * PER_PAGE + 1)
+    return v.client.get("/cases?mine=true&page=2")
+
+
 def _search(v: Visitor) -> httpx.Response:
     user = v.signed_in(Role.COORDINATOR)
     cases_for(v, user, 2, legal_name="Oleg Primerov")
@@ -173,6 +183,7 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("cases-mine", "GET", "/cases", _mine),
     PageVisit("cases-mine-empty", "GET", "/cases", _mine_empty),
     PageVisit("cases-team-filtered", "GET", "/cases", _team_filtered),
+    PageVisit("cases-capped", "GET", "/cases", _capped),
     PageVisit("cases-bad-filter", "GET", "/cases", _bad_filter, 422),
     PageVisit("cases-search", "POST", "/cases/search", _search),
     PageVisit("cases-search-errors", "POST", "/cases/search", _search_errors, 422),
