@@ -14,8 +14,9 @@ selection of its own and keeps its results apart. mutmut runs there with one wor
 Makefile runs this script under `nice -n 19` and without `HAVEN_TEST_POSTGRES_URL`.
 
 A run resumes: mutants that have a result keep it. `--again` runs the mutants that were not
-killed again (after a test was written for them); `--files` narrows a run to some of the
-package's files (`--files app/crypto/keyring.py`). `summary` prints the figures.
+killed again (after a test was written for them), `--names` only some of them; `--files`
+narrows a run to some of the package's files (`--files app/crypto/keyring.py`). `summary`
+prints the figures.
 """
 
 from __future__ import annotations
@@ -172,7 +173,9 @@ def not_killed(where: Path) -> list[str]:
     )
 
 
-def run(packages: list[str], files: tuple[str, ...], again: bool) -> int:
+def run(
+    packages: list[str], files: tuple[str, ...], again: bool, names: tuple[str, ...] = ()
+) -> int:
     env = {k: v for k, v in os.environ.items() if k not in ("HAVEN_TEST_POSTGRES_URL", "CI")}
     mutmut = str(Path(sys.executable).parent / "mutmut")
     for package in packages:
@@ -180,14 +183,14 @@ def run(packages: list[str], files: tuple[str, ...], again: bool) -> int:
         if files and not chosen:
             continue
         where = scratch(package, chosen)
-        names = not_killed(where) if again else []
-        if again and not names:
+        named = [n for n in not_killed(where) if not names or n in names] if again else []
+        if again and not named:
             print(f"make mutate: {package}: nothing to run again")
             continue
         print(f"make mutate: {package} ({', '.join(chosen or SUITES[package].files)})", flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        code = subprocess.call([mutmut, "run", "--max-children", "1", *names], cwd=where, env=env)
+        code = subprocess.call([mutmut, "run", "--max-children", "1", *named], cwd=where, env=env)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.monotonic() - start
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -196,7 +199,7 @@ def run(packages: list[str], files: tuple[str, ...], again: bool) -> int:
             "package": package,
             "files": list(chosen),
             "again": again,
-            "mutants_named": len(names),
+            "mutants_named": len(named),
             "exit": code,
             "wall_s": round(wall),
             "cpu_s": round(cpu),
@@ -251,6 +254,7 @@ def main() -> int:
     go.add_argument("packages", nargs="*", metavar="PACKAGE", help=", ".join(SUITES))
     go.add_argument("--files", nargs="*", default=[])
     go.add_argument("--again", action="store_true")
+    go.add_argument("--names", nargs="*", default=[], help="with --again: only these mutants")
     sub.add_parser("summary")
     args = parser.parse_args()
     if args.command == "summary":
@@ -259,7 +263,7 @@ def main() -> int:
     unknown = [p for p in args.packages if p not in SUITES]
     if unknown:
         parser.error(f"unknown package {unknown}: one of {', '.join(SUITES)}")
-    return run(args.packages or list(SUITES), tuple(args.files), args.again)
+    return run(args.packages or list(SUITES), tuple(args.files), args.again, tuple(args.names))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,21 @@ def test_edit_with_recomputed_hashes_is_caught_by_checkpoints(tampered: AuditLog
     assert any("size 10" in f for f in report.findings)
 
 
+def test_a_broken_checkpoint_does_not_hide_what_the_later_ones_vouch_for(
+    tampered: AuditLog,
+) -> None:
+    """The attacker spoils one stored checkpoint (its note no longer verifies) before
+    rewriting history: it is reported, and the checkpoints after it are still checked."""
+    (spoiled,) = tampered.sql("SELECT id FROM audit_checkpoints WHERE tree_size = 10")[0]
+    tampered.sql("UPDATE audit_checkpoints SET note = 'not a note' WHERE id = :i", i=spoiled)
+    tampered.edit_body(7, '"case.read"', '"case.created"')
+    _rehash(tampered, 7)
+    report = tampered.verify()
+    assert any(f.startswith(f"checkpoint #{spoiled}: ") for f in report.findings)
+    assert report.first_bad == 5
+    assert any("size 15" in f for f in report.findings), report.findings
+
+
 def test_deleted_entry_is_named(tampered: AuditLog) -> None:
     eid = tampered.entry_id(7)
     tampered.sql("DELETE FROM audit_leaves WHERE seq = 7")

@@ -106,6 +106,10 @@ def test_a_checkpoint_of_the_empty_log_comes_first_without_a_rollback(audit_log:
             VerifyReport(entries=5, root=b"", checkpoints=1, first_bad=4, findings=["x"]),
             "audit log NOT intact: first bad entry: 4\n  - x",
         ),
+        (
+            VerifyReport(entries=5, root=b"", checkpoints=1, findings=["y", "z"]),
+            "audit log NOT intact\n  - y\n  - z",
+        ),
     ],
 )
 def test_the_cli_says_what_was_checked_in_so_many_words(report: VerifyReport, head: str) -> None:
