@@ -26,7 +26,6 @@ from app.cases import record as rec
 from app.cases.models import Case, CaseDeadline
 from app.cases.vocab import Stage
 from app.crypto.keyring import Keyring
-from app.crypto.models import DataKey
 from app.intake.service import SOURCE as SELF_REFERRAL
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role
@@ -148,8 +147,7 @@ def _vetting(db: Session, keyring: Keyring, cases: Sequence[Case]) -> dict[uuid.
     """The vetting status of each case: every key loaded in one query, one field opened."""
     if not cases:
         return {}
-    # Held here: the session's identity map keeps rows only while someone refers to them.
-    keys = list(db.scalars(select(DataKey).where(DataKey.id.in_([c.dek_id for c in cases]))))
+    keys = rec.preload_keys(db, cases)
     out: dict[uuid.UUID, str | None] = {}
     for case in cases:
         value = rec.read(case, rec.case_key(db, keyring=keyring, case=case), ["vetting"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from app.crypto.envelope import (
     open_data_key,
 )
 from app.crypto.keyring import Keyring
+from app.crypto.models import DataKey
 from app.crypto.normalize import fold_token, tokenize
 
 HANDLE_CHANNELS = frozenset({"telegram", "signal", "email", "other"})
@@ -45,6 +46,14 @@ def new_case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
 def case_key(db: Session, *, keyring: Keyring, case: Case) -> OpenDataKey:
     """Open the data key of an existing case."""
     return open_data_key(db, keyring=keyring, key_id=case.dek_id, owner_id=case.id)
+
+
+def preload_keys(db: Session, cases: Sequence[Case]) -> list[DataKey]:
+    """The wrapped data keys of these cases in one query, so that `case_key` finds each in
+    the session instead of reading it alone. Keep the list while the keys are opened: the
+    session's identity map holds a row only while something refers to it."""
+    ids = [c.dek_id for c in cases]
+    return list(db.scalars(select(DataKey).where(DataKey.id.in_(ids)))) if ids else []
 
 
 def write(case: Case, dek: OpenDataKey, values: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, cast, func, select
+from sqlalchemy import ColumnElement, Select, String, cast, func, intersect, select
 from sqlalchemy import case as case_when
 from sqlalchemy.orm import InstrumentedAttribute, Session, load_only
 
@@ -125,11 +125,22 @@ def _index_terms(keyring: Keyring, f: Filters) -> list[tuple[str, int]]:
 
 
 def _candidates(stmt: Select[Case], terms: Sequence[tuple[str, int]]) -> Select[Case]:
-    """Only cases carrying every index term."""
-    for fld, value in set(terms):
-        hit = select(CaseIndex.case_id).where(CaseIndex.field == fld, CaseIndex.value == value)
-        stmt = stmt.where(Case.id.in_(hit))
-    return stmt
+    """Only cases carrying every index term, read from the index first: the cases carrying
+    them all (INTERSECT), joined to the cases by id. As `Case.id IN (...)` conditions the
+    database read every case in scope in the list's order and tested each one (SQLite's plan
+    for a coordinator: the whole team, 25,000 cases at 100,000), so a search slowed with
+    the data; from the index it reads only the hits."""
+    hits = [
+        select(CaseIndex.case_id).where(CaseIndex.field == fld, CaseIndex.value == value)
+        for fld, value in sorted(set(terms))
+    ]
+    if not hits:
+        return stmt
+    # INTERSECT returns each id once; one term alone needs DISTINCT (a case may carry the
+    # same truncated value twice).
+    both = intersect(*hits) if len(hits) > 1 else hits[0].distinct()
+    found = both.subquery("hits")
+    return stmt.join(found, found.c.case_id == Case.id)
 
 
 def confirm(fields: dict[str, Any], f: Filters) -> bool:
@@ -224,11 +235,13 @@ def confirmed(db: Session, *, keyring: Keyring, stmt: Select[Case], f: Filters) 
     cases = list(db.scalars(_ordered(stmt).limit(MAX_CANDIDATES + 1)))
     if len(cases) > MAX_CANDIDATES:
         raise SearchTooBroad()
+    keys = rec.preload_keys(db, cases)  # one query for every candidate's key
     out = []
     for case in cases:
         dek = rec.case_key(db, keyring=keyring, case=case)
         if confirm(rec.read(case, dek, INDEXED_FIELDS), f):
             out.append(case)
+    del keys
     return out
 
 

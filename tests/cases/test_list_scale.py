@@ -285,3 +285,36 @@ def test_a_volunteers_task_list_reads_an_index_in_its_order(
         )
     sql, params = _page_query(seen, "tasks")
     assert _plan_problems(db, sql, params, "tasks") == []
+
+
+def test_a_name_search_reads_the_blind_index_first(
+    db: Session, keyring: Keyring, clock: FrozenClock
+) -> None:
+    """A search by name starts from the cases carrying its index values and looks each up by
+    id; it does not walk the team's cases testing each one (at 100,000 cases that walk made
+    a search 20 times slower than at 1,000)."""
+    team = make_team(db)
+    coordinator = make_user(db, Role.COORDINATOR, teams=[team])
+    _cases(db, keyring, team, 6, legal_name="Synthetic Otherperson")
+    wanted = _cases(db, keyring, team, 2, legal_name="Testova Primerova")
+    _cases(db, keyring, team, 1, legal_name="Testova Someone")  # one term of two
+    with _captured(db) as seen:
+        found = search.page_in_scope(
+            db,
+            keyring=keyring,
+            actor=actor_of(db, coordinator),
+            permission=Permission.CASE_SEARCH,
+            f=search.Filters(name="Primerova Testova"),
+            paging=PageQuery(page=1, per_page=10),
+            now=clock.now(),
+        )
+    assert {c.id for c in found.items} == {c.id for c in wanted}
+    sql, params = next(
+        (s, p) for s, p in seen if "FROM cases" in s and "case_indexes" in s and "LIMIT" in s
+    )
+    conn = db.connection()
+    if conn.dialect.name == "sqlite":  # PostgreSQL's join order follows its statistics
+        steps = [str(r[3]) for r in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql, params)]
+        on_cases = [s for s in steps if s.startswith(("SEARCH cases", "SCAN cases"))]
+        assert on_cases, steps
+        assert all("(id=?)" in s for s in on_cases), steps
