@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
@@ -128,18 +128,30 @@ def make_task(
     )
 
 
+def make_session(
+    db: Session,
+    user: User,
+    *,
+    clock: FrozenClock,
+    settings: Settings,
+    kind: CredentialKind = CredentialKind.BEARER,
+    expires_in: timedelta | None = None,
+) -> sessions.Issued:
+    """A signed-in session of user, made directly (no password work); `expires_in` moves its
+    end from now (negative: already expired)."""
+    issued = sessions.create(
+        db, user_id=user.id, kind=kind, stage=SessionStage.FULL, now=clock.now(), settings=settings
+    )
+    if expires_in is not None:
+        issued.session.expires_at = clock.now() + expires_in
+    return issued
+
+
 def bearer(
     db: Session, user: User, *, clock: FrozenClock, settings: Settings, reauth: bool = True
 ) -> str:
     """A bearer token for user, made directly (no password work)."""
-    issued = sessions.create(
-        db,
-        user_id=user.id,
-        kind=CredentialKind.BEARER,
-        stage=SessionStage.FULL,
-        now=clock.now(),
-        settings=settings,
-    )
+    issued = make_session(db, user, clock=clock, settings=settings)
     if not reauth:
         issued.session.reauth_at = None
     db.flush()

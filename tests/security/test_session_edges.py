@@ -17,7 +17,7 @@ from app.security import sessions
 from app.security.clock import FrozenClock
 from app.security.models import AuthSession, CredentialKind, SessionStage
 from app.security.sessions import SECURE_COOKIE_NAME
-from tests.factories import code_for, make_team, make_user
+from tests.factories import code_for, make_session, make_team, make_user
 from tests.security.test_signin_pages import csrf_of, plant, sign_in
 
 FIREFOX_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64; rv:140.0) Gecko/20100101 Firefox/140.0"
@@ -79,15 +79,9 @@ def test_purge_takes_the_expired_sessions_and_only_those(
     user = make_user(db, Role.VOLUNTEER, enrolled=False)
     made = {}
     for name, age in (("expired", 1), ("at_the_limit", 0), ("live", -1)):
-        issued = sessions.create(
-            db,
-            user_id=user.id,
-            kind=CredentialKind.BEARER,
-            stage=SessionStage.FULL,
-            now=clock.now(),
-            settings=settings,
+        issued = make_session(
+            db, user, clock=clock, settings=settings, expires_in=timedelta(seconds=-age)
         )
-        issued.session.expires_at = clock.now() - timedelta(seconds=age)
         made[name] = issued.session.id
     db.flush()
     assert sessions.purge_expired(db, now=clock.now()) == 2
@@ -104,14 +98,7 @@ def test_resolve_answers_a_live_session_only_and_notes_its_use(
     session comes back with its last use moved to now; an expired one or an unknown token
     is None, never the row."""
     user = make_user(db, Role.VOLUNTEER, enrolled=False)
-    issued = sessions.create(
-        db,
-        user_id=user.id,
-        kind=CredentialKind.COOKIE,
-        stage=SessionStage.FULL,
-        now=clock.now(),
-        settings=settings,
-    )
+    issued = make_session(db, user, clock=clock, settings=settings, kind=CredentialKind.COOKIE)
     clock.advance(sessions.TOUCH_INTERVAL + timedelta(seconds=1))
     found = sessions.resolve(db, issued.token, now=clock.now(), settings=settings)
     assert found is not None
@@ -132,14 +119,7 @@ def test_ending_sessions_counts_what_it_ended(
     other = make_user(db, Role.VOLUNTEER, enrolled=False)
     for user, many in ((one, 2), (other, 1)):
         for _ in range(many):
-            sessions.create(
-                db,
-                user_id=user.id,
-                kind=CredentialKind.BEARER,
-                stage=SessionStage.FULL,
-                now=clock.now(),
-                settings=settings,
-            )
+            make_session(db, user, clock=clock, settings=settings)
     assert sessions.end_for_user(db, one.id) == 2
     assert sessions.end_for_user(db, one.id) == 0
     before = db.scalar(select(func.count()).select_from(AuthSession))
@@ -194,14 +174,7 @@ def test_an_idle_cookie_session_dies_at_the_limit_itself(
     db: Session, clock: FrozenClock, settings: Settings
 ) -> None:
     user = make_user(db, Role.VOLUNTEER, enrolled=False)
-    row = sessions.create(
-        db,
-        user_id=user.id,
-        kind=CredentialKind.COOKIE,
-        stage=SessionStage.FULL,
-        now=clock.now(),
-        settings=settings,
-    ).session
+    row = make_session(db, user, clock=clock, settings=settings, kind=CredentialKind.COOKIE).session
     idle = timedelta(minutes=settings.session_idle_minutes)
     assert sessions.is_live(
         row, now=row.last_seen_at + idle - timedelta(microseconds=1), settings=settings

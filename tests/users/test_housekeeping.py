@@ -11,11 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
-from app.security import sessions
 from app.security.clock import FrozenClock
-from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.security.models import AuthSession
 from app.users.housekeeping import purge_sessions_once, start_session_purger
-from tests.factories import make_team, make_user
+from tests.factories import make_session, make_team, make_user
 
 
 def test_the_purge_deletes_expired_sessions_and_keeps_live_ones(
@@ -29,15 +28,9 @@ def test_the_purge_deletes_expired_sessions_and_keeps_live_ones(
         user = make_user(db, Role.CASEWORKER, teams=[make_team(db)], keyring=keyring)
         made = {}
         for name, age in (("expired", 60), ("live", -60)):
-            issued = sessions.create(
-                db,
-                user_id=user.id,
-                kind=CredentialKind.BEARER,
-                stage=SessionStage.FULL,
-                now=clock.now(),
-                settings=settings,
+            issued = make_session(
+                db, user, clock=clock, settings=settings, expires_in=timedelta(seconds=-age)
             )
-            issued.session.expires_at = clock.now() - timedelta(seconds=age)
             made[name] = issued.session.id
         db.commit()
     assert purge_sessions_once(factory, clock=clock) == 1
