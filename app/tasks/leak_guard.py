@@ -262,8 +262,16 @@ class _NamePart:
         if _near(self.skeleton, word.skeleton):
             return True
         if word.cyrillic:
-            return word.skeleton in self.cyrillic_forms or word.letters in self.letter_forms
-        return word.skeleton in self.latin_forms
+            forms = self.cyrillic_forms
+            if word.skeleton in forms or word.letters in self.letter_forms:
+                return True
+        else:
+            forms = self.latin_forms
+            if word.skeleton in forms:
+                return True
+        # A declined form spelt one letter apart: a Russian name written the Ukrainian way
+        # (Александр, genitive Александра: Олександра) or a typo in a declined form.
+        return any(_near(form, word.skeleton) for form in forms)
 
 
 def _name_parts(names: Iterable[str]) -> list[_NamePart]:

@@ -30,3 +30,29 @@ PERSON = PersonMarkers(
 )
 def test_declined_name_is_found(text: str, kind: Finding) -> None:
     assert kind in find_leaks(text, PERSON)
+
+
+# A Russian name written the Ukrainian way and declined: one letter apart from a declined
+# form of the name (Александр -> Олександра), which neither the one-letter tolerance on the
+# name alone nor the declined forms alone found.
+SPELT_APART = PersonMarkers(legal_name="Александр Синтетов", aliases=(), date_of_birth=None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Зустріньте Олександра біля вокзалу",  # Ukrainian spelling, genitive
+        "Передайте ключі Олександрові",  # Ukrainian dative
+        "Встретиться с Синтетовим у вокзала",  # surname, Ukrainian instrumental ending
+    ],
+)
+def test_a_name_spelt_the_other_languages_way_and_declined_is_found(text: str) -> None:
+    assert Finding.NAME in find_leaks(text, SPELT_APART)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Зустріньте волонтера біля вокзалу", "Передайте ключі охоронцеві", "Синя сумка"],
+)
+def test_words_near_no_form_of_the_name_stay_allowed(text: str) -> None:
+    assert Finding.NAME not in find_leaks(text, SPELT_APART)
