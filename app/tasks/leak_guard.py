@@ -296,8 +296,15 @@ def _has_phone(text: str) -> bool:
     return False
 
 
+# A date: day or month first (14.03.2025, 3/14/25) or the year first (2025-03-14). A first
+# part of three digits is no date: 123-45-67 is a local phone number as Russians write it.
+_DATE_LIKE = re.compile(
+    r"\s*(?:\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4}|\d{4}[./\-]\d{1,2}[./\-]\d{1,2})\s*"
+)
+
+
 def _looks_like_date_or_time(s: str) -> bool:
-    return bool(re.fullmatch(r"\s*\d{1,4}[./\-]\d{1,2}[./\-]\d{2,4}\s*", s))
+    return bool(_DATE_LIKE.fullmatch(s))
 
 
 _MONTHS = {

@@ -71,6 +71,8 @@ def test_alias_is_found(text: str) -> None:
         "call 9 1 6 1 2 3 4 5 6 7",
         "call 1234567",  # seven digits, a local number: the shortest counted
         "call 123 45 67",
+        "call 123-45-67",  # a local number as Russians write it: not a date (3-digit first part)
+        "звонить 123.45.67",
     ],
 )
 def test_phone_numbers_are_found(text: str) -> None:
@@ -286,3 +288,10 @@ def test_a_five_letter_handle_written_without_its_at_sign_is_found() -> None:
     person = PersonMarkers(handles=("@kolya",))
     assert find_leaks("Message kolya on arrival", person) == [Finding.HANDLE]
     assert find_leaks("Message k.o.l.y.a on arrival", person) == [Finding.HANDLE]
+
+
+@pytest.mark.parametrize(
+    "text", ["Meet on 14.03.2025", "Meet on 2025-03-14", "on 3/14/25 at noon", "on 14-3-2025"]
+)
+def test_dates_are_not_phone_numbers(text: str) -> None:
+    assert Finding.PHONE not in find_leaks(text, PERSON)
