@@ -21,7 +21,11 @@ _OTHER_ROLE_NAMES: list[JsonValue] = [r.value for r in Role if r not in CASE_ROL
 Email = Annotated[
     str, Field(max_length=254, pattern=r"^\s*[^@\s]{1,64}@[^@\s]+\.[^@\s]+\s*$"), NoNul
 ]
-TeamName = Annotated[str, Field(min_length=1, max_length=120), NoNul]
+# At least one character that str.strip() keeps (the service strips the name): written out,
+# not \s, which means other characters in Python, in pydantic's Rust regex and in the
+# documented (ECMA) schema.
+NOT_BLANK = r"[^\t\n\v\f\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+TeamName = Annotated[str, Field(min_length=1, max_length=120, pattern=NOT_BLANK), NoNul]
 
 
 class TokenRequest(BaseModel):
