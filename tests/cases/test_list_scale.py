@@ -40,19 +40,35 @@ def _move(db: Session, case: Case, to: str) -> None:
     db.flush()
 
 
-def _list(
-    db: Session, keyring: Keyring, user: User, clock: FrozenClock, cap: int, **filters: Any
-) -> tuple[int, bool, int]:
-    found = search.page_in_scope(
+def _page(
+    db: Session,
+    keyring: Keyring,
+    user: User,
+    clock: FrozenClock,
+    *,
+    page: int = 1,
+    per_page: int = 2,
+    permission: Permission = Permission.CASE_LIST,
+    **options: Any,
+) -> Any:
+    """One page of `search.page_in_scope` for user; options: `count_cap`, `sort`, or filters."""
+    kept = {k: options.pop(k) for k in ("count_cap", "sort") if k in options}
+    return search.page_in_scope(
         db,
         keyring=keyring,
         actor=actor_of(db, user),
-        permission=Permission.CASE_LIST,
-        f=search.Filters(**filters),
-        paging=PageQuery(page=1, per_page=2),
+        permission=permission,
+        f=search.Filters(**options),
+        paging=PageQuery(page=page, per_page=per_page),
         now=clock.now(),
-        count_cap=cap,
+        **kept,
     )
+
+
+def _list(
+    db: Session, keyring: Keyring, user: User, clock: FrozenClock, cap: int, **filters: Any
+) -> tuple[int, bool, int]:
+    found = _page(db, keyring, user, clock, count_cap=cap, **filters)
     return found.total, found.total_capped, len(found.items)
 
 
@@ -96,16 +112,7 @@ def test_other_lists_count_up_to_the_cap_and_say_at_least(
     assert _list(db, keyring, coordinator, clock, 4, country="GE") == (4, True, 2)
     assert _list(db, keyring, coordinator, clock, 4, country="KZ") == (2, False, 2)
     # A page past the cap says at least as many as it shows.
-    found = search.page_in_scope(
-        db,
-        keyring=keyring,
-        actor=actor_of(db, coordinator),
-        permission=Permission.CASE_LIST,
-        f=search.Filters(country="GE"),
-        paging=PageQuery(page=2, per_page=2),
-        now=clock.now(),
-        count_cap=1,
-    )
+    found = _page(db, keyring, coordinator, clock, page=2, count_cap=1, country="GE")
     assert (found.total, found.total_capped, len(found.items)) == (4, True, 2)
 
 
@@ -218,16 +225,7 @@ def _case_page_plan(
     **filters: Any,
 ) -> list[str]:
     with _captured(db) as seen:
-        search.page_in_scope(
-            db,
-            keyring=keyring,
-            actor=actor_of(db, user),
-            permission=Permission.CASE_LIST,
-            f=search.Filters(**filters),
-            paging=PageQuery(page=2, per_page=5),
-            sort=sort,
-            now=clock.now(),
-        )
+        _page(db, keyring, user, clock, page=2, per_page=5, sort=sort, **filters)
     sql, params = _page_query(seen, "cases")
     return _plan_problems(db, sql, params, "cases", narrowed_by=narrowed_by)
 
@@ -299,14 +297,14 @@ def test_a_name_search_reads_the_blind_index_first(
     wanted = _cases(db, keyring, team, 2, legal_name="Testova Primerova")
     _cases(db, keyring, team, 1, legal_name="Testova Someone")  # one term of two
     with _captured(db) as seen:
-        found = search.page_in_scope(
+        found = _page(
             db,
-            keyring=keyring,
-            actor=actor_of(db, coordinator),
+            keyring,
+            coordinator,
+            clock,
+            per_page=10,
             permission=Permission.CASE_SEARCH,
-            f=search.Filters(name="Primerova Testova"),
-            paging=PageQuery(page=1, per_page=10),
-            now=clock.now(),
+            name="Primerova Testova",
         )
     assert {c.id for c in found.items} == {c.id for c in wanted}
     sql, params = next(
