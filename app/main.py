@@ -47,6 +47,7 @@ from app.intake.pages import router as intake_pages_router
 from app.logs import configure_logging
 from app.middleware import BodyLimitMiddleware, RequestIdMiddleware, WriteQueueMiddleware
 from app.openapi import install_openapi
+from app.planner import start_statistics_keeper
 from app.referrals.api import router as referrals_router
 from app.referrals.pages import router as referrals_pages_router
 from app.referrals.partner_pages import router as partners_pages_router
@@ -81,8 +82,8 @@ TEMPLATE_DIR = ROOT / "templates"
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Background work for the life of the process: first the blobs a crash left behind,
     then the audit sequencer and checkpoints when due, the destruction of movement plans past
-    their destroy_after, of interviews kept a day and of expired sessions, and following a
-    seal made by another process on the same database."""
+    their destroy_after, of interviews kept a day and of expired sessions, following a seal
+    made by another process on the same database, and SQLite's planner statistics."""
     settings = app.state.settings
     sweep_at_start(app.state.sessionmaker, settings.blob_dir, settings.blob_sweep_grace_seconds)
     sequencer = start_sequencer(app.state.settings)
@@ -91,10 +92,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     drafts = start_draft_purger(app.state.settings, app.state.clock)
     follower = start_seal_follower(app.state.settings, app.state.keyring)
     expired = start_session_purger(app.state.settings, app.state.clock)
+    statistics = start_statistics_keeper(app.state.settings)
     try:
         yield
     finally:
-        for running in (scheduler, purger, drafts, follower, sequencer, expired):
+        for running in (scheduler, purger, drafts, follower, sequencer, expired, statistics):
             if running is not None:
                 running.stop()
 

@@ -62,7 +62,7 @@ def page_rows(db: Session, stmt: Select[Any], q: PageQuery) -> tuple[list[Any], 
     return [row[0] if len(row) == 1 else tuple(row) for row in rows], total
 
 
-def bounded_count(db: Session, stmt: Select[Any], cap: int) -> tuple[int, bool]:
+def bounded_count(db: Session, stmt: Select[*tuple[Any, ...]], cap: int) -> tuple[int, bool]:
     """How many rows stmt selects, counting at most `cap` + 1 of them: (cap, True) when there
     are more than cap (the count reads no more rows than that, whatever the table holds)."""
     limited = stmt.order_by(None).limit(cap + 1).subquery()

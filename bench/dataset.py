@@ -45,6 +45,7 @@ from typing import Any
 from sqlalchemy import Table, Uuid, create_engine, func, select, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 
+from app import planner
 from app.audit.canonical import encode_body, entry_leaf
 from app.audit.checkpoints import take_checkpoint
 from app.audit.events import AuditAction
@@ -1058,8 +1059,14 @@ def _finish(engine: Engine, root: bytes) -> None:
     # `haven reports rebuild` does (SQL, one grouped INSERT per dimension).
     with transaction(make_sessionmaker(engine)) as db:
         report_counts.rebuild(db)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE"))
+    # As a live server keeps them (app/planner.py; autovacuum on PostgreSQL). Until
+    # 2026-12-06 this ANALYZE ran in a transaction the engine began and never committed: the
+    # SQLite datasets had no statistics.
+    if engine.dialect.name == "sqlite":
+        planner.analyse(engine)
+    else:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text("ANALYZE"))
 
 
 def _samples(engine: Engine, root: bytes, cast: Cast) -> dict[str, Any]:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import date, datetime
+from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from app.board import service
 from app.deps import DbSession
@@ -87,6 +88,9 @@ class BoardOut(BaseModel):
     stages: dict[str, int]
     overdue: list[OverdueOut]
     overdue_total: int
+    capped: list[Literal["requests", "unassigned", "overdue"]] = Field(
+        description="the totals counted only up to 1,000: each list holds at least its total"
+    )
     deadlines: list[DueOut]
     access_requests: list[AskedOut]
     break_glass: list[GlassOut]
@@ -107,6 +111,7 @@ def board(
         stages=found.stages,
         overdue=[OverdueOut(**asdict(o)) for o in found.overdue],
         overdue_total=found.overdue_total,
+        capped=sorted(found.capped),
         deadlines=[DueOut(**asdict(d)) for d in found.deadlines],
         access_requests=[AskedOut(**asdict(a)) for a in found.access_requests],
         break_glass=[GlassOut(**asdict(g)) for g in found.glass],

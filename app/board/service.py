@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from app.cases.models import Case, CaseDeadline
 from app.cases.vocab import Stage
 from app.crypto.keyring import Keyring
 from app.intake.service import SOURCE as SELF_REFERRAL
+from app.pagination import bounded_count
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role
 from app.policy.scope import case_scope, task_scope
@@ -36,6 +38,9 @@ from app.users import grants
 from app.users.models import AccessRequest, Team, TeamMembership, User, shown_name
 
 SHOWN = 20  # rows of each list on the board; the total is shown beside it
+# The totals beside the lists are counted up to this many ("1,000+" beyond): a count reads
+# every row it counts, and a network with a backlog that large needs the list, not its size.
+COUNT_CAP = 1000
 DUE_DAYS = 7  # deadlines in the next week
 GLASS_DAYS = 14  # break-glass uses of the last two weeks
 OPEN_TASK = (TaskStatus.OPEN.value, TaskStatus.ACCEPTED.value)
@@ -115,6 +120,8 @@ class Board:
     stages: dict[str, int] = field(default_factory=dict)
     overdue: list[Overdue] = field(default_factory=list)
     overdue_total: int = 0
+    # Which totals stopped at COUNT_CAP ("at least"): of "requests", "unassigned", "overdue".
+    capped: set[str] = field(default_factory=set)
     deadlines: list[Due] = field(default_factory=list)
     access_requests: list[Asked] = field(default_factory=list)
     glass: list[GlassUse] = field(default_factory=list)
@@ -137,10 +144,17 @@ def _waiting(case: Case, vetting: str | None = None) -> Waiting:
     )
 
 
-def _cut(db: Session, stmt: Select[Case]) -> tuple[list[Case], int]:
-    """The first SHOWN rows of an ordered stmt, and how many there are in all."""
-    total = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
-    return list(db.scalars(stmt.limit(SHOWN))), total
+def _count(db: Session, board: Board, name: str, stmt: Select[*tuple[Any, ...]]) -> int:
+    """How many rows stmt selects, counted up to COUNT_CAP (the name marked capped beyond)."""
+    total, capped = bounded_count(db, stmt, COUNT_CAP)
+    if capped:
+        board.capped.add(name)
+    return total
+
+
+def _cut(db: Session, board: Board, name: str, stmt: Select[Case]) -> tuple[list[Case], int]:
+    """The first SHOWN rows of an ordered stmt, and how many there are (to COUNT_CAP)."""
+    return list(db.scalars(stmt.limit(SHOWN))), _count(db, board, name, stmt)
 
 
 def _vetting(db: Session, keyring: Keyring, cases: Sequence[Case]) -> dict[uuid.UUID, str | None]:
@@ -161,12 +175,14 @@ def _cases(db: Session, keyring: Keyring, actor: Actor, now: datetime, board: Bo
     new_request = (Case.source == SELF_REFERRAL) & (Case.stage == Stage.INTAKE.value)
     waiting = select(Case).where(scope, Case.assigned_to.is_(None))
     requests, board.requests_total = _cut(
-        db, waiting.where(new_request).order_by(Case.created_at.desc(), Case.id)
+        db, board, "requests", waiting.where(new_request).order_by(Case.created_at.desc(), Case.id)
     )
     vetting = _vetting(db, keyring, requests)
     board.requests = [_waiting(c, vetting[c.id]) for c in requests]
     unassigned, board.unassigned_total = _cut(
         db,
+        board,
+        "unassigned",
         waiting.where(~new_request, Case.stage != Stage.CLOSED.value).order_by(
             Case.created_at, Case.id
         ),
@@ -213,7 +229,7 @@ def _tasks(db: Session, actor: Actor, now: datetime, board: Board) -> None:
             Task.due < now,
         )
     )
-    board.overdue_total = db.scalar(select(func.count()).select_from(late.subquery())) or 0
+    board.overdue_total = _count(db, board, "overdue", late)
     rows = db.execute(late.order_by(Task.due, Task.id).limit(SHOWN))
     board.overdue = [
         Overdue(c, code, due, st, shown_name(u)) for c, code, due, st, u in rows if due is not None

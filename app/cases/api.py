@@ -104,7 +104,11 @@ def search_cases(
     db: DbSession,
     actor: Actor = require(Permission.CASE_SEARCH),
 ) -> CasePage:
-    """Search by personal terms, which travel in this body and never in a URL."""
+    """Search by personal terms, which travel in this body and never in a URL.
+
+    Matches are confirmed in the list's order up to the end of the asked page and one more:
+    when more remain, `total` is what this page reaches and `total_capped` is true (at
+    least that many; a name shared by hundreds of cases does not decrypt them all)."""
     found = search.search_in_scope(
         db,
         keyring=_keyring(request),

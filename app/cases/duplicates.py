@@ -76,7 +76,8 @@ def find(
     """Cases that may be the same person: in scope listed; outside scope only flagged."""
     found: set[uuid.UUID] = set()
     for probe in probes:
-        found |= {c.id for c in confirmed(db, keyring=keyring, stmt=select(Case), f=probe)}
+        cases, _every = confirmed(db, keyring=keyring, stmt=select(Case), f=probe)
+        found |= {c.id for c in cases}
     mine = list(
         db.scalars(
             readable_cases(actor, Permission.CASE_SEARCH, now=now)

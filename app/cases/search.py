@@ -226,23 +226,53 @@ def filtered(stmt: Select[Case], f: Filters) -> Select[Case]:
     return _need(_plain_filters(stmt, f), f.need)
 
 
-def confirmed(db: Session, *, keyring: Keyring, stmt: Select[Case], f: Filters) -> list[Case]:
+def confirmed(
+    db: Session,
+    *,
+    keyring: Keyring,
+    stmt: Select[Case],
+    f: Filters,
+    sort: str = DEFAULT_SORT,
+    today: date | None = None,
+    enough: int | None = None,
+) -> tuple[list[Case], bool]:
     """Cases of stmt (already filtered) carrying the personal terms' index values, confirmed
-    by decryption. At most MAX_CANDIDATES are decrypted: more answers 422 (add a term)."""
-    stmt = _candidates(stmt, _index_terms(keyring, f)).options(
-        load_only(*_CANDIDATE_COLUMNS, raiseload=True)
-    )
-    cases = list(db.scalars(_ordered(stmt).limit(MAX_CANDIDATES + 1)))
-    if len(cases) > MAX_CANDIDATES:
+    by decryption, in stmt's order; and whether every candidate was confirmed. More than
+    MAX_CANDIDATES candidates answers 422 (add a term).
+
+    With `enough`, confirming stops once that many match: a common name at a million cases
+    has hundreds of candidates, and a page needs only its own (the rest are counted as
+    "at least"). The candidates' ids are read first, their rows and keys a batch at a time."""
+    found = _candidates(stmt, _index_terms(keyring, f))
+    order = _ordered(found, sort, today=today).with_only_columns(Case.id)
+    ids = list(db.scalars(order.limit(MAX_CANDIDATES + 1)))
+    if len(ids) > MAX_CANDIDATES:
         raise SearchTooBroad()
-    keys = rec.preload_keys(db, cases)  # one query for every candidate's key
-    out = []
-    for case in cases:
-        dek = rec.case_key(db, keyring=keyring, case=case)
-        if confirm(rec.read(case, dek, INDEXED_FIELDS), f):
-            out.append(case)
-    del keys
-    return out
+    out: list[Case] = []
+    checked = 0  # candidates confirmed or refused so far, in order
+    while checked < len(ids) and (enough is None or len(out) < enough):
+        # A batch: what is still needed (most candidates of a name match it), at least 16.
+        size = len(ids) if enough is None else max(16, enough - len(out))
+        batch = ids[checked : checked + size]
+        rows = db.scalars(
+            select(Case)
+            .where(Case.id.in_(batch))
+            .options(load_only(*_CANDIDATE_COLUMNS, raiseload=True))
+        )
+        by_id = {c.id: c for c in rows}
+        keys = rec.preload_keys(db, list(by_id.values()))  # one query for the batch's keys
+        for case_id in batch:
+            checked += 1
+            case = by_id.get(case_id)  # None: erased since its id was read
+            if case is None:
+                continue
+            dek = rec.case_key(db, keyring=keyring, case=case)
+            if confirm(rec.read(case, dek, INDEXED_FIELDS), f):
+                out.append(case)
+                if enough is not None and len(out) >= enough:
+                    break
+        del keys
+    return out, checked == len(ids)
 
 
 def page_in_scope(
@@ -269,7 +299,16 @@ def page_in_scope(
     if f.mine:
         stmt = stmt.where(Case.assigned_to == actor.id)
     if _personal(f):
-        return page_of(confirmed(db, keyring=keyring, stmt=stmt, f=f), paging)
+        # Confirmed up to this page and one more: a name shared by hundreds of cases costs a
+        # page's decryptions, not hundreds; the total is then "at least" (total_capped).
+        shown = paging.offset + paging.per_page
+        cases, every = confirmed(
+            db, keyring=keyring, stmt=stmt, f=f, sort=sort, today=now.date(), enough=shown + 1
+        )
+        if every:
+            return page_of(cases, paging)
+        items = cases[paging.offset : shown]
+        return page_of(items, paging, paging.offset + len(items), capped=True)
     kept = _kept_total(db, actor, permission, f, now=now)
     rows, total, capped = page_rows_bounded(
         db, _ordered(stmt, sort, today=now.date()), paging, cap=count_cap, total=kept

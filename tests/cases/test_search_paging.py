@@ -98,8 +98,44 @@ def test_personal_search_confirms_and_pages(
     body: dict[str, Any] = {"name": "Miroslav Testovy"}
     first = client.post("/api/v1/cases/search", json=body, headers=h).json()
     second = client.post("/api/v1/cases/search", json={**body, "page": 2}, headers=h).json()
-    assert first["total"] == len(ids)
+    # The first page stops confirming after itself and one more: at least a page's worth.
+    assert (first["total"], first["total_capped"]) == (DEFAULT_PER_PAGE, True)
+    # The last page confirmed every candidate: the exact number.
+    assert (second["total"], second["total_capped"]) == (len(ids), False)
     assert [c["id"] for c in first["items"] + second["items"]] == ids
+    oldest = client.post(
+        "/api/v1/cases/search", json={**body, "sort": "created", "per_page": 2}, headers=h
+    ).json()
+    assert [c["id"] for c in oldest["items"]] == ids[::-1][:2]  # the asked order, not newest
+
+
+def test_a_page_of_a_common_name_decrypts_a_page_not_every_match(
+    client: TestClient,
+    db: Session,
+    org: Org,
+    keyring: Keyring,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Hundreds share a common name at a million cases: one page costs one page (and one more
+    to know there is more); the refused candidates (index collisions) are skipped, not shown."""
+    ids = _cases(db, keyring, org, 40, legal_name="Miroslav Testovy")
+    _cases(db, keyring, org, 5, legal_name="Other Person")
+    opened: list[object] = []
+    real = search.rec.case_key
+    monkeypatch.setattr(search.rec, "case_key", lambda *a, **k: opened.append(1) or real(*a, **k))
+    h = org.headers["caseworker"]
+    body = {"name": "Miroslav Testovy", "per_page": 5}
+    page = client.post("/api/v1/cases/search", json=body, headers=h).json()
+    assert [c["id"] for c in page["items"]] == ids[:5]
+    assert (page["total"], page["total_capped"]) == (5, True)
+    assert len(opened) == 6  # five shown and one that proves a next page
+    opened.clear()
+    last = client.post("/api/v1/cases/search", json={**body, "page": 8}, headers=h).json()
+    assert [c["id"] for c in last["items"]] == ids[35:]
+    assert (last["total"], last["total_capped"]) == (40, False)
+    assert len(opened) == 40  # the whole name was needed to reach its last page
+    none_left = client.post("/api/v1/cases/search", json={**body, "page": 9}, headers=h).json()
+    assert (none_left["items"], none_left["total"], none_left["total_capped"]) == ([], 40, False)
 
 
 def test_too_many_candidates_is_refused_not_decrypted(

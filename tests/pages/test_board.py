@@ -311,3 +311,22 @@ def test_another_teams_access_request_answers_not_found(
     assert r.status_code == 404
     v.db.refresh(theirs)
     assert theirs.status == "pending"
+
+
+def test_totals_past_the_cap_read_at_least(
+    v: Visitor, world: CoordinatorWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A count reads every row it counts: the board counts each list to a cap and says "at
+    least" beyond it, on the page and in the API; below the cap the totals are exact."""
+    _more(v, world, 3)  # 4 requests, 4 overdue tasks, more than 3 waiting for a caseworker
+    monkeypatch.setattr("app.board.service.COUNT_CAP", 3)
+    html = v.client.get("/board").text
+    assert re.search(r"Overdue tasks <span class=\"count\">\(3\+\)", html)
+    assert re.search(r"New requests <span class=\"count\">\(3\+\)", html)
+    api = v.client.get("/api/v1/board").json()
+    assert (api["overdue_total"], api["requests_total"]) == (3, 3)
+    assert api["capped"] == ["overdue", "requests", "unassigned"]
+    monkeypatch.setattr("app.board.service.COUNT_CAP", 1000)
+    html = v.client.get("/board").text
+    assert re.search(r"Overdue tasks <span class=\"count\">\(4\)", html)
+    assert v.client.get("/api/v1/board").json()["capped"] == []

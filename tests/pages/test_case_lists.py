@@ -284,3 +284,26 @@ def test_the_registered_capped_state_pages_on_without_a_last_page(visitor: Visit
     assert [p for p in shown if p] == ["Previous page", "Page 2", "Next page"]
     assert 'href="/cases?mine=true&amp;page=1" rel="prev"' in paging.group(1)
     assert 'href="/cases?mine=true&amp;page=3" rel="next"' in paging.group(1)
+
+
+def test_a_search_past_its_page_says_at_least_and_pages_on_to_the_exact_end(
+    visitor: Visitor, db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shared name confirms one page and one more: "at least" and a next page; the last
+    page confirmed them all and knows the number."""
+    monkeypatch.setattr("app.cases.list_pages.PER_PAGE", 2)
+    coordinator = visitor.signed_in(Role.COORDINATOR)
+    _cases(visitor, _team(db, coordinator), 4, **PERSON)
+    token = visitor.csrf(visitor.client.get("/cases").text)
+    first = visitor.client.post("/cases/search", data={"name": "primerov", "csrf_token": token})
+    assert first.status_code == 200
+    assert "Cases found: 2+" in first.text
+    paging = re.search(r'<nav class="pages"[^>]*>(.*?)</nav>', first.text, re.S)
+    assert paging, "no paging"
+    assert 'name="page" value="2"' in paging.group(1)
+    assert "Page 1 of" not in paging.group(1)
+    data = {"name": "primerov", "page": "2", "csrf_token": token}
+    last = visitor.client.post("/cases/search", data=data)
+    assert "4 cases" in last.text
+    assert "Page 2 of 2" in last.text
+    assert 'value="3"' not in last.text
