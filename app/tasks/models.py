@@ -42,4 +42,14 @@ class Task(IdMixin, Base):
             "created_at",
             "id",
         ),
+        # The open tasks by due date (the board's overdue tasks read it and stop); the
+        # statuses written out, as the queries that use it must write them (literal, not
+        # bound: a planner uses a partial index only when the query implies its WHERE).
+        Index(
+            "ix_tasks_open_due",
+            "due",
+            "id",
+            sqlite_where=text("status IN ('open', 'accepted')"),
+            postgresql_where=text("status IN ('open', 'accepted')"),
+        ),
     )
