@@ -96,7 +96,8 @@ class CaseIndex(Base):
     the service confirms by decrypting."""
 
     __tablename__ = "case_indexes"
-    __table_args__ = (Index("ix_case_indexes_lookup", "field", "value"),)
+    # The case id in the index: a search's intersection of hits reads the index alone.
+    __table_args__ = (Index("ix_case_indexes_lookup", "field", "value", "case_id"),)
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True

@@ -316,3 +316,7 @@ def test_a_name_search_reads_the_blind_index_first(
         on_cases = [s for s in steps if s.startswith(("SEARCH cases", "SCAN cases"))]
         assert on_cases, steps
         assert all("(id=?)" in s for s in on_cases), steps
+        # Each term's hits come from the index alone, case id included: no row read per hit.
+        hits = [s for s in steps if "case_indexes" in s]
+        assert hits, steps
+        assert all("COVERING INDEX ix_case_indexes_lookup" in s for s in hits), steps
