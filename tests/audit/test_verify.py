@@ -13,10 +13,10 @@ from sqlalchemy.exc import DBAPIError
 
 from app.audit import workers
 from app.audit.canonical import BODY_COLUMNS, encode_body, entry_leaf, leaf_input
-from app.audit.checkpoints import verifier_key
+from app.audit.checkpoints import signing_key, verifier_key
 from app.audit.merkle import ProofError, StreamingTree, leaf_hash, verify_consistency
 from app.audit.models import AuditEntry
-from app.audit.note import open_checkpoint
+from app.audit.note import Checkpoint, open_checkpoint, sign_checkpoint
 from app.audit.proofs import consistency_proof, inclusion_proof, tree_root
 from app.audit.scanner import Source, Summary
 from app.audit.tree import append_leaves
@@ -84,6 +84,64 @@ def test_a_broken_checkpoint_does_not_hide_what_the_later_ones_vouch_for(
     assert any(f.startswith(f"checkpoint #{spoiled}: ") for f in report.findings)
     assert report.first_bad == 5
     assert any("size 15" in f for f in report.findings), report.findings
+
+
+def test_a_checkpoint_signed_for_another_log_is_named_and_the_later_ones_still_count(
+    tampered: AuditLog,
+) -> None:
+    """The attacker stores, in place of one checkpoint, a note signed with this server's key
+    for another origin (another log it signs, or one it was tricked into signing): the
+    note is named as another log's, and the checkpoints after it still vouch, each named
+    by its own label when its root no longer matches."""
+    (swapped,) = tampered.sql("SELECT id FROM audit_checkpoints WHERE tree_size = 10")[0]
+    (note,) = tampered.sql("SELECT note FROM audit_checkpoints WHERE id = :i", i=swapped)[0]
+    real = open_checkpoint(str(note), [verifier_key(tampered.keyring, ORIGIN)])
+    elsewhere = Checkpoint(origin="elsewhere.invalid/audit", size=real.size, root=real.root)
+    forged = sign_checkpoint(elsewhere, ORIGIN, signing_key(tampered.keyring))
+    tampered.sql("UPDATE audit_checkpoints SET note = :n WHERE id = :i", n=forged, i=swapped)
+    tampered.edit_body(12, '"case.read"', '"case.created"')
+    _rehash(tampered, 12)
+    report = tampered.verify()
+    assert (
+        f"checkpoint #{swapped}: origin 'elsewhere.invalid/audit' is not this log's '{ORIGIN}'"
+        in report.findings
+    ), report.findings
+    assert report.first_bad == 5  # the checkpoint at 5 still holds; the one at 10 is void
+    (later,) = tampered.sql("SELECT id FROM audit_checkpoints WHERE tree_size = 15")[0]
+    assert f"checkpoint #{later} (size 15) does not match the recomputed tree" in report.findings
+
+
+def test_a_second_row_for_one_position_is_named_as_a_forged_duplicate(
+    tampered: AuditLog,
+) -> None:
+    """The attacker takes the key off audit_leaves (a table rebuilt without it on SQLite,
+    where a primary key cannot be dropped) and adds a second row for position 7 beside the
+    genuine one: the verifier names the position and the forgery, not just a bad root."""
+    if tampered.backend == "postgresql":
+        tampered.sql("ALTER TABLE audit_leaves DROP CONSTRAINT pk_audit_leaves")
+        tampered.sql("ALTER TABLE audit_leaves DROP CONSTRAINT uq_audit_leaves_entry_id")
+    else:
+        path = tampered.engine.url.database
+        assert path
+        tampered.engine.dispose()
+        raw = sqlite3.connect(path, isolation_level=None)
+        try:
+            raw.execute("PRAGMA foreign_keys = OFF")
+            raw.execute(
+                "CREATE TABLE leaves_copy AS SELECT seq, entry_id, leaf_hash FROM audit_leaves"
+            )
+            raw.execute("DROP TABLE audit_leaves")
+            raw.execute("ALTER TABLE leaves_copy RENAME TO audit_leaves")
+        finally:
+            raw.close()
+    tampered.sql(
+        "INSERT INTO audit_leaves SELECT seq, entry_id, leaf_hash FROM audit_leaves WHERE seq = 7"
+    )
+    assert tampered.sql("SELECT count(*) FROM audit_leaves WHERE seq = 7") == [(2,)]
+    report = tampered.verify()
+    assert not report.ok
+    assert "entry 7: more than one row for this position (a forged duplicate)" in report.findings
+    assert report.first_bad == 7
 
 
 def test_deleted_entry_is_named(tampered: AuditLog) -> None:
