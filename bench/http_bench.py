@@ -27,6 +27,7 @@ from bench.floor import FLOOR_PATH, SIGNED_IN_PATH, THREAD_PATH
 from bench.load import Measured, Scenario
 from bench.profile import Profile, record
 from bench.server import ROOT, Server, working_copy
+from bench.standin import postgres_server
 
 DATA = ROOT / "bench" / ".data"
 FULL_SCALES = (1_000, 100_000, 1_000_000)
@@ -376,6 +377,17 @@ def main(argv: list[str] | None = None) -> None:
             (DATA / "last-run.json").write_text(json.dumps([asdict(s) for s in steps], indent=1))
     context["argon2"] = argon2_cost()
     context["crypto"] = None if opts.no_crypto else report.crypto_run()
+    # Audit verification (kept met, issue 15): a log as long as the run's largest dataset
+    # has cases (its audit entries are ~7 a case; this one is built for the measure).
+    context["audit_entries"] = max(opts.scales)
+    context["audit"] = (
+        None
+        if opts.no_crypto
+        else report.audit_run(
+            max(opts.scales),
+            postgres_server() + "/postgres" if "postgresql" in opts.backends else None,
+        )
+    )
     context["elapsed_s"] = time.time() - started
     context["load_end"] = os.getloadavg()
     context["skipped"] = skipped

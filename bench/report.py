@@ -120,6 +120,24 @@ def crypto_run() -> list[list[str]]:
     return rows
 
 
+def audit_run(entries: int, postgres_url: str | None) -> list[str]:
+    """bench/audit_bench.py --verify-only in a process of its own: its table's lines (a log
+    of `entries` built on SQLite, and on PostgreSQL when a URL is given)."""
+    env = {k: v for k, v in os.environ.items() if k != "HAVEN_TEST_POSTGRES_URL"}
+    if postgres_url:
+        env["HAVEN_TEST_POSTGRES_URL"] = postgres_url
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "audit_bench.py"), "--verify-only",
+         "--entries", str(entries), "--repeats", "3"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        env=env,
+    )  # fmt: skip
+    return [line for line in done.stdout.splitlines() if line.startswith("|")]
+
+
 def _mb(kb: int) -> str:
     return f"{kb / 1024:,.0f}"
 
@@ -389,6 +407,15 @@ def render(context: dict[str, Any], steps: list[dict[str, Any]], opts: Any) -> s
             "| operation | rate | unit | vs raw AES-GCM |",
             "|---|---:|---|---:|",
             *("| " + " | ".join(r) + " |" for r in rows),
+            "",
+        ]
+    if context.get("audit"):
+        entries = context["audit_entries"]
+        lines += [
+            f"### Audit verification, this run (`bench/audit_bench.py --verify-only --entries "
+            f"{entries}`; a log of {entries:,} entries, 3 verifications each, build not timed)",
+            "",
+            *context["audit"],
             "",
         ]
     lines += [END, ""]

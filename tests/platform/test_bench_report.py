@@ -93,3 +93,13 @@ def test_ladder_gives_cpu_per_request_and_its_ratio_to_the_floor() -> None:
     assert rows[2:] == [
         "| sqlite | 1,000 | 0.50 | 0.80 | 1.6 | 2.50 | 5.0 | 4.50 | 9.0 | 6.00 | 12.0 |"
     ]  # a step measured before the ladder existed has no row
+
+
+def test_the_run_measures_audit_verification_on_a_log_of_its_own() -> None:
+    """`make bench` keeps the audit verification figure current: the verifier is run on a
+    log it builds, and its rows (intact, entries/s) come back for RESULTS.md."""
+    lines = report.audit_run(300, None)
+    rows = [line.split(" | ") for line in lines if line.startswith("| sqlite")]
+    assert [r[1] for r in rows] == ["as shipped (2 workers)", "one process"], lines
+    assert all(r[-1].rstrip(" |") == "True" for r in rows), lines
+    assert all(float(r[3].replace(",", "")) > 0 for r in rows), lines
