@@ -52,6 +52,14 @@ def _cases(db: Session, keyring: Keyring, org: Org, n: int, **values: Any) -> li
     return [str(c.id) for c in reversed(made)]  # newest first, as listed
 
 
+def _count_keys_opened(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """A list that grows by one each time the search opens a case's data key."""
+    opened: list[object] = []
+    real = search.rec.case_key
+    monkeypatch.setattr(search.rec, "case_key", lambda *a, **k: opened.append(1) or real(*a, **k))
+    return opened
+
+
 def test_the_list_pages_in_sql(
     client: TestClient, db: Session, org: Org, keyring: Keyring, engine: Engine
 ) -> None:
@@ -120,9 +128,7 @@ def test_a_page_of_a_common_name_decrypts_a_page_not_every_match(
     to know there is more); the refused candidates (index collisions) are skipped, not shown."""
     ids = _cases(db, keyring, org, 40, legal_name="Miroslav Testovy")
     _cases(db, keyring, org, 5, legal_name="Other Person")
-    opened: list[object] = []
-    real = search.rec.case_key
-    monkeypatch.setattr(search.rec, "case_key", lambda *a, **k: opened.append(1) or real(*a, **k))
+    opened = _count_keys_opened(monkeypatch)
     h = org.headers["caseworker"]
     body = {"name": "Miroslav Testovy", "per_page": 5}
     page = client.post("/api/v1/cases/search", json=body, headers=h).json()
@@ -147,9 +153,7 @@ def test_too_many_candidates_is_refused_not_decrypted(
 ) -> None:
     _cases(db, keyring, org, 4, date_of_birth="1990-01-01")
     monkeypatch.setattr(search, "MAX_CANDIDATES", 3)
-    opened: list[object] = []
-    real = search.rec.case_key
-    monkeypatch.setattr(search.rec, "case_key", lambda *a, **k: opened.append(1) or real(*a, **k))
+    opened = _count_keys_opened(monkeypatch)
     h = org.headers["caseworker"]
     r = client.post("/api/v1/cases/search", json={"date_of_birth": "1990-01-01"}, headers=h)
     assert r.status_code == 422
