@@ -102,7 +102,13 @@ def board(
 ) -> BoardOut:
     """The triage board of the caller's teams (coordinators); the vetting status of the new
     requests shown is the only encrypted field opened, audited once."""
-    found = service.board_of(db, keyring=_keyring(request), actor=actor, now=_now(request))
+    found = service.board_of(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        now=_now(request),
+        list_count_cap=request.app.state.settings.list_count_cap,
+    )
     return BoardOut(
         requests=[WaitingOut(**asdict(w)) for w in found.requests],
         requests_total=found.requests_total,

@@ -48,7 +48,13 @@ def _board(
     problem: LazyText | None = None,
     status: int = 200,
 ) -> Response:
-    found = board_service.board_of(db, keyring=_keyring(request), actor=actor, now=_now(request))
+    found = board_service.board_of(
+        db,
+        keyring=_keyring(request),
+        actor=actor,
+        now=_now(request),
+        list_count_cap=request.app.state.settings.list_count_cap,
+    )
     context: dict[str, Any] = {
         "board": found,
         "errors": errors or {},

@@ -40,6 +40,7 @@ from app.users.models import AccessRequest, Team, TeamMembership, User, shown_na
 SHOWN = 20  # rows of each list on the board; the total is shown beside it
 # The totals beside the lists are counted up to this many ("1,000+" beyond): a count reads
 # every row it counts, and a network with a backlog that large needs the list, not its size.
+# A lower HAVEN_LIST_COUNT_CAP (how far every list counts) lowers it too: `count_cap`.
 COUNT_CAP = 1000
 DUE_DAYS = 7  # deadlines in the next week
 GLASS_DAYS = 14  # break-glass uses of the last two weeks
@@ -120,8 +121,9 @@ class Board:
     stages: dict[str, int] = field(default_factory=dict)
     overdue: list[Overdue] = field(default_factory=list)
     overdue_total: int = 0
-    # Which totals stopped at COUNT_CAP ("at least"): of "requests", "unassigned", "overdue".
+    # Which totals stopped at the cap ("at least"): of "requests", "unassigned", "overdue".
     capped: set[str] = field(default_factory=set)
+    count_cap: int = COUNT_CAP
     deadlines: list[Due] = field(default_factory=list)
     access_requests: list[Asked] = field(default_factory=list)
     glass: list[GlassUse] = field(default_factory=list)
@@ -145,15 +147,16 @@ def _waiting(case: Case, vetting: str | None = None) -> Waiting:
 
 
 def _count(db: Session, board: Board, name: str, stmt: Select[*tuple[Any, ...]]) -> int:
-    """How many rows stmt selects, counted up to COUNT_CAP (the name marked capped beyond)."""
-    total, capped = bounded_count(db, stmt, COUNT_CAP)
+    """How many rows stmt selects, counted up to the board's cap (the name marked capped
+    beyond)."""
+    total, capped = bounded_count(db, stmt, board.count_cap)
     if capped:
         board.capped.add(name)
     return total
 
 
 def _cut(db: Session, board: Board, name: str, stmt: Select[Case]) -> tuple[list[Case], int]:
-    """The first SHOWN rows of an ordered stmt, and how many there are (to COUNT_CAP)."""
+    """The first SHOWN rows of an ordered stmt, and how many there are (to the cap)."""
     return list(db.scalars(stmt.limit(SHOWN))), _count(db, board, name, stmt)
 
 
@@ -308,9 +311,17 @@ def _glass(db: Session, actor: Actor, now: datetime, board: Board) -> None:
     ]
 
 
-def board_of(db: Session, *, keyring: Keyring, actor: Actor, now: datetime) -> Board:
-    """The triage board of a coordinator (flushes its one audit entry, never commits)."""
-    board = Board()
+def count_cap(list_count_cap: int) -> int:
+    """How far the board counts its totals: COUNT_CAP, or the lists' cap when lower."""
+    return min(COUNT_CAP, list_count_cap)
+
+
+def board_of(
+    db: Session, *, keyring: Keyring, actor: Actor, now: datetime, list_count_cap: int
+) -> Board:
+    """The triage board of a coordinator (flushes its one audit entry, never commits);
+    `list_count_cap` is the setting HAVEN_LIST_COUNT_CAP (see `count_cap`)."""
+    board = Board(count_cap=count_cap(list_count_cap))
     _cases(db, keyring, actor, now, board)
     _dates(db, actor, now, board)
     _tasks(db, actor, now, board)

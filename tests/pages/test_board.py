@@ -21,11 +21,12 @@ from app.security.clock import FrozenClock
 from app.users import grants
 from app.users.models import AccessRequest, User
 from tests.conftest import StatementCounter
-from tests.factories import actor_of, make_case, make_task, make_team, make_user
-from tests.pages.registry import Visitor
+from tests.factories import actor_of, make_case, make_team, make_user
+from tests.pages.registry import PAGES, Visitor
 from tests.pages.visits.coordinator import (
     CoordinatorWorld,
     coordinator_world,
+    more_of_everything,
     reauthenticated,
     self_referral,
 )
@@ -120,35 +121,13 @@ def test_a_stale_session_sends_to_sign_in(v: Visitor, world: CoordinatorWorld) -
     assert r.headers["location"] == "/login"
 
 
-def _more(v: Visitor, world: CoordinatorWorld, n: int) -> None:
-    """n more of every row the board lists."""
-    keyring = v.db.info["keyring"]
-    volunteer = make_user(v.db, Role.VOLUNTEER, teams=[world.team])
-    outsider = make_user(v.db, Role.CASEWORKER, teams=[make_team(v.db)])
-    soon = (v.clock.now() + timedelta(days=2)).date().isoformat()
-    for i in range(n):
-        self_referral(v, world.team, pseudonym=f"Лесник {i}")
-        case = make_case(
-            v.db, keyring=keyring, team=world.team,
-            values={"protection": {"deadlines": [{"on": soon, "what": "Appeal"}]}},
-        )  # fmt: skip
-        task = make_task(v.db, keyring=keyring, case=case, volunteer=volunteer)
-        task.due = v.clock.now() - timedelta(hours=1)
-        break_glass.open_grant(
-            v.db, actor=actor_of(v.db, outsider), case=case, now=v.clock.now(),
-            keyring=keyring, reason="Night call about a hearing moved to the morning.",
-        )  # fmt: skip
-        make_user(v.db, Role.CASEWORKER, teams=[world.team])
-    v.db.flush()
-
-
 def test_the_board_runs_the_same_sql_for_three_rows_as_for_thirty(
     v: Visitor, world: CoordinatorWorld, sql_statements: StatementCounter
 ) -> None:
-    _more(v, world, 2)
+    more_of_everything(v, world, 2)
     with sql_statements.counting() as few:
         assert v.client.get("/board").status_code == 200
-    _more(v, world, 28)
+    more_of_everything(v, world, 28)
     with sql_statements.counting() as many:
         html = v.client.get("/board").text
     assert "The first 20 of" in html
@@ -318,7 +297,9 @@ def test_totals_past_the_cap_read_at_least(
 ) -> None:
     """A count reads every row it counts: the board counts each list to a cap and says "at
     least" beyond it, on the page and in the API; below the cap the totals are exact."""
-    _more(v, world, 3)  # 4 requests, 4 overdue tasks, more than 3 waiting for a caseworker
+    more_of_everything(
+        v, world, 3
+    )  # 4 requests, 4 overdue tasks, more than 3 waiting for a caseworker
     monkeypatch.setattr("app.board.service.COUNT_CAP", 3)
     html = v.client.get("/board").text
     assert re.search(r"Overdue tasks <span class=\"count\">\(3\+\)", html)
@@ -330,3 +311,26 @@ def test_totals_past_the_cap_read_at_least(
     html = v.client.get("/board").text
     assert re.search(r"Overdue tasks <span class=\"count\">\(4\)", html)
     assert v.client.get("/api/v1/board").json()["capped"] == []
+
+
+def test_a_lower_list_count_cap_lowers_the_boards(v: Visitor, world: CoordinatorWorld) -> None:
+    """HAVEN_LIST_COUNT_CAP (how far every list counts) bounds the board's totals too, on
+    the page and in the API; the board's own 1,000 bounds them when the setting is higher."""
+    more_of_everything(v, world, 3)
+    v.setting(list_count_cap=2)
+    html = v.client.get("/board").text
+    assert re.search(r"New requests <span class=\"count\">\(2\+\)", html)
+    api = v.client.get("/api/v1/board").json()
+    assert (api["requests_total"], api["unassigned_total"]) == (2, 2)
+    assert api["capped"] == ["overdue", "requests", "unassigned"]
+    v.setting(list_count_cap=100_000)
+    assert v.client.get("/api/v1/board").json()["capped"] == []
+
+
+def test_the_registered_capped_board_is_what_it_is_named_for(v: Visitor) -> None:
+    """The `board-capped` page state (four of each list, counted to three) shows "at least"
+    beside each list it cut, so the accessibility scan and the screenshots see that state."""
+    (visit,) = (p for p in PAGES if p.name == "board-capped")
+    html = visit.reach(v).text
+    for heading in ("New requests", "Overdue tasks"):
+        assert re.search(heading + r" <span class=\"count\">\(3\+\)", html), heading

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.cases.list_pages import PER_PAGE
 from app.cases.models import Case
 from app.config import Settings
 from app.crypto import aead
@@ -307,3 +308,13 @@ def test_a_search_past_its_page_says_at_least_and_pages_on_to_the_exact_end(
     assert "4 cases" in last.text
     assert "Page 2 of 2" in last.text
     assert 'value="3"' not in last.text
+
+
+def test_the_registered_capped_search_says_at_least_and_pages_on(visitor: Visitor) -> None:
+    """The `cases-search-capped` page state (a name shared by a page and two more) says "at
+    least" and offers the next page, so the accessibility scan and the screenshots see it."""
+    (visit,) = (p for p in PAGES if p.name == "cases-search-capped")
+    r = visit.reach(visitor)
+    assert r.status_code == 200
+    assert f"Cases found: {PER_PAGE}+" in r.text
+    assert re.search(r'<button[^>]*name="page"[^>]*value="2"', r.text), "no next-page button"

@@ -124,8 +124,38 @@ def coordinator_world(v: Visitor) -> CoordinatorWorld:
     )  # fmt: skip
 
 
+def more_of_everything(v: Visitor, world: CoordinatorWorld, n: int) -> None:
+    """n more of every row the board lists."""
+    keyring = v.db.info["keyring"]
+    volunteer = make_user(v.db, Role.VOLUNTEER, teams=[world.team])
+    outsider = make_user(v.db, Role.CASEWORKER, teams=[make_team(v.db)])
+    soon = (v.clock.now() + timedelta(days=2)).date().isoformat()
+    for i in range(n):
+        self_referral(v, world.team, pseudonym=f"Лесник {i}")
+        case = make_case(
+            v.db, keyring=keyring, team=world.team,
+            values={"protection": {"deadlines": [{"on": soon, "what": "Appeal"}]}},
+        )  # fmt: skip
+        task = make_task(v.db, keyring=keyring, case=case, volunteer=volunteer)
+        task.due = v.clock.now() - timedelta(hours=1)
+        break_glass.open_grant(
+            v.db, actor=actor_of(v.db, outsider), case=case, now=v.clock.now(),
+            keyring=keyring, reason="Night call about a hearing moved to the morning.",
+        )  # fmt: skip
+        make_user(v.db, Role.CASEWORKER, teams=[world.team])
+    v.db.flush()
+
+
 def _board(v: Visitor) -> httpx.Response:
     coordinator_world(v)
+    return v.client.get("/board")
+
+
+def _board_capped(v: Visitor) -> httpx.Response:
+    """The board past its count: four of each list, counted to three ("3+")."""
+    world = coordinator_world(v)
+    more_of_everything(v, world, 3)
+    v.setting(list_count_cap=3)
     return v.client.get("/board")
 
 
@@ -198,6 +228,7 @@ def _sealed_after_seal(v: Visitor) -> httpx.Response:
 
 PAGES: tuple[PageVisit, ...] = (
     PageVisit("board", "GET", "/board", _board),
+    PageVisit("board-capped", "GET", "/board", _board_capped),
     PageVisit("board-empty", "GET", "/board", _empty_board),
     PageVisit(
         "board-assign-refused", "POST", "/board/cases/{case_id}/assign", _assign_refused, 422

@@ -163,6 +163,17 @@ def _search(v: Visitor) -> httpx.Response:
     )
 
 
+def _search_capped(v: Visitor) -> httpx.Response:
+    """A name shared by more cases than a page holds: the search confirms one page and one
+    more, so it says "at least" and offers the next page."""
+    user = v.signed_in(Role.COORDINATOR)
+    cases_for(v, user, PER_PAGE + 2, legal_name="Oleg Primerov")
+    page = v.client.get("/cases")
+    return v.client.post(
+        "/cases/search", data={"name": "Primerov", "csrf_token": v.csrf(page.text)}
+    )
+
+
 def _search_errors(v: Visitor) -> httpx.Response:
     v.signed_in(Role.COORDINATOR)
     page = v.client.get("/cases")
@@ -186,5 +197,6 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("cases-capped", "GET", "/cases", _capped),
     PageVisit("cases-bad-filter", "GET", "/cases", _bad_filter, 422),
     PageVisit("cases-search", "POST", "/cases/search", _search),
+    PageVisit("cases-search-capped", "POST", "/cases/search", _search_capped),
     PageVisit("cases-search-errors", "POST", "/cases/search", _search_errors, 422),
 )
