@@ -31,7 +31,7 @@ from app.intake.service import SOURCE as SELF_REFERRAL
 from app.pagination import bounded_count
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role
-from app.policy.scope import case_scope
+from app.policy.scope import case_scope, task_scope
 from app.tasks.models import Task
 from app.tasks.schemas import TaskStatus
 from app.users import grants
@@ -227,10 +227,9 @@ def _tasks(db: Session, actor: Actor, now: datetime, board: Board) -> None:
         .join(Case, Case.id == Task.case_id)
         .join(User, User.id == Task.assigned_to)
         .where(
-            # The policy's task scope is "the case is in the case scope"; said of the case
-            # already joined, the planner may read the open tasks in due order and stop,
-            # where `task_scope`'s IN (cases of the team) reads the whole team first.
-            case_scope(actor, now=now, permission=Permission.CASE_ASSIGN),
+            # Said of the case joined above: the planner may read the open tasks in due
+            # order and stop, where an IN (cases of the team) reads the whole team first.
+            task_scope(actor, now=now, permission=Permission.CASE_ASSIGN, case_joined=True),
             # Written out, not bound, so that the planner may read ix_tasks_open_due.
             Task.status.in_(
                 bindparam("open_task", OPEN_TASK, expanding=True, literal_execute=True)

@@ -10,14 +10,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.cases import break_glass
 from app.cases.fields import CASE_FIELDS
+from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.policy.deps import Actor, AuthMethod
-from app.policy.permissions import Role
-from app.policy.scope import readable_cases
+from app.policy.permissions import Permission, Role
+from app.policy.scope import readable_cases, task_scope
 from app.security.clock import FrozenClock
-from tests.factories import auth, bearer, make_case, make_team, make_user
+from app.tasks.models import Task
+from app.users.models import Team
+from tests.factories import actor_of, auth, bearer, make_case, make_task, make_team, make_user
 
 REASON = "Client called at night from the border crossing, needs the lawyer contact"
 
@@ -61,6 +65,53 @@ def test_readable_cases_by_role(db: Session, world) -> None:  # type: ignore[no-
     for role in (Role.ADMIN, Role.AUDITOR, Role.VOLUNTEER):
         user = make_user(db, role)
         assert ids(_actor(user, {world["case_a"].team_id})) == set()
+
+
+def test_task_scope_said_of_the_joined_case_selects_the_same_tasks(
+    db: Session,
+    keyring: Keyring,
+    clock: FrozenClock,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    """`task_scope(case_joined=True)` (the board's overdue tasks) is the policy's task scope
+    written for a query that joined the case: for every role, with and without a permission,
+    under a live break-glass grant, it selects exactly the tasks the IN form selects."""
+    team_a = db.get_one(Team, world["case_a"].team_id)
+    volunteer_a = make_user(db, Role.VOLUNTEER, teams=[team_a])
+    team_b = db.get_one(Team, world["case_b"].team_id)
+    volunteer_b = make_user(db, Role.VOLUNTEER, teams=[team_b])
+    tasks = {
+        make_task(db, keyring=keyring, case=world[c], volunteer=v).id
+        for c, v in (("case_a", volunteer_a), ("case_a2", volunteer_a), ("case_b", volunteer_b))
+    }
+    # worker_a reaches case_b for an hour (read only: a write permission leaves it out).
+    break_glass.open_grant(
+        db, actor=actor_of(db, world["worker_a"]), case=world["case_b"], now=clock.now(),
+        keyring=keyring, reason=REASON,
+    )  # fmt: skip
+    users = [world[k] for k in ("coord_a", "coord_b", "worker_a", "worker_b")]
+    users += [volunteer_a, volunteer_b, make_user(db, Role.ADMIN), make_user(db, Role.AUDITOR)]
+    seen: list[int] = []
+    for user in users:
+        actor = actor_of(db, user)
+        for permission in (
+            None,
+            Permission.CASE_READ,
+            Permission.CASE_ASSIGN,
+            Permission.TASK_UPDATE,
+        ):
+            plain = set(db.scalars(select(Task.id).where(
+                task_scope(actor, now=clock.now(), permission=permission)
+            )))  # fmt: skip
+            joined = set(db.scalars(
+                select(Task.id).join(Case, Case.id == Task.case_id).where(
+                    task_scope(actor, now=clock.now(), permission=permission, case_joined=True)
+                )
+            ))  # fmt: skip
+            assert joined == plain, (user.role, permission)
+            seen.append(len(plain & tasks))
+    # The comparison ran over something: some actors reach one, two or no tasks.
+    assert {0, 1, 2} <= set(seen)
 
 
 def test_forged_and_swapped_ids_answer_404(
