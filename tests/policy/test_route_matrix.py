@@ -31,7 +31,9 @@ from app.policy.deps import Requirement, public, require
 from app.policy.permissions import Permission, Role
 from app.security.clock import FrozenClock
 from app.tasks.schemas import TaskCreate
+from app.users import grants
 from tests.factories import (
+    actor_of,
     auth,
     bearer,
     make_case,
@@ -54,10 +56,16 @@ SCOPED_PARAMS = {
     "referral_id": "referral",
     "task_id": "task",
     "team_id": "team",
+    "request_id": "access_request",
 }
 # Written from docs/architecture.md, not read from the code: roles whose scope over a
 # resource is everything, so the "out of scope" object (another team's) must be reachable.
-UNIVERSAL_SCOPE = {(Role.ADMIN, "user"), (Role.ADMIN, "team"), (Role.AUDITOR, "team")}
+UNIVERSAL_SCOPE = {
+    (Role.ADMIN, "user"),
+    (Role.ADMIN, "team"),
+    (Role.AUDITOR, "team"),
+    (Role.ADMIN, "access_request"),
+}
 # A live break-glass grant lets the case team's roles READ a team's case and what hangs off
 # it; any other use of the grant is out of scope (404). From the oracle, not the code.
 GRANT_ROLES = {Role(r) for r in oracle.BREAK_GLASS_ROLES}
@@ -200,6 +208,16 @@ def build_world(db: Session, keyring: Keyring, store: BlobStore, clock: FrozenCl
                 expires_at=clock.now() + timedelta(hours=1),
             )
         )
+    # An admin asks for a volunteer of each team to become a caseworker there: a request
+    # opening team A (the coordinator's) and one opening team B.
+    asked = {}
+    for team in (team_a, team_b):
+        asker = actor_of(db, make_user(db, Role.ADMIN))
+        promoted = make_user(db, Role.VOLUNTEER, teams=[team])
+        asked[team.id] = grants.request_access(
+            db, actor=asker, user=promoted, role=Role.CASEWORKER, team_ids=[team.id],
+            now=clock.now(),
+        ).id  # fmt: skip
     db.flush()
     triples = {
         "case": (case_in.id, case_out.id, case_bg.id),
@@ -208,6 +226,7 @@ def build_world(db: Session, keyring: Keyring, store: BlobStore, clock: FrozenCl
         "referral": (ref_in.id, ref_out.id, ref_bg.id),
         "task": (task_in.id, task_out.id, task_bg.id),
         "team": (team_a.id, team_b.id, team_b.id),
+        "access_request": (asked[team_a.id], asked[team_b.id], asked[team_b.id]),
     }
     in_scope, out_of_scope, glass = {}, {}, {}
     for role in Role:
