@@ -397,6 +397,25 @@ def test_altered_schema_is_reported_and_an_edited_column_named(tampered: AuditLo
     assert any("actor_role column disagrees" in f for f in report.findings), report.findings
 
 
+@pytest.mark.parametrize(
+    "body", ['["case.read"]', '{"action": "case.read"}', "not json", "[]"], ids=repr
+)
+def test_a_body_that_is_not_an_entry_is_named_even_with_its_leaf_recomputed(
+    tampered: AuditLog, body: str
+) -> None:
+    """An attacker who can write the table replaces an entry's body with something that is
+    not an entry at all (a list of the wrong length, an object, not JSON) and recomputes
+    its leaf, so the leaf check passes: the body itself is named, at that entry."""
+    _plain_columns(tampered)
+    tampered.sql("UPDATE audit_entries SET body = :b WHERE id = :i", b=body, i=tampered.entry_id(7))
+    _rehash(tampered, 7)
+    report = tampered.verify()
+    assert not report.ok
+    assert any(f.startswith("entry 7: its body column disagrees") for f in report.findings), (
+        report.findings
+    )
+
+
 def test_deep_verification_reads_every_column(
     tampered: AuditLog, monkeypatch: pytest.MonkeyPatch
 ) -> None:
