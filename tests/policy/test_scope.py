@@ -2,7 +2,7 @@
 
 import logging
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -12,15 +12,22 @@ from sqlalchemy.orm import Session
 from app.audit.models import AuditEntry
 from app.cases import break_glass
 from app.cases.fields import CASE_FIELDS
-from app.cases.models import Case
+from app.cases.models import BreakGlassGrant, Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.policy.deps import Actor, AuthMethod
 from app.policy.permissions import Permission, Role
-from app.policy.scope import readable_cases, task_scope
+from app.policy.scope import (
+    break_glass_review_scope,
+    denial_reason,
+    manageable_users,
+    readable_cases,
+    readable_tasks,
+    task_scope,
+)
 from app.security.clock import FrozenClock
 from app.tasks.models import Task
-from app.users.models import Team
+from app.users.models import Team, TeamMembership, User
 from tests.factories import actor_of, auth, bearer, make_case, make_task, make_team, make_user
 
 REASON = "Client called at night from the border crossing, needs the lawyer contact"
@@ -226,3 +233,96 @@ def test_break_glass_is_shown_to_auditors_and_the_teams_coordinators(
     assert all("reason" not in g for g in seen)
     assert world["case_a"].case_code not in str(seen)
     assert client.get("/api/v1/break-glass", headers=worker).status_code == 403
+
+
+def _grant(db: Session, user: User, case: Case, expires_at: datetime) -> None:
+    db.add(
+        BreakGlassGrant(
+            actor_id=user.id, case_id=case.id, created_at=expires_at - timedelta(hours=1),
+            expires_at=expires_at,
+        )
+    )  # fmt: skip
+    db.flush()
+
+
+def test_a_grant_opens_the_case_to_its_holder_alone_and_only_while_live(
+    db: Session,
+    keyring: Keyring,
+    clock: FrozenClock,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    """A break-glass grant is one person's, on one case, for its hour: a teammate of the
+    holder, the holder on another case, and the holder after the hour reach nothing through
+    it — in the case scope, the task scope, and the reason a refusal is audited with."""
+    now = clock.now()
+    holder, teammate = world["worker_a2"], world["worker_a"]
+    case_b = world["case_b"]
+    other_b = make_case(db, keyring=keyring, team=db.get_one(Team, case_b.team_id))
+    volunteer = make_user(db, Role.VOLUNTEER, teams=[db.get_one(Team, case_b.team_id)])
+    task_b = make_task(db, keyring=keyring, case=case_b, volunteer=volunteer)
+    _grant(db, holder, case_b, now + timedelta(hours=1))
+
+    def cases(user: User, at: datetime) -> set[uuid.UUID]:
+        stmt = readable_cases(actor_of(db, user), Permission.CASE_READ, now=at)
+        return set(db.scalars(stmt.with_only_columns(Case.id)))
+
+    def tasks(user: User, at: datetime) -> set[uuid.UUID]:
+        stmt = readable_tasks(actor_of(db, user), Permission.TASK_READ, now=at)
+        return set(db.scalars(stmt.with_only_columns(Task.id)))
+
+    assert case_b.id in cases(holder, now)
+    assert task_b.id in tasks(holder, now)
+    assert other_b.id not in cases(holder, now)  # the grant is on one case
+    assert case_b.id not in cases(teammate, now)  # and one person's
+    assert task_b.id not in tasks(teammate, now)
+    later = now + timedelta(hours=2)  # the hour is over
+    assert case_b.id not in cases(holder, later)
+    assert task_b.id not in tasks(holder, later)
+    # A write refused on the granted case says why (the grant reads only); every other
+    # refusal here is plain out of scope.
+    assert denial_reason(db, actor_of(db, holder), case_b.id, now) == "break_glass_read_only"
+    assert denial_reason(db, actor_of(db, teammate), case_b.id, now) == "out_of_scope"
+    assert denial_reason(db, actor_of(db, holder), other_b.id, now) == "out_of_scope"
+    assert denial_reason(db, actor_of(db, holder), case_b.id, later) == "out_of_scope"
+    at_expiry = now + timedelta(hours=1)  # expiring at this instant: no longer live
+    assert denial_reason(db, actor_of(db, holder), case_b.id, at_expiry) == "out_of_scope"
+
+
+def test_who_manages_accounts_and_who_reviews_grants_role_by_role(
+    db: Session,
+    keyring: Keyring,
+    clock: FrozenClock,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    """Written from the design, role by role, every actor on a team where the role has one:
+    admins manage every account and coordinators their teams' members, nobody else any;
+    auditors review every break-glass grant and coordinators those on their teams' cases,
+    nobody else any. Checked on the scope functions themselves, below the permission check
+    that stands in front of them on every route."""
+    team_a = db.get_one(Team, world["case_a"].team_id)
+    _grant(db, world["worker_b"], world["case_a"], clock.now() + timedelta(hours=1))
+    _grant(db, world["worker_a"], world["case_b"], clock.now() + timedelta(hours=1))
+    users = {role: make_user(db, role, teams=[team_a]) for role in Role}
+    everyone = set(db.scalars(select(User.id)))
+    members_a = set(db.scalars(select(TeamMembership.user_id).where(
+        TeamMembership.team_id == team_a.id
+    )))  # fmt: skip
+    all_grants = set(db.scalars(select(BreakGlassGrant.id)))
+    grants_a = set(db.scalars(
+        select(BreakGlassGrant.id).join(Case, Case.id == BreakGlassGrant.case_id)
+        .where(Case.team_id == team_a.id)
+    ))  # fmt: skip
+    assert members_a
+    assert grants_a
+    assert grants_a != all_grants
+    expected_users = {Role.ADMIN: everyone, Role.COORDINATOR: members_a}
+    expected_grants = {Role.AUDITOR: all_grants, Role.COORDINATOR: grants_a}
+    for role, user in users.items():
+        actor = actor_of(db, user)
+        managed = set(db.scalars(manageable_users(actor).with_only_columns(User.id)))
+        assert managed == expected_users.get(role, set()), role
+        reviewed = set(db.scalars(
+            select(BreakGlassGrant.id).join(Case, Case.id == BreakGlassGrant.case_id)
+            .where(break_glass_review_scope(actor))
+        ))  # fmt: skip
+        assert reviewed == expected_grants.get(role, set()), role
