@@ -59,9 +59,11 @@ SUITES: dict[str, Suite] = {
             "tests/tasks/test_sparse_records.py",
             "tests/users/test_api.py",
             "tests/users/test_admin_self_promotion.py",
+            "tests/security/test_csrf.py",
         ),
-        "the oracle, table mutants, route matrix, break-glass and scope tests; what a "
-        "volunteer sees of a task; who may change a role",
+        "the oracle, table mutants, route matrix, break-glass, scope, denial and "
+        "authentication tests; what a volunteer sees of a task; who may change a role; the "
+        "CSRF attacks on the requirement's check",
     ),
     "app.security": Suite(
         ("app/security/*",),

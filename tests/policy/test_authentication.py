@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.events import AuditAction
+from app.audit.models import AuditEntry
 from app.config import Settings
 from app.policy.permissions import Role
-from app.security import sessions
+from app.security import csrf, sessions
 from app.security.clock import FrozenClock
-from app.security.models import CredentialKind, SessionStage
+from app.security.models import AuthSession, CredentialKind, SessionStage
 from tests.factories import make_team, make_user
 
 ROUTE = "/api/v1/cases"  # any signed-in route: a coordinator's case list
@@ -65,3 +68,41 @@ def test_a_session_short_of_its_last_factor_signs_nobody_in(
     token = _issued(db, clock, settings, kind, stage)
     assert _as_cookie(client, settings, token) == 401
     assert _as_bearer(client, token) == 401
+
+
+@pytest.mark.parametrize("kind", list(CredentialKind))
+def test_the_caller_is_known_by_how_they_signed_in(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings, kind: CredentialKind
+) -> None:
+    """Ending "the credential this request was made with" ends that session and no other,
+    records a sign-out for a browser and a revoked token for a script, and tells only the
+    browser to drop its cookie: the signed-in caller carries its session and how it came."""
+    user = make_user(db, Role.COORDINATOR, teams=[make_team(db)])
+    made = [
+        sessions.create(db, user_id=user.id, kind=kind, stage=SessionStage.FULL,
+                        now=clock.now(), settings=settings)
+        for _ in range(2)
+    ]  # fmt: skip
+    db.commit()
+    used, other = made
+    used_id, other_id = used.session.id, other.session.id
+    if kind is CredentialKind.COOKIE:
+        headers = {
+            "Cookie": f"{sessions.cookie_name(settings)}={used.token}",
+            csrf.HEADER: used.session.csrf_token or "",
+        }
+    else:
+        headers = {"Authorization": f"Bearer {used.token}"}
+    r = client.delete("/api/v1/auth/token", headers=headers)
+    assert r.status_code == 204, r.text
+    cleared = sessions.cookie_name(settings) in r.headers.get("set-cookie", "")
+    assert cleared is (kind is CredentialKind.COOKIE)
+    db.expire_all()
+    left = set(db.scalars(select(AuthSession.id).where(AuthSession.user_id == user.id)))
+    assert left == {other_id}
+    entry = db.scalars(
+        select(AuditEntry).where(AuditEntry.actor_id == user.id).order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry is not None
+    want = AuditAction.SIGN_OUT if kind is CredentialKind.COOKIE else AuditAction.TOKEN_REVOKED
+    assert (entry.action, entry.object_id) == (want.value, str(used_id))
