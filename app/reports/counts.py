@@ -388,30 +388,11 @@ def rebuild(db: Session) -> tuple[int, int]:
     db.flush()
     before = stored(db)
     db.execute(delete(ReportCount))
-    # The cases' counted columns, copied once into a narrow temporary table that every
-    # grouped statement reads: a case row carries its encrypted fields too, so a dozen
-    # scans of `cases` itself read the whole table a dozen times (at a million cases on
-    # SQLite 64 s in all, 38 s with the copy; bench/RESULTS.md). Made and dropped in the
-    # caller's transaction: a failure rolls it back with the rest, on both databases.
-    db.execute(text(f"CREATE TEMPORARY TABLE {_SOURCE} AS SELECT {_COUNTED} FROM cases"))  # noqa: S608
-    db.execute(text(f"CREATE UNIQUE INDEX {_SOURCE}_id ON {_SOURCE} (id)"))  # the spells' join
     for statement in _rebuild_sql(db.get_bind().dialect.name):
         db.execute(text(statement))
-    db.execute(text(f"DROP TABLE {_SOURCE}"))
     after = stored(db)
     changed = sum(1 for key in before.keys() | after.keys() if before[key] != after[key])
     return len(after), changed
-
-
-_SOURCE = "report_source"
-# What the statements below read of a case (from _SOURCE, as `c`).
-_COUNTED = ", ".join(
-    sorted(
-        {"id", "team_id", "created_at", "needs", "stage", "outcome_kind", "closed_at"}
-        | set(ONE_WAY)
-        | {name for cross in CROSSES for name in cross}
-    )
-)
 
 
 def _rebuild_sql(dialect: str) -> list[str]:
@@ -455,7 +436,7 @@ def _rebuild_sql(dialect: str) -> list[str]:
     def grouped(dim: str, a: str, b: str = "''", where: str = "1 = 1") -> str:
         return (
             f"{head}SELECT {key} AS m, '{dim}', {a} AS va, {b} AS vb, count(*) "  # noqa: S608
-            f"FROM {_SOURCE} c WHERE {where} GROUP BY c.team_id, m, va, vb"
+            f"FROM cases c WHERE {where} GROUP BY c.team_id, m, va, vb"
         )
 
     def value(col: str) -> str:
@@ -480,7 +461,7 @@ def _rebuild_sql(dialect: str) -> list[str]:
         f"{head}SELECT {key} AS m, 'spell', s.stage AS va, CAST({days} AS TEXT) AS vb, count(*) "  # noqa: S608
         "FROM (SELECT case_id, to_stage AS stage, at AS began, "
         "lead(at) OVER (PARTITION BY case_id ORDER BY at, id) AS ended "
-        f"FROM case_stage_changes) s JOIN {_SOURCE} c ON c.id = s.case_id "
+        "FROM case_stage_changes) s JOIN cases c ON c.id = s.case_id "
         "WHERE s.ended IS NOT NULL GROUP BY c.team_id, m, va, vb"
     )
     out.append(spells_sql)
