@@ -14,10 +14,12 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
+from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import HavenError
 from app.policy.access import (
@@ -38,6 +40,8 @@ from app.users import grants
 from app.users.models import Team, User
 from tests.factories import (
     actor_of,
+    auth,
+    bearer,
     make_case,
     make_draft_referral,
     make_partner,
@@ -141,3 +145,25 @@ def test_another_teams_objects_are_refused_as_out_of_scope_by_kind(
         entry = _refusal(db, clock, lookup, permission, coordinator, object_id)
         got = (entry.object_type, entry.object_id, entry.reason_code)
         assert got == (kind, str(object_id), "out_of_scope"), kind
+
+
+def test_a_permission_refused_is_audited_with_the_caller_and_the_permission_lacked(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """403 before any lookup: the entry names who asked and which permission their role
+    lacks (a volunteer asking for the triage board, which is for coordinators)."""
+    volunteer = make_user(db, Role.VOLUNTEER, teams=[make_team(db)])
+    token = bearer(db, volunteer, clock=clock, settings=settings)
+    db.commit()
+    r = client.get("/api/v1/board", headers=auth(token))
+    assert r.status_code == 403
+    db.expire_all()
+    entry = db.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action == "access.denied")
+        .order_by(AuditEntry.id.desc())
+    ).first()
+    assert entry is not None
+    assert entry.reason_code == f"lacks:{Permission.CASE_ASSIGN.value}"
+    assert entry.actor_id is not None
+    assert uuid.UUID(str(entry.actor_id)) == volunteer.id
