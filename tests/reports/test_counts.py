@@ -137,7 +137,7 @@ def test_after_any_case_writes_the_counts_equal_a_recomputation(
         want = _nonzero(counts.recompute(db))
         assert _nonzero(counts.stored(db)) == want
         assert all(r.n >= 0 for r in db.scalars(select(ReportCount)))
-        # The rebuild (SQL, one grouped statement per dimension) counts the same.
+        # The rebuild (SQL: every dimension in one statement, then the spells) counts the same.
         _, changed = counts.rebuild(db)
         assert _nonzero(counts.stored(db)) == want
         assert changed == 0
