@@ -178,7 +178,8 @@ bench: install wrk
 # it (its table SUITES), in a scratch directory under mutants/ (gitignored) where the
 # results stay: one worker, `nice -n 19`, SQLite only, no browser. A run resumes where the
 # last one stopped. MUTATE_PACKAGES=app.audit runs one package, MUTATE_FILES="app/crypto/keyring.py"
-# some files, MUTATE_AGAIN=1 the mutants not killed again (after writing a test for them).
+# some files, MUTATE_AGAIN=1 the mutants not killed again (after writing a test for them),
+# MUTATE_CHILDREN=2 two mutants at a time (on a machine with nothing else to do).
 MUTATE_PACKAGES ?= app.policy app.security app.crypto app.tasks.leak_guard app.audit
 MUTATE_FILES ?=
 MUTATE_AGAIN ?=

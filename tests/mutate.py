@@ -192,7 +192,10 @@ def run(
         print(f"make mutate: {package} ({', '.join(chosen or SUITES[package].files)})", flush=True)
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
-        code = subprocess.call([mutmut, "run", "--max-children", "1", *named], cwd=where, env=env)
+        children = os.environ.get("MUTATE_CHILDREN", "1")
+        code = subprocess.call(
+            [mutmut, "run", "--max-children", children, *named], cwd=where, env=env
+        )
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         wall = time.monotonic() - start
         cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -202,6 +205,7 @@ def run(
             "files": list(chosen),
             "again": again,
             "mutants_named": len(named),
+            "children": int(children),
             "exit": code,
             "wall_s": round(wall),
             "cpu_s": round(cpu),
