@@ -27,6 +27,7 @@ from app.policy.access import (
     ACCOUNT,
     ANY_CASE,
     CASE,
+    DOCUMENT,
     REFERRAL,
     TASK,
     TEAM,
@@ -42,7 +43,9 @@ from tests.factories import (
     actor_of,
     auth,
     bearer,
+    case_world,
     make_case,
+    make_document,
     make_draft_referral,
     make_partner,
     make_task,
@@ -167,3 +170,44 @@ def test_a_permission_refused_is_audited_with_the_caller_and_the_permission_lack
     assert entry.reason_code == f"lacks:{Permission.CASE_ASSIGN.value}"
     assert entry.actor_id is not None
     assert uuid.UUID(str(entry.actor_id)) == volunteer.id
+
+
+def test_a_document_is_reached_only_through_its_own_case(
+    db: Session, keyring: Keyring, clock: FrozenClock, settings: Settings
+) -> None:
+    """A document's path names its case and the document. The case must be in the caller's
+    scope, and the document must be that case's: another case's document asked for through
+    a case the caller may read is refused (404, audited as that document, out of scope), as
+    is an id that exists nowhere; each of two documents of one case is the one asked for."""
+    world = case_world(db, keyring=keyring, clock=clock, settings=settings)
+    worker = world.users["worker"]  # assigned to case A only
+    mine = [
+        make_document(db, keyring=keyring, case=world.case_a, store=world.store, by=worker,
+                      name=f"summons-{n}.pdf")
+        for n in (1, 2)
+    ]  # fmt: skip
+    theirs = make_document(
+        db, keyring=keyring, case=world.case_b, store=world.store, by=world.users["worker_b"]
+    )
+    db.flush()
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(clock=clock)))
+    dependency = Scoped(DOCUMENT, Permission.DOCUMENT_READ)
+    actor = actor_of(db, worker)
+    for doc in mine:
+        got = dependency(request=request, db=db, actor=actor, case_id=world.case_a.id,
+                         doc_id=doc.id)  # fmt: skip
+        assert (got.document.id, got.case.id, got.actor) == (doc.id, world.case_a.id, actor)
+    for doc_id in (theirs.id, uuid.uuid4()):
+        with pytest.raises(HavenError) as refused:
+            dependency(request=request, db=db, actor=actor, case_id=world.case_a.id,
+                       doc_id=doc_id)  # fmt: skip
+        assert (refused.value.status, refused.value.keep_record) == (404, True)
+        db.flush()
+        entry = db.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.action == "access.denied", AuditEntry.actor_id == worker.id)
+            .order_by(AuditEntry.id.desc())
+        ).first()
+        assert entry is not None
+        got_entry = (entry.object_type, entry.object_id, entry.reason_code)
+        assert got_entry == ("document", str(doc_id), "out_of_scope")
