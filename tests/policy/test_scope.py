@@ -23,10 +23,13 @@ from app.policy.scope import (
     manageable_users,
     readable_cases,
     readable_tasks,
+    request_visible_to,
     task_scope,
+    team_visible_to,
 )
 from app.security.clock import FrozenClock
 from app.tasks.models import Task
+from app.users import grants
 from app.users.models import Team, TeamMembership, User
 from tests.factories import actor_of, auth, bearer, make_case, make_task, make_team, make_user
 
@@ -326,3 +329,41 @@ def test_who_manages_accounts_and_who_reviews_grants_role_by_role(
             .where(break_glass_review_scope(actor))
         ))  # fmt: skip
         assert reviewed == expected_grants.get(role, set()), role
+
+
+def test_who_sees_access_requests_and_teams_role_by_role(
+    db: Session,
+    clock: FrozenClock,
+    world,  # type: ignore[no-untyped-def]
+) -> None:
+    """Written from the design, role by role, every actor on team A: admins see every
+    access request and coordinators those that open one of their teams, nobody else any;
+    admins and auditors look into every team, coordinators into their own, nobody else any.
+    Checked on the scope functions themselves, below the permission check in front of them
+    (a caseworker's route to a request is refused for the permission first)."""
+    team_a = db.get_one(Team, world["case_a"].team_id)
+    team_b = db.get_one(Team, world["case_b"].team_id)
+    admin = actor_of(db, make_user(db, Role.ADMIN))
+    asked = {}
+    for team in (team_a, team_b):
+        newcomer = make_user(db, Role.VOLUNTEER, teams=[team])
+        asked[team.id] = grants.request_access(
+            db, actor=admin, user=newcomer, role=Role.CASEWORKER, team_ids=[team.id],
+            now=clock.now(),
+        )  # fmt: skip
+    db.flush()
+    sees_requests = {
+        Role.ADMIN: {team_a.id, team_b.id},
+        Role.COORDINATOR: {team_a.id},
+    }
+    sees_teams = {
+        Role.ADMIN: {team_a.id, team_b.id},
+        Role.AUDITOR: {team_a.id, team_b.id},
+        Role.COORDINATOR: {team_a.id},
+    }
+    for role in Role:
+        actor = actor_of(db, make_user(db, role, teams=[team_a]))
+        requests = {team for team, row in asked.items() if request_visible_to(actor, row)}
+        assert requests == sees_requests.get(role, set()), role
+        teams = {team for team in (team_a.id, team_b.id) if team_visible_to(actor, team)}
+        assert teams == sees_teams.get(role, set()), role
