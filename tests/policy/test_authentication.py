@@ -6,7 +6,10 @@ the other way, is nobody (401), whichever route it asks for."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,10 +17,13 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.config import Settings
+from app.i18n.negotiation import viewer_of
+from app.policy.deps import authenticate
 from app.policy.permissions import Role
 from app.security import csrf, sessions
 from app.security.clock import FrozenClock
 from app.security.models import AuthSession, CredentialKind, SessionStage
+from app.users.models import shown_name
 from tests.factories import make_team, make_user
 
 ROUTE = "/api/v1/cases"  # any signed-in route: a coordinator's case list
@@ -106,3 +112,39 @@ def test_the_caller_is_known_by_how_they_signed_in(
     assert entry is not None
     want = AuditAction.SIGN_OUT if kind is CredentialKind.COOKIE else AuditAction.TOKEN_REVOKED
     assert (entry.action, entry.object_id) == (want.value, str(used_id))
+
+
+@pytest.mark.parametrize("kind", list(CredentialKind))
+def test_what_the_pages_are_told_of_the_caller_comes_from_their_own_session(
+    db: Session, clock: FrozenClock, settings: Settings, kind: CredentialKind
+) -> None:
+    """The page layer renders in the caller's language, shows their role and name, and puts
+    their session's CSRF token in every form: each read from the signed-in account and its
+    session row. A script (bearer token) has no forms, so it is given no CSRF token."""
+    user = make_user(db, Role.CASEWORKER, teams=[make_team(db)])
+    user.language = "uk"
+    issued = sessions.create(
+        db, user_id=user.id, kind=kind, stage=SessionStage.FULL, now=clock.now(), settings=settings
+    )
+    db.flush()
+    if kind is CredentialKind.COOKIE:
+        headers = [(b"cookie", f"{sessions.cookie_name(settings)}={issued.token}".encode())]
+    else:
+        headers = [(b"authorization", f"Bearer {issued.token}".encode())]
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings, clock=clock))
+    scope = {"type": "http", "method": "GET", "path": "/", "headers": headers, "app": app}
+    request = Request(scope)
+    found = authenticate(request, db)
+    assert found is not None
+    row, who = found
+    assert who.id == user.id
+    viewer = viewer_of(request)
+    assert viewer is not None
+    token = row.csrf_token if kind is CredentialKind.COOKIE else None
+    assert kind is CredentialKind.BEARER or token
+    assert (viewer.language, viewer.csrf_token, viewer.role, viewer.name) == (
+        "uk",
+        token,
+        Role.CASEWORKER.value,
+        shown_name(user),
+    )
