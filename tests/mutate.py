@@ -67,9 +67,14 @@ SUITES: dict[str, Suite] = {
     ),
     "app.security": Suite(
         ("app/security/*",),
-        ("tests/security", "tests/users/test_password_reset.py"),
+        (
+            "tests/security",
+            "tests/users/test_password_reset.py",
+            "tests/pages/test_documents_pages.py",
+        ),
         "sessions, CSRF, lockout, TOTP, passwords, headers, throttles, error answers "
-        "(less the strace traces of sign-in); password reset tokens",
+        "(less the strace traces of sign-in); password reset tokens; the CSRF attacks on a "
+        "page's multipart upload (the token as the form's first part)",
     ),
     "app.crypto": Suite(
         ("app/crypto/*",),
@@ -231,7 +236,7 @@ def _row(label: str, statuses: list[str]) -> str:
 
 
 def summary() -> str:
-    """The figures table (per package, then per key file) and every mutant not killed."""
+    """The figures tables (per package and key file; per file) and every mutant not killed."""
     lines = [
         "| package | mutants | run | killed | timeout | survived | no test | not killed "
         "| kill rate |",
@@ -244,6 +249,17 @@ def summary() -> str:
     for key in KEY_FILES:
         statuses = [s for by_file in results.values() for s in by_file.get(key, {}).values()]
         lines.append(_row(f"`{key}`", statuses))
+    lines += [
+        "",
+        "By file (every file with mutants):",
+        "",
+        "| file | mutants | run | killed | timeout | survived | no test | not killed | kill rate |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for by_file in results.values():
+        for source, mutants in sorted(by_file.items()):
+            if mutants:
+                lines.append(_row(f"`{source}`", list(mutants.values())))
     lines += ["", "Not killed (survived, no test reaches it, suspicious):", ""]
     for by_file in results.values():
         for mutants in by_file.values():
