@@ -150,3 +150,22 @@ def test_the_grant_still_expires_for_reads(
     assert client.get(url, headers=world.headers["worker_b"]).status_code == 200
     clock.advance(timedelta(hours=1))
     assert client.get(url, headers=world.headers["worker_b"]).status_code == 404
+
+
+def test_the_only_grant_holder_finds_the_granted_case_in_the_list(
+    client: TestClient, world: CaseWorld
+) -> None:
+    """The case list adds the grant clause only for someone who holds a live grant; with a
+    single grant in the whole system (no other holder whose grant could stand in for theirs),
+    its holder finds the case by its code, and a teammate of theirs does not."""
+    r = client.post(
+        f"/api/v1/cases/{world.case_a.id}/break-glass",
+        json={"reason": REASON},
+        headers=world.headers["worker_b"],
+    )
+    assert r.status_code == 201, r.text
+    code = {"code": world.case_a.case_code}
+    found = client.post("/api/v1/cases/search", json=code, headers=world.headers["worker_b"])
+    assert [c["id"] for c in found.json()["items"]] == [str(world.case_a.id)]
+    other = client.post("/api/v1/cases/search", json=code, headers=world.headers["coord_b"])
+    assert other.json()["items"] == []
