@@ -4,6 +4,7 @@ proportions the generator promises (on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 import warnings
@@ -205,6 +206,10 @@ def test_the_dataset_is_cached_and_keyed_on_schema_and_generator(built: Dataset)
     assert dataset._cached(built.backend, CASES, paths, key) == built
     # Another schema, catalogue or generator (another key) is not this dataset.
     assert dataset._cached(built.backend, CASES, paths, key[::-1]) is None
+    # The manifest says where the build's serial tail went, step by step.
+    finish = json.loads(paths["manifest"].read_text())["finish_seconds"]
+    assert set(finish) == {"checkpoint", "report counts", "statistics"}
+    assert all(seconds >= 0 for seconds in finish.values())
 
 
 def test_sample_cases_decrypt_with_the_record_module(built: Dataset) -> None:
