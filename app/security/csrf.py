@@ -60,7 +60,9 @@ async def _first_part_token(request: Request, content_type: str) -> str | None:
     while more and len(buffered) < _PEEK_LIMIT and buffered.count(delimiter) < 2:
         message = await request.receive()
         if message["type"] != "http.request":
-            _give_back(request, bytes(buffered), more=False, last=message)
+            # The client left: what arrived, then its leaving (the body did not end, so the
+            # upload's reader sees a disconnect, never a short body that looks whole).
+            _give_back(request, bytes(buffered), more=True, last=message)
             return None
         buffered += message.get("body", b"")
         more = bool(message.get("more_body", False))
