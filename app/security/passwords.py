@@ -90,11 +90,6 @@ def verify_password(stored_hash: str | None, password: str) -> tuple[bool, str |
     return True, None
 
 
-def burn_time(password: str) -> None:
-    """Spend the time of one verification (for paths that must not answer faster)."""
-    verify_password(None, password)
-
-
 @lru_cache(maxsize=1)
 def common_passwords() -> frozenset[str]:
     """The shipped list of common passwords (lower-cased)."""

@@ -93,3 +93,24 @@ def test_password_change_guesses_meet_a_lockout_within_eight_tries(
         )
         statuses.append(r.status_code)
     assert 423 in statuses or 429 in statuses, f"no lockout after 8 wrong guesses: {statuses}"
+
+
+def test_a_weak_new_password_is_refused_naming_the_field_and_nothing_changes(
+    client: TestClient, db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    user = make_user(db, Role.CASEWORKER)
+    token = auth(bearer(db, user, clock=clock, settings=settings))
+    for weak in ("short-1", "password1234"):  # too short; on the common-passwords list
+        body = {"current_password": PASSWORD, "new_password": weak, "totp": code_for(user, clock)}
+        r = client.post("/api/v1/me/password", json=body, headers=token)
+        assert r.status_code == 422, r.text
+        answer = r.json()
+        assert answer["code"] == "invalid"
+        assert answer["detail"].startswith("new_password: "), answer
+        [error] = answer["errors"]
+        assert error["field"] == "new_password"
+        assert error["message"]
+        assert answer["detail"] == f"new_password: {error['message']}"
+        assert weak not in r.text  # the refused password is never echoed
+        clock.advance(throttle.WINDOW / 15)  # a fresh TOTP step for the next try
+    assert not _actions(db, "auth.password_changed")

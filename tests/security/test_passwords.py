@@ -38,7 +38,7 @@ def test_changed_parameters_ask_for_a_rehash() -> None:
         ok, new = verify_password(old, "orchid-lantern-9-ferry")
         assert ok
         assert new is not None
-        assert "t=2" in new
+        assert "$m=16,t=2,p=1$" in new  # every parameter asked for, memory too
         assert verify_password(new, "orchid-lantern-9-ferry") == (True, None)
     finally:
         passwords.use_params(cheap)

@@ -78,6 +78,11 @@ def test_forwarded_for_from_a_trusted_proxy_gives_the_rightmost_untrusted_hop() 
     assert client_host(PROXY, ["6.6.6.6, 198.51.100.7, 10.1.2.3"], proxies) == "198.51.100.7"
     assert client_host(PROXY, ["6.6.6.6", "198.51.100.7"], proxies) == "198.51.100.7"
     assert client_host(PROXY, ["[2001:db8::7]:443"], proxies) == "2001:db8::7"
+    # An address with its port, a bare IPv6 address, and one half-bracketed (no proxy
+    # writes that: the last proxy is the best we know).
+    assert client_host(PROXY, ["198.51.100.7:443"], proxies) == "198.51.100.7"
+    assert client_host(PROXY, ["2001:db8::7"], proxies) == "2001:db8::7"
+    assert client_host(PROXY, ["2001:db8::7]"], proxies) == PROXY
     # Text no proxy would append: the last proxy is the best we know.
     assert client_host(PROXY, ["198.51.100.7, not-an-address"], proxies) == PROXY
     assert client_host(PROXY, [], proxies) == PROXY
