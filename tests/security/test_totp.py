@@ -1,6 +1,9 @@
 """TOTP: ±1 step, each code accepted once, recovery codes random and stored hashed."""
 
+import itertools
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from app.security import totp
 
@@ -65,3 +68,24 @@ def test_recovery_codes_are_random_and_hashed() -> None:
         assert totp.looks_like_recovery_code(code)
         assert totp.hash_recovery_code(code) == totp.hash_recovery_code(code.upper())
         assert code not in totp.hash_recovery_code(code)
+
+
+def test_a_code_typed_as_the_app_shows_it_is_accepted() -> None:
+    """Authenticator apps show "123 456"; a person types it so, or with spaces around."""
+    secret = totp.new_secret()
+    step = totp.current_step(NOW)
+    code = totp.code_at(secret, step)
+    for typed in (f"{code[:3]} {code[3:]}", f" {code} ", " ".join(code)):
+        assert totp.match_step(secret, typed, now=NOW, last_used_step=None) == step, typed
+
+
+def test_a_recovery_code_is_sixteen_drawn_letters_in_four_groups(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each code is sixteen letters drawn one by one, shown as four groups of four: every
+    drawn letter appears once, in order (no group repeats another's letters, which would
+    leave fewer random bits than the code seems to carry)."""
+    drawn = itertools.cycle("abcdefghjkmnpqrstuvwxyz23456789")
+    monkeypatch.setattr(totp.secrets, "choice", lambda alphabet: next(drawn))
+    codes = totp.new_recovery_codes()
+    assert codes[:2] == ["abcd-efgh-jkmn-pqrs", "tuvw-xyz2-3456-789a"]
