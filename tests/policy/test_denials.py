@@ -86,6 +86,10 @@ def _refusal(
         dependency(request=request, db=db, actor=actor_of(db, user), **{name: object_id})
     assert (refused.value.status, refused.value.code) == (404, "not_found")
     assert refused.value.keep_record, "the refusal's record must outlive the rollback"
+    return _last_denial(db, user)
+
+
+def _last_denial(db: Session, user: User) -> AuditEntry:
     db.flush()
     entry = db.scalars(
         select(AuditEntry)
@@ -202,12 +206,6 @@ def test_a_document_is_reached_only_through_its_own_case(
             dependency(request=request, db=db, actor=actor, case_id=world.case_a.id,
                        doc_id=doc_id)  # fmt: skip
         assert (refused.value.status, refused.value.keep_record) == (404, True)
-        db.flush()
-        entry = db.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.action == "access.denied", AuditEntry.actor_id == worker.id)
-            .order_by(AuditEntry.id.desc())
-        ).first()
-        assert entry is not None
+        entry = _last_denial(db, worker)
         got_entry = (entry.object_type, entry.object_id, entry.reason_code)
         assert got_entry == ("document", str(doc_id), "out_of_scope")
