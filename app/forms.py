@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 from starlette.requests import Request
 
 from app.i18n import LazyText, lazy, lazy_ngettext
@@ -111,10 +112,18 @@ def validate(
         return None, errors
 
 
+async def text_form(request: Request) -> FormData:
+    """The body of a page's text form. Never a file: a multipart body with a file part in it
+    is refused (400) before the part is read, so nothing a client sends is spooled to a
+    temporary file (Starlette's parser writes uploads to plaintext disk); the upload page
+    streams its file through its own encrypting reader instead."""
+    return await request.form(max_files=0)
+
+
 async def read_form(request: Request, names: Iterable[str]) -> dict[str, str]:
     """The named text fields of an urlencoded form (absent ones left out), each cut to
     FORM_VALUE_MAX. Everything is kept as typed, to give the form back on an error."""
-    form = await request.form()
+    form = await text_form(request)
     out: dict[str, str] = {}
     for name in names:
         value = form.get(name)
@@ -125,7 +134,7 @@ async def read_form(request: Request, names: Iterable[str]) -> dict[str, str]:
 
 async def read_lists(request: Request, names: Iterable[str]) -> dict[str, list[str]]:
     """Fields that repeat (check boxes, multiple selects): every value given, in order."""
-    form = await request.form()
+    form = await text_form(request)
     return {
         name: [v[:FORM_VALUE_MAX] for v in form.getlist(name) if isinstance(v, str)]
         for name in names

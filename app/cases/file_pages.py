@@ -41,7 +41,7 @@ from app.deps import DbSession
 from app.deps import request_keyring as _keyring
 from app.deps import request_now as _now
 from app.errors import HavenError, NotFound
-from app.forms import CHECK_FIELD, CHOOSE, read_form, read_lists, validate
+from app.forms import CHECK_FIELD, CHOOSE, read_form, read_lists, text_form, validate
 from app.i18n import LazyText, lazy
 from app.i18n.countries import country_groups
 from app.intake.form_errors import CONTACT_INVALID
@@ -251,7 +251,7 @@ async def save_section(
     """Save a section (PATCH's rules: the version read, every field validated); 422 with
     each error beside its field, 409 naming what changed meanwhile, the form kept."""
     part = _section(section)
-    form = await request.form()
+    form = await text_form(request)
     typed = {k: v[:25_000] for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
     checked = (await read_lists(request, ["needs"]))["needs"]
     values = sections.renumber(typed)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from app.cases.labels import channel_choices
 from app.deps import AppSettings, DbSession
 from app.errors import HavenError
+from app.forms import text_form
 from app.i18n import LazyText, lazy
 from app.i18n.countries import country_groups
 from app.intake import service
@@ -87,7 +88,7 @@ def _payload(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
 @router.post("/request", dependencies=PUBLIC)
 async def request_submit(request: Request, db: DbSession, settings: AppSettings) -> Response:
     """Check the form token, validate, store encrypted; 303 to the thank-you page."""
-    form = await request.form()
+    form = await text_form(request)
     values = {k: v[:_FORM_MAX] for k in TEXT_FIELDS if isinstance(v := form.get(k), str)}
     if not REQUEST_FORM.accepts(request, form.get(FIELD)):
         return _render(request, values=values, errors={"form": FORM_EXPIRED}, status=403)

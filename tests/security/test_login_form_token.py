@@ -4,14 +4,18 @@ password is even looked at, and the form comes back, filled in, with a fresh tok
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import timedelta
 
 import httpx
 import pytest
+from fastapi import Request, UploadFile
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.cases.models import Case
 from app.crypto.keyring import Keyring
 from app.intake.pages import REQUEST_FORM
 from app.policy.permissions import Role
@@ -130,3 +134,45 @@ def test_a_second_tab_keeps_a_working_token(client: TestClient, user: User) -> N
     second = _token(client)  # the same browser opens the form again
     assert first == second
     assert _post(client, user, first).status_code == 303
+
+
+def test_a_public_form_takes_no_file_and_spools_nothing(client: TestClient, db: Session) -> None:
+    """The public request form is text: a multipart body with a file part (the token's or
+    any other) is refused (400) before the part is read, so no client can make the server
+    write what it sends to a plaintext temporary file (an unclosed one would fail this
+    test as a ResourceWarning), and nothing is stored."""
+    page = client.get("/request")
+    token = FIELD.search(page.text)
+    assert token
+    before = db.scalar(select(func.count()).select_from(Case))
+    for files in (
+        {"csrf_token": ("token.txt", token.group(1).encode(), "text/plain")},
+        {"attachment": ("passport.jpg", b"\xff\xd8" + b"x" * 100_000, "image/jpeg")},
+    ):
+        r = client.post(
+            "/request", files=files, data={"csrf_token": token.group(1), "message": "x"}
+        )
+        assert r.status_code == 400, r.status_code
+    assert db.scalar(select(func.count()).select_from(Case)) == before
+
+
+def test_a_form_token_that_is_not_text_is_refused(
+    client: TestClient, keyring: Keyring, clock: FrozenClock
+) -> None:
+    """Whatever a parser hands over for the field (a file, nothing), only text is a token."""
+    token = REQUEST_FORM.issue(keyring, clock.now())
+    app = client.app
+    request = Request(
+        {
+            "type": "http",
+            "method": "POST",
+            "path": "/request",
+            "headers": [
+                (b"cookie", f"{REQUEST_FORM.cookie_name(app.state.settings)}={token}".encode())
+            ],
+            "app": app,
+        }
+    )
+    assert REQUEST_FORM.accepts(request, token)
+    for submitted in (UploadFile(io.BytesIO(token.encode()), filename="t.txt"), None, 7):
+        assert not REQUEST_FORM.accepts(request, submitted)
