@@ -107,3 +107,26 @@ def test_a_wait_under_a_second_is_one_second() -> None:
     assert throttle.retry_after(T0, T0 - timedelta(milliseconds=300)) == 1
     assert throttle.retry_after(T0, T0 - timedelta(seconds=1, milliseconds=1)) == 2
     assert throttle.retry_after(T0, T0) == 1
+
+
+def test_a_sign_in_clears_its_addresss_count_and_forgets_no_other_familiar_address(
+    db: Session, keyring: Keyring
+) -> None:
+    """A completed sign-in clears the failures of that account at that address (the owner's
+    own typos do not add up across sign-ins), and makes the address familiar without
+    forgetting the others: signed in at home and then on the phone, the owner is still not
+    held at home when a distributed guess holds the account."""
+    home, phone = _client(keyring, "198.51.100.10"), _client(keyring, "198.51.100.11")
+    limit = throttle.PAIR_MAX_FAILURES
+    _fail(db, home, T0, limit - 1)
+    throttle.record_success(db, home, T0)
+    assert _fail(db, home, T0, limit - 1) == [None] * (limit - 1)
+    throttle.record_success(db, home, T0)
+    throttle.record_success(db, phone, T0 + timedelta(minutes=1))
+    at = T0 + timedelta(minutes=2)
+    for i in range(throttle.ACCOUNT_MAX_FAILURES):
+        throttle.record_failure(db, _client(keyring, f"203.0.113.{i + 1}"), at)
+    stranger = _client(keyring, "203.0.113.200")
+    assert throttle.hold(db, stranger, at) is not None  # the account is held...
+    assert throttle.hold(db, home, at) is None  # ...but not for the owner at home
+    assert throttle.hold(db, phone, at) is None
