@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.cases.models import Case
+from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.intake.pages import REQUEST_FORM
 from app.policy.permissions import Role
@@ -176,3 +177,35 @@ def test_a_form_token_that_is_not_text_is_refused(
     assert REQUEST_FORM.accepts(request, token)
     for submitted in (UploadFile(io.BytesIO(token.encode()), filename="t.txt"), None, 7):
         assert not REQUEST_FORM.accepts(request, submitted)
+
+
+def test_a_token_with_its_time_or_nonce_rewritten_is_refused(
+    keyring: Keyring, clock: FrozenClock
+) -> None:
+    """The signature covers the whole payload: an expired token given today's time, or
+    another nonce, under its old signature, is no token (else one token seen once would
+    sign any time, for ever)."""
+    old = LOGIN_FORM.issue(keyring, clock.now() - timedelta(hours=3))
+    issued, nonce, mac = old.split(".")
+    assert LOGIN_FORM.age(keyring, old, clock.now()) is not None  # authentic, only old
+    now = str(int(clock.now().timestamp()))
+    for forged in (f"{now}.{nonce}.{mac}", f"{issued}.{nonce[::-1]}.{mac}"):
+        assert LOGIN_FORM.age(keyring, forged, clock.now()) is None, forged
+
+
+def test_the_form_cookie_is_for_this_site_and_this_browser_session_only(
+    client: TestClient, settings: Settings
+) -> None:
+    """HttpOnly (no script reads it), Secure with the `__Host-` prefix where cookies are
+    Secure (no subdomain or plain-HTTP page plants one), SameSite=Strict, the whole site,
+    and no lifetime (gone with the browser session)."""
+    r = client.get("/login")
+    [cookie] = [c for c in r.headers.get_list("set-cookie") if c.startswith(COOKIE + "=")]
+    parts = {p.strip().split("=")[0].lower() for p in cookie.split(";")[1:]}
+    assert {"httponly", "secure", "samesite", "path"} <= parts, cookie
+    assert "samesite=strict" in cookie.lower()
+    assert "path=/" in cookie.lower()
+    assert not parts & {"max-age", "expires", "domain"}, cookie
+    assert LOGIN_FORM.cookie_name(settings) == COOKIE
+    plain = settings.model_copy(update={"secure_cookies": False})
+    assert LOGIN_FORM.cookie_name(plain) == "haven_login"
