@@ -123,3 +123,42 @@ def test_at_most_two_hashes_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None
     assert len(results) == 18
     assert results.count(False) == 6  # the unknown accounts; the rest verified or hashed
     assert most == passwords.MAX_CONCURRENT == 2
+
+
+@pytest.mark.parametrize(
+    ("candidate", "email", "weak"),
+    [
+        # The bounds themselves: 12 and 1,024 characters are allowed, 11 and 1,025 not.
+        ("violet-harb7", "", False),
+        ("violet-harb", "", True),
+        (("violet-harbour-quietly-7 " * 41)[:1024], "", False),
+        (("violet-harbour-quietly-7 " * 41)[:1025], "", True),
+        # Five different characters are enough; four are not.
+        ("abcdeedcbaab", "", False),
+        ("abcdabcdabcc", "", True),
+        # A common word doubled is common; a common word followed by something else is not.
+        ("sunflowersunflower!!", "", True),
+        ("monkeyzqxjvwb", "", False),
+        # An account name of four letters in the password is refused; of three, not.
+        ("anna-violet-harbour", "anna@example.invalid", True),
+        ("ann-violet-harbour", "ann@example.invalid", False),
+    ],
+)
+def test_the_rules_at_their_edges(candidate: str, email: str, weak: bool) -> None:
+    assert (weakness(candidate, email=email) is not None) is weak
+
+
+def test_a_password_of_the_longest_allowed_length_verifies() -> None:
+    longest = ("violet-harbour-quietly-7 " * 41)[:1024]
+    stored = passwords.hash_password(longest)
+    assert verify_password(stored, longest) == (True, None)
+    assert verify_password(stored, longest + "x") == (False, None)
+
+
+def test_the_first_hash_without_settings_uses_the_shipped_parameters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A process that set no parameters (a CLI, a worker) hashes with the shipped ones."""
+    monkeypatch.setattr(passwords, "_state", {})
+    hasher = passwords._hasher()
+    assert (hasher.time_cost, hasher.memory_cost, hasher.parallelism) == (3, 64 * 1024, 4)

@@ -54,7 +54,7 @@ def test_secret_and_uri() -> None:
     secret = totp.new_secret()
     assert len(secret) == 32
     uri = totp.provisioning_uri(secret, "a.person@example.invalid")
-    assert uri.startswith("otpauth://totp/Haven:")
+    assert uri.startswith("otpauth://totp/Haven:a.person%40example.invalid?")  # whose code
     assert f"secret={secret}" in uri
     assert totp.qr_svg_data_uri(uri).startswith("data:image/svg+xml")
 
