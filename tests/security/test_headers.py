@@ -19,7 +19,19 @@ def test_headers_on_every_response(client: TestClient, path: str) -> None:
     assert r.headers["referrer-policy"] == "no-referrer"
     assert "camera=()" in r.headers["permissions-policy"]
     assert r.headers["cache-control"] == "no-store"
+    assert r.headers["pragma"] == "no-cache"  # old proxies and browsers too
     assert r.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_static_files_alone_may_be_cached_and_keep_the_other_headers(client: TestClient) -> None:
+    """The stylesheet holds nothing of anyone's: a browser may keep it. Every other
+    header still comes with it."""
+    r = client.get("/static/haven.css")
+    assert r.status_code == 200
+    assert "no-store" not in r.headers.get("cache-control", "")
+    assert "pragma" not in r.headers
+    assert r.headers["content-security-policy"] == CSP
+    assert r.headers["x-content-type-options"] == "nosniff"
 
 
 def test_no_hsts_over_plain_http(app: FastAPI) -> None:
