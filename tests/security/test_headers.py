@@ -3,8 +3,9 @@
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from starlette.datastructures import MutableHeaders
 
-from app.security.headers import CSP
+from app.security.headers import CSP, _retry_after
 
 
 @pytest.mark.parametrize(
@@ -46,3 +47,23 @@ def test_pages_carry_no_inline_script_or_style(client: TestClient) -> None:
     assert "<script" not in html
     assert "<style" not in html
     assert " style=" not in html
+
+
+@pytest.mark.parametrize(
+    ("status", "given", "notes", "expected"),
+    [
+        (423, {}, [30], "30"),  # a lock: the wait its refusal noted
+        (429, {}, [12, 5], "5"),  # the last note
+        (429, {}, [], "60"),  # a throttle that noted nothing: the default wait
+        (423, {}, [], None),  # a lock without a noted end says nothing it does not know
+        (429, {"retry-after": "7"}, [5], "7"),  # an answer's own header stands
+        (200, {}, [5], None),  # only refusals say when to retry
+        (403, {}, [], None),
+    ],
+)
+def test_retry_after_only_on_refusals_and_from_what_was_noted(
+    status: int, given: dict[str, str], notes: list[int], expected: str | None
+) -> None:
+    headers = MutableHeaders(headers=given)
+    _retry_after(status, headers, notes)
+    assert headers.get("retry-after") == expected

@@ -130,3 +130,19 @@ def test_a_sign_in_clears_its_addresss_count_and_forgets_no_other_familiar_addre
     assert throttle.hold(db, stranger, at) is not None  # the account is held...
     assert throttle.hold(db, home, at) is None  # ...but not for the owner at home
     assert throttle.hold(db, phone, at) is None
+
+
+def test_the_failure_that_holds_the_account_from_a_familiar_address_does_not_hold_it_there(
+    db: Session, keyring: Keyring
+) -> None:
+    """The tenth failure of a distributed guess may come from the owner's own (familiar)
+    address, a typo at home: the account is held for strangers, and that failure answers
+    as no lock for the owner."""
+    home = _client(keyring, "198.51.100.10")
+    throttle.record_success(db, home, T0)
+    at = T0 + timedelta(minutes=1)
+    for i in range(throttle.ACCOUNT_MAX_FAILURES - 1):
+        throttle.record_failure(db, _client(keyring, f"203.0.113.{i + 1}"), at)
+    assert throttle.record_failure(db, home, at) is None
+    assert throttle.hold(db, _client(keyring, "203.0.113.200"), at) is not None
+    assert throttle.hold(db, home, at) is None

@@ -8,9 +8,10 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,7 @@ from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
 from app.security import throttle
 from app.security.clock import FrozenClock
-from app.security.proxies import client_host, uvicorn_options
+from app.security.proxies import client_address, client_host, uvicorn_options
 from tests.casework import make_staff
 from tests.factories import PASSWORD, code_for, make_user
 
@@ -86,6 +87,15 @@ def test_forwarded_for_from_a_trusted_proxy_gives_the_rightmost_untrusted_hop() 
     # Text no proxy would append: the last proxy is the best we know.
     assert client_host(PROXY, ["198.51.100.7, not-an-address"], proxies) == PROXY
     assert client_host(PROXY, [], proxies) == PROXY
+
+
+def test_a_request_without_a_peer_address_is_unknown(settings: Settings) -> None:
+    """A server may hand over a request with no client address (a Unix socket): that is
+    "unknown", one address for the throttles, never a crash."""
+    app = SimpleNamespace(state=SimpleNamespace(settings=settings))
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "app": app}
+    assert client_address(Request({**scope, "client": None})) == "unknown"
+    assert client_address(Request({**scope, "client": ("192.0.2.9", 5000)})) == "192.0.2.9"
 
 
 def test_haven_serve_lets_uvicorn_believe_no_proxy_unless_named(settings: Settings) -> None:
