@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.config import SealMode
-from app.crypto import aead
+from app.crypto import aead, stream
 from app.crypto.aead import DecryptionFailed
 from app.crypto.ciphertext import Ciphertext
 from app.crypto.envelope import (
@@ -40,6 +40,7 @@ from app.crypto.keyring import (
 from app.crypto.keystore import create_kek_version, initialise_keyring
 from app.crypto.models import DataKey, KeyEncryptionKey, KeyringState
 from app.crypto.rotation import rotate
+from app.crypto.system_keys import BREAK_GLASS_OWNER, open_totp_secret, system_data_key
 from app.db import transaction
 from app.errors import Sealed
 from tests.crypto.conftest import CHEAP_ARGON2
@@ -326,6 +327,53 @@ def test_keys_and_fields_stored_by_an_earlier_release_still_open(db: Session) ->
     assert plain.decode() == "Кирилл Вымышленный"
 
 
+_V_USER = uuid.UUID("00000000-0000-4000-8000-00000000000d")
+_V_BLOB = uuid.UUID("00000000-0000-4000-8000-00000000000e")
+# A TOTP secret sealed under _V_ROOT for _V_USER, and a one-chunk document under _V_DEK for
+# _V_OWNER's blob _V_BLOB, by the release of 2026-12-07.
+_V_TOTP = bytes.fromhex(
+    "010f84697e317c56c7de3e29151fe2b850ed6f949dfab70c3d31aed5350975dd5519cec1b6f2d513050539"
+    "951cbf5db84cdb8b93d58b1b324771d31db2abc2b427b27039bc45f7f49bbca2c2dc"
+)
+_V_DOCUMENT = bytes.fromhex(
+    "485642014d1d900d06a0da4d2088610d200d6115256c2dbe4bff8224ac0e20e7022ce667ad1b5ec556964"
+    "2ed977b82ea8b2735d9acebdeb7d84d"
+)
+
+
+def test_totp_secrets_and_documents_stored_by_an_earlier_release_still_open() -> None:
+    """Known answers for the two other layers under the root: an account's TOTP secret (its
+    key derived from the root under its own label) and a stored document (each chunk's
+    associated data: label, owner, blob, place, whether it ends the stream). A change to
+    either would lock every enrolled person out, or make every stored document unreadable;
+    round trips cannot see it."""
+    keyring = Keyring()
+    keyring.unseal_with_root(_V_ROOT)
+    secret = open_totp_secret(keyring, user_id=_V_USER, sealed=Ciphertext(_V_TOTP))
+    assert secret == "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    dek = OpenDataKey(
+        key_id=_V_KEY_ID, owner_id=_V_OWNER, cipher=aead.aesgcm(_V_DEK), keyring=keyring
+    )
+    plain = b"".join(stream.decrypt_stream(dek, _V_BLOB, [_V_DOCUMENT]))
+    assert plain == b"synthetic summons, page 1\n"
+    # A chunk's associated data, byte by byte (a chunk that is not the last says so too).
+    assert stream.chunk_aad(owner_id=_V_OWNER, blob_id=_V_BLOB, index=1, last=False) == (
+        b"haven/blob/v1" + _V_OWNER.bytes + _V_BLOB.bytes + bytes(7) + b"\x01" + b"\x00"
+    )
+
+
+def test_a_damaged_document_is_refused_naming_what_failed(keyring: Keyring) -> None:
+    dek = OpenDataKey(
+        key_id=_V_KEY_ID, owner_id=_V_OWNER, cipher=aead.aesgcm(_V_DEK), keyring=keyring
+    )
+    with pytest.raises(DecryptionFailed, match=r"^attachment failed to authenticate"):
+        list(stream.decrypt_stream(dek, _V_BLOB, [b"XXXX" + _V_DOCUMENT[4:]]))
+    flipped = bytearray(_V_DOCUMENT)
+    flipped[-1] ^= 1
+    with pytest.raises(DecryptionFailed, match=r"^attachment chunk failed to authenticate"):
+        list(stream.decrypt_stream(dek, _V_BLOB, [bytes(flipped)]))
+
+
 def test_a_data_key_row_marked_destroyed_or_emptied_opens_nothing(
     db: Session, keyring: Keyring
 ) -> None:
@@ -426,3 +474,21 @@ def test_a_kek_unwrapped_across_a_seal_is_not_cached(
     db.flush()
     with pytest.raises(KeyUnavailable, match="retired or unknown"):
         keyring.kek(db, version)
+
+
+def test_a_system_owners_key_is_its_own_the_same_each_time_and_never_a_destroyed_one(
+    db: Session, keyring: Keyring
+) -> None:
+    """The key break-glass reasons are sealed under: created once for its system owner
+    (never another owner's key, though a case's key is older), the same one each time
+    after, and a new one once it is destroyed."""
+    create_data_key(db, keyring=keyring, owner_id=uuid.uuid4())  # a case's key, older
+    db.flush()
+    first = system_data_key(db, keyring=keyring, owner_id=BREAK_GLASS_OWNER)
+    assert first.owner_id == BREAK_GLASS_OWNER
+    assert system_data_key(db, keyring=keyring, owner_id=BREAK_GLASS_OWNER).key_id == first.key_id
+    destroy_data_key(db, key_id=first.key_id)
+    db.flush()
+    after = system_data_key(db, keyring=keyring, owner_id=BREAK_GLASS_OWNER)
+    assert after.key_id != first.key_id
+    assert after.owner_id == BREAK_GLASS_OWNER
