@@ -3,6 +3,9 @@ and its WAL, and a rolled-back erasure leaves everything in place."""
 
 from __future__ import annotations
 
+import logging
+import re
+import sqlite3
 import uuid
 from pathlib import Path
 
@@ -15,8 +18,8 @@ from app.crypto.envelope import create_data_key, open_data_key
 from app.crypto.errors import KeyUnavailable
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import initialise_keyring
-from app.crypto.models import DataKey
-from app.crypto.shred import shred
+from app.crypto.models import DataKey, KeyringState
+from app.crypto.shred import checkpoint_sqlite, shred
 from app.crypto.stream import StreamEncryptor
 from app.db import transaction
 from app.documents.blobs import BlobStore
@@ -98,3 +101,41 @@ def test_blob_folder_is_private(tmp_path: Path) -> None:
         writer.commit()
     assert store.path(writer.blob_id).stat().st_mode & 0o777 == 0o600
     assert len(writer.blob_id.hex) == 32
+
+
+def test_a_checkpoint_that_readers_hold_back_is_reported(
+    committed: Committed, fresh_db: ScratchDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reader mid-transaction keeps the WAL from being copied in and truncated, so erased
+    bytes may still lie in the -wal file: the operator is told, with how far it got."""
+    engine, factory = committed
+    if fresh_db.path is None:
+        pytest.skip("SQLite only: PostgreSQL keeps no WAL file beside the database")
+    with transaction(factory) as s:
+        create_data_key(s, keyring=_unsealed(s), owner_id=uuid.uuid4())
+    reader = sqlite3.connect(fresh_db.path)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM data_keys").fetchone()  # holds a snapshot
+        with transaction(factory) as s:  # a write after the reader's snapshot
+            create_data_key(s, keyring=_unsealed(s), owner_id=uuid.uuid4())
+        with caplog.at_level(logging.WARNING, logger="haven.shred"):
+            checkpoint_sqlite(engine)
+    finally:
+        reader.close()
+    warned = [r.getMessage() for r in caplog.records if "WAL checkpoint" in r.getMessage()]
+    assert len(warned) == 1, caplog.text
+    assert re.fullmatch(r"WAL checkpoint incomplete \(\d+ of \d+ frames; readers busy\)", warned[0])
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="haven.shred"):
+        checkpoint_sqlite(engine)  # the reader gone: complete, nothing said
+    assert not [r for r in caplog.records if "WAL checkpoint" in r.getMessage()]
+
+
+def _unsealed(s: Session) -> Keyring:
+    keyring = Keyring()
+    if s.get(KeyringState, 1) is None:
+        initialise_keyring(s, keyring=keyring, mode=SealMode.DEV, root=b"\x09" * 32)
+    else:
+        keyring.unseal_verified(s, b"\x09" * 32)
+    return keyring
