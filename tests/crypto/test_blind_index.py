@@ -92,3 +92,43 @@ def test_coincidence_budget_holds_at_the_design_population() -> None:
 def test_empty_names_are_refused() -> None:
     with pytest.raises(ValueError, match="nothing to index"):
         normalised(IndexedField.NAME, " \u200b-- ")
+
+
+# Indexes stored by the release of 2026-12-07 under the root bytes(range(32)): eight
+# synthetic values a field, each field under its own key.
+_KNOWN = {
+    IndexedField.NAME: (
+        ["Кирилл", "Олеся", "Ivan", "Марта", "Богдан", "Petro", "Анна", "Dmytro"],
+        [59, 41, 26, 25, 52, 36, 27, 39],
+    ),
+    IndexedField.PHONE: (
+        ["+7 999 123-45-67", "+380 50 111 2233", "+375 29 765 4321", "+49 30 1234567",
+         "+7 912 000 1122", "+380 67 555 0101", "+995 555 12 34 56", "+48 600 700 800"],
+        [2, 0, 1, 0, 0, 0, 1, 1],
+    ),
+    IndexedField.HANDLE: (
+        ["@kirill_v", "olesya.k", "@ivan1990", "marta_s", "@bogdan", "petro.m", "@anna_k",
+         "dmytro77"],
+        [1, 1, 1, 1, 3, 3, 1, 1],
+    ),
+    IndexedField.DATE_OF_BIRTH: (
+        [date(1990, 1, 2), date(1985, 5, 17), date(2001, 12, 31), date(1979, 7, 7),
+         date(1995, 3, 3), date(2003, 8, 19), date(1988, 11, 11), date(1999, 9, 9)],
+        [3, 1, 0, 3, 3, 3, 2, 3],
+    ),
+}  # fmt: skip
+
+
+def test_indexes_stored_by_an_earlier_release_still_match() -> None:
+    """Known answers: a change to a field's key label (or one key for every field, which
+    would let equal values of two fields be told apart from the index table alone) or to
+    the truncation makes every stored index miss, and searches find nothing."""
+    keyring = Keyring()
+    keyring.unseal_with_root(bytes(range(32)))
+    for field, (values, indexes) in _KNOWN.items():
+        assert [blind_index(keyring, field, v) for v in values] == indexes, field
+
+
+def test_the_coincidence_budget_counts_the_fields_asked_for() -> None:
+    assert coincidence_count(DESIGN_POPULATION, [IndexedField.NAME]) == DESIGN_POPULATION / 64
+    assert coincidence_count(0, [IndexedField.PHONE]) == 1 / 4  # an empty population is one
