@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.models import AuditEntry
 from app.config import SealMode
 from app.crypto.ciphertext import Ciphertext
 from app.crypto.envelope import (
@@ -24,7 +25,13 @@ from app.crypto.errors import KeyUnavailable
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import initialise_keyring
 from app.crypto.models import DataKey, KeyEncryptionKey
-from app.crypto.rotation import rotate
+from app.crypto.rotation import (
+    begin_rotation,
+    pending_count,
+    retire_drained,
+    rewrap_batch,
+    rotate,
+)
 from app.db import transaction
 
 Committed = tuple[Engine, sessionmaker[Session]]
@@ -146,3 +153,68 @@ def _root_of(keyring: Keyring) -> bytes:
     root = keyring._root  # the test needs the same root in a second "process"
     assert root is not None
     return root
+
+
+def test_a_version_is_retired_only_once_no_live_key_uses_it_and_each_step_is_audited(
+    committed: Committed,
+) -> None:
+    """Retiring erases the old key-encryption key: a data key still wrapped under it would be
+    lost with it. So the old version waits while a live key uses it; a shredded key (no
+    longer wrapped) holds nothing back and is never pending; the start and the retirement
+    are each audited naming the version."""
+    _engine, factory = committed
+    keyring, data = _setup(factory, 2)
+    kept, shredded = list(data)
+    with transaction(factory) as s:
+        destroy_data_key(s, key_id=shredded)
+    with transaction(factory) as s:
+        current, resumed = begin_rotation(s, keyring=keyring)
+        assert (current, resumed) == (2, False)
+        assert pending_count(s, current=current) == 1  # the live key only
+        assert retire_drained(s, keyring=keyring) == []  # still wrapping `kept`
+        assert s.get_one(KeyEncryptionKey, 1).wrapped is not None
+    with transaction(factory) as s:
+        assert rewrap_batch(s, keyring=keyring, current=current, batch_size=10) == 1
+        assert pending_count(s, current=current) == 0
+        assert retire_drained(s, keyring=keyring) == [1]
+        assert s.get_one(KeyEncryptionKey, 1).wrapped is None
+    with transaction(factory) as s:
+        entries = s.execute(
+            select(AuditEntry.object_type, AuditEntry.object_id, AuditEntry.reason_code)
+            .where(AuditEntry.action == "sys.key_rotated")
+            .order_by(AuditEntry.id)
+        ).all()
+        owner, blob = data[kept]
+        dek = open_data_key(s, keyring=keyring, key_id=kept, owner_id=owner)
+        assert decrypt_text(dek, field="legal_name", ciphertext=Ciphertext(blob)) == "Person 0"
+    assert [tuple(e) for e in entries] == [("kek", "2", "started"), ("kek", "1", "retired")]
+
+
+def test_a_rotation_reports_what_it_found_and_what_is_left(committed: Committed) -> None:
+    _engine, factory = committed
+    keyring, _data = _setup(factory, 3)
+    progress: list[tuple[int, int]] = []
+    report = rotate(
+        factory, keyring=keyring, batch_size=2, on_progress=lambda d, t: progress.append((d, t))
+    )
+    assert progress[0] == (0, 3)
+    assert progress[-1] == (3, 3)
+    assert (report.rewrapped, report.remaining, report.retired) == (3, 0, [1])
+
+
+def test_a_resumed_rotation_counts_only_what_is_left(committed: Committed) -> None:
+    _engine, factory = committed
+    keyring, _data = _setup(factory, 3)
+
+    def stop_after_the_first_batch(done: int, _total: int) -> None:
+        if done:
+            raise Interrupted
+
+    with pytest.raises(Interrupted):
+        rotate(factory, keyring=keyring, batch_size=2, on_progress=stop_after_the_first_batch)
+    progress: list[tuple[int, int]] = []
+    report = rotate(
+        factory, keyring=keyring, batch_size=2, on_progress=lambda d, t: progress.append((d, t))
+    )
+    assert report.resumed
+    assert progress == [(0, 1), (1, 1)]
