@@ -138,6 +138,7 @@ def test_at_most_two_hashes_run_at_once(monkeypatch: pytest.MonkeyPatch) -> None
         ("abcdabcdabcc", "", True),
         # A common word doubled is common; a common word followed by something else is not.
         ("sunflowersunflower!!", "", True),
+        ("aberdeenaberdeen", "", True),
         ("monkeyzqxjvwb", "", False),
         # An account name of four letters in the password is refused; of three, not.
         ("anna-violet-harbour", "anna@example.invalid", True),
