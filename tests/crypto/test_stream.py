@@ -138,3 +138,24 @@ def test_round_trip_property(dek: OpenDataKey, size: int, piece: int, read_piece
     sealed = _seal(dek, blob_id, data, piece=piece)
     pieces = [sealed[i : i + read_piece] for i in range(0, len(sealed), read_piece)]
     assert b"".join(decrypt_stream(dek, blob_id, pieces)) == data
+
+
+def test_any_piece_size_round_trips_even_several_chunks_at_once(
+    dek: OpenDataKey, blob_id: uuid.UUID, three_chunks: bytes
+) -> None:
+    """A reader may hand the encryptor one byte or the whole file at once: every chunk it
+    seals comes out, in order (one update spanning three chunks keeps all three)."""
+    for piece in (1_000_000, CHUNK_BYTES, CHUNK_BYTES + 1, 7_919):
+        sealed = _seal(dek, blob_id, three_chunks, piece=piece)
+        assert len(_chunks(sealed)) == 3, piece
+        assert _open(dek, blob_id, sealed) == three_chunks, piece
+
+
+def test_a_finished_stream_takes_nothing_more(dek: OpenDataKey, blob_id: uuid.UUID) -> None:
+    enc = StreamEncryptor(dek, blob_id)
+    enc.update(b"scan of a summons")
+    enc.finish()
+    with pytest.raises(ValueError, match=r"^stream already finished$"):
+        enc.update(b"more")
+    with pytest.raises(ValueError, match=r"^stream already finished$"):
+        enc.finish()
