@@ -98,8 +98,9 @@ def test_empty_names_are_refused() -> None:
 # synthetic values a field, each field under its own key.
 _KNOWN = {
     IndexedField.NAME: (
-        ["Кирилл", "Олеся", "Ivan", "Марта", "Богдан", "Petro", "Анна", "Dmytro"],
-        [59, 41, 26, 25, 52, 36, 27, 39],
+        ["Кирилл", "Олеся", "Ivan", "Марта", "Богдан", "Petro", "Анна", "Dmytro",
+         "Иван Петров", "Olena Kovalenko Sr", "Марта Іванівна Шевчук"],
+        [59, 41, 26, 25, 52, 36, 27, 39, 48, 7, 12],
     ),
     IndexedField.PHONE: (
         ["+7 999 123-45-67", "+380 50 111 2233", "+375 29 765 4321", "+49 30 1234567",

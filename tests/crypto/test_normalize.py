@@ -179,6 +179,9 @@ def test_tokenizer_keeps_words_in_order_for_the_leak_guard() -> None:
         ("+375 (29) 123-45-67", "375291234567"),
         ("+370 612 34567", "37061234567"),
         ("＋７ ９１６ １２３ ４５ ６７", "79161234567"),
+        # Written with its "+": international as it stands, even where a national form
+        # would match its digits (a Japanese number is not a Russian 8-number).
+        ("+81 3 1234 5678", "81312345678"),
     ],
 )
 def test_phone_numbers_become_international_digits(raw: str, expected: str) -> None:
@@ -187,14 +190,21 @@ def test_phone_numbers_become_international_digits(raw: str, expected: str) -> N
 
 @pytest.mark.parametrize(
     "raw",
-    ["@Canary_Handle", "canary_handle", "https://t.me/canary_handle", " @CANARY_HANDLE\u200b"],
+    [
+        "@Canary_Handle",
+        "canary_handle",
+        "https://t.me/canary_handle",
+        " @CANARY_HANDLE\u200b",
+        "@canary_ handle",  # a space typed inside
+    ],
 )
 def test_handles_fold(raw: str) -> None:
     assert normalize_handle(raw) == "canary_handle"
 
 
 @pytest.mark.parametrize(
-    "raw", ["1990-03-07", "07.03.1990", "7.3.1990", "07/03/1990", date(1990, 3, 7)]
+    "raw",
+    ["1990-03-07", "07.03.1990", "7.3.1990", "07/03/1990", "07. 03. 1990", date(1990, 3, 7)],
 )
 def test_dates_fold_to_iso(raw: str | date) -> None:
     assert normalize_date(raw) == "1990-03-07"
