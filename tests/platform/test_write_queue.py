@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
@@ -18,6 +16,7 @@ from starlette.requests import Request
 from starlette.types import Message, Receive, Scope, Send
 
 from app.middleware import WriteQueueMiddleware, leave_write_queue
+from tests.aio import run as _run
 
 T = TypeVar("T")
 
@@ -63,13 +62,6 @@ def _sink(into: list[Message]) -> Send:
         into.append(message)
 
     return send
-
-
-def _run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """asyncio.run in a thread of its own: another test in the same worker (a browser
-    driver, a test client) may have left an event loop set on this one."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
 
 
 async def _settle() -> None:

@@ -10,7 +10,6 @@ HTTP client (which sends a body in one piece)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
@@ -18,6 +17,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.types import Message
 
 from app.security.csrf import _PEEK_LIMIT, FIELD, submitted_token
+from tests.aio import run
 
 BOUNDARY = "----HavenTestBoundary7MA4YWxkTrZu0gW"
 TOKEN = "k3y-of-the-session_0123456789abcdefghijklmno"
@@ -93,7 +93,7 @@ def _peek(body: bytes, size: int, **kw: Any) -> tuple[str | None, bytes, Message
             last = await request.receive()
         return token, taken, rest, last
 
-    token, taken, rest, last = asyncio.run(go())
+    token, taken, rest, last = run(go())
     return token, rest, last, taken
 
 
@@ -144,7 +144,7 @@ def test_a_client_that_leaves_mid_peek_gets_no_token_and_the_reader_sees_it_leav
         return b"".join([chunk async for chunk in request.stream()])
 
     with pytest.raises(ClientDisconnect):
-        asyncio.run(read_all())
+        run(read_all())
 
 
 def test_a_piece_without_a_body_is_an_empty_piece() -> None:
@@ -159,7 +159,7 @@ def test_a_piece_without_a_body_is_an_empty_piece() -> None:
         rest, _ = await _rest(request)
         return token, rest
 
-    assert asyncio.run(go()) == (TOKEN, body)
+    assert run(go()) == (TOKEN, body)
 
 
 def test_only_a_plain_first_part_named_for_the_token_is_the_token() -> None:
