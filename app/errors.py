@@ -72,6 +72,21 @@ class PayloadTooLarge(HavenError):
     status, code, message = 413, "too_large", N_("The upload is too large.")
 
 
+class FormUnreadable(HavenError):
+    """400: a page form's body that is not what its form sends (a multipart body with more
+    fields than any form has, a broken boundary), in words a person can act on instead of
+    the parser's English."""
+
+    status, code = 400, "bad_request"
+    message = N_("The form could not be read. Go back, reload the page and send it again.")
+
+
+class FormTakesNoFile(FormUnreadable):
+    """400: a file sent to a form that takes typed text only."""
+
+    message = N_("This form takes typed text only; it cannot carry a file.")
+
+
 class InvalidInput(HavenError):
     """422 naming the field that is wrong."""
 

@@ -17,8 +17,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 
+from app.errors import FormTakesNoFile, FormUnreadable
 from app.i18n import LazyText, lazy, lazy_ngettext
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -117,7 +119,14 @@ async def text_form(request: Request) -> FormData:
     is refused (400) before the part is read, so nothing a client sends is spooled to a
     temporary file (Starlette's parser writes uploads to plaintext disk); the upload page
     streams its file through its own encrypting reader instead."""
-    return await request.form(max_files=0)
+    try:
+        return await request.form(max_files=0)
+    except StarletteHTTPException as exc:  # the parser's 400, in English, quoting its limit
+        if exc.status_code != 400:
+            raise
+        if str(exc.detail).startswith("Too many files"):
+            raise FormTakesNoFile() from None
+        raise FormUnreadable() from None
 
 
 async def read_form(request: Request, names: Iterable[str]) -> dict[str, str]:

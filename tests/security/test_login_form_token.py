@@ -157,6 +157,44 @@ def test_a_public_form_takes_no_file_and_spools_nothing(client: TestClient, db: 
     assert db.scalar(select(func.count()).select_from(Case)) == before
 
 
+@pytest.mark.parametrize(
+    ("locale", "no_file", "unreadable"),
+    [
+        ("en", "typed text only", "The form could not be read"),
+        ("ru", "можно только печатать текст", "Не удалось прочитать форму"),
+        ("uk", "можна лише друкувати текст", "Не вдалося прочитати форму"),
+        ("be", "можна толькі друкаваць тэкст", "Не ўдалося прачытаць форму"),
+    ],
+)
+def test_a_form_the_parser_refuses_is_explained_in_the_readers_language(
+    client: TestClient, db: Session, locale: str, no_file: str, unreadable: str
+) -> None:
+    """A file sent to a text form, or a multipart body the parser cannot read (no boundary
+    named), is a 400 page in the reader's language saying what to do, never the parser's
+    English ("Too many files. Maximum number of files is 0.")."""
+    client.headers["accept-language"] = locale
+    page = client.get("/request")
+    token = FIELD.search(page.text)
+    assert token
+    before = db.scalar(select(func.count()).select_from(Case))
+    with_file = client.post(
+        "/request",
+        files={"note": ("note.txt", b"invented", "text/plain")},
+        data={"csrf_token": token.group(1), "message": "x"},
+    )
+    broken = client.post(
+        "/request",
+        content=b'--b\r\nContent-Disposition: form-data; name="message"\r\n\r\nx\r\n--b--',
+        headers={"content-type": "multipart/form-data"},  # no boundary: unreadable
+    )
+    for r, words in ((with_file, no_file), (broken, unreadable)):
+        assert r.status_code == 400, r.status_code
+        assert words in r.text
+        assert "Too many" not in r.text
+        assert "boundary" not in r.text.lower()
+    assert db.scalar(select(func.count()).select_from(Case)) == before
+
+
 def test_a_form_token_that_is_not_text_is_refused(
     client: TestClient, keyring: Keyring, clock: FrozenClock
 ) -> None:
