@@ -10,7 +10,6 @@ every route uses (`Scoped`), so the refusal goes the whole way to its audit entr
 from __future__ import annotations
 
 import uuid
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -33,7 +32,6 @@ from app.policy.access import (
     TEAM,
     USER,
     Lookup,
-    Scoped,
 )
 from app.policy.permissions import Permission, Role
 from app.security.clock import FrozenClock
@@ -52,6 +50,7 @@ from tests.factories import (
     make_team,
     make_user,
 )
+from tests.policy.lookup import look_up
 
 # (lookup, the permission asked, the role asking, the kind of object the entry names, the
 # reason for an id that exists nowhere)
@@ -79,11 +78,8 @@ def _refusal(
     object_id: uuid.UUID,
 ) -> AuditEntry:  # fmt: skip
     """Look object_id up as user would through a route; the refusal's audit entry."""
-    (name,) = lookup.params
-    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(clock=clock)))
-    dependency = Scoped(lookup, permission)
     with pytest.raises(HavenError) as refused:
-        dependency(request=request, db=db, actor=actor_of(db, user), **{name: object_id})
+        look_up(db, clock, lookup, permission, actor_of(db, user), object_id)
     assert (refused.value.status, refused.value.code) == (404, "not_found")
     assert refused.value.keep_record, "the refusal's record must outlive the rollback"
     return _last_denial(db, user)
@@ -194,17 +190,13 @@ def test_a_document_is_reached_only_through_its_own_case(
         db, keyring=keyring, case=world.case_b, store=world.store, by=world.users["worker_b"]
     )
     db.flush()
-    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(clock=clock)))
-    dependency = Scoped(DOCUMENT, Permission.DOCUMENT_READ)
     actor = actor_of(db, worker)
     for doc in mine:
-        got = dependency(request=request, db=db, actor=actor, case_id=world.case_a.id,
-                         doc_id=doc.id)  # fmt: skip
+        got = look_up(db, clock, DOCUMENT, Permission.DOCUMENT_READ, actor, world.case_a.id, doc.id)
         assert (got.document.id, got.case.id, got.actor) == (doc.id, world.case_a.id, actor)
     for doc_id in (theirs.id, uuid.uuid4()):
         with pytest.raises(HavenError) as refused:
-            dependency(request=request, db=db, actor=actor, case_id=world.case_a.id,
-                       doc_id=doc_id)  # fmt: skip
+            look_up(db, clock, DOCUMENT, Permission.DOCUMENT_READ, actor, world.case_a.id, doc_id)
         assert (refused.value.status, refused.value.keep_record) == (404, True)
         entry = _last_denial(db, worker)
         got_entry = (entry.object_type, entry.object_id, entry.reason_code)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -30,9 +29,7 @@ from app.policy.access import (
     TEAM,
     USER,
     Lookup,
-    Scoped,
 )
-from app.policy.deps import Actor
 from app.policy.permissions import Permission, Role
 from app.security.clock import FrozenClock
 from app.users import grants
@@ -44,15 +41,7 @@ from tests.factories import (
     make_task,
     make_user,
 )
-
-
-def _look(
-    db: Session, clock: FrozenClock, lookup: Lookup[Any], permission: Permission, actor: Actor,
-    object_id: uuid.UUID,
-) -> Any:  # fmt: skip
-    (name,) = lookup.params
-    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(clock=clock)))
-    return Scoped(lookup, permission)(request=request, db=db, actor=actor, **{name: object_id})
+from tests.policy.lookup import look_up
 
 
 def test_every_lookup_hands_the_route_its_caller_and_the_object_asked_for(
@@ -85,10 +74,10 @@ def test_every_lookup_hands_the_route_its_caller_and_the_object_asked_for(
     ]  # fmt: skip
     for lookup, permission, user, object_id, found in rows:
         actor = auditor if lookup is ACCOUNT else actor_of(db, user)
-        access = _look(db, clock, lookup, permission, actor, object_id)
+        access = look_up(db, clock, lookup, permission, actor, object_id)
         assert access.actor == actor, lookup.resource
         assert found(access) == object_id, lookup.resource
-    got = _look(db, clock, REFERRAL, Permission.REFERRAL_READ, actor_of(db, worker), referral.id)
+    got = look_up(db, clock, REFERRAL, Permission.REFERRAL_READ, actor_of(db, worker), referral.id)
     assert got.case.id == world.case_a.id  # the referral's own case
 
 
@@ -109,8 +98,8 @@ def test_a_grant_is_judged_by_the_requests_clock_not_the_machines(
     object_id = world.case_a.id if lookup is CASE else task.id
     permission = Permission.CASE_READ if lookup is CASE else Permission.TASK_READ
     actor = actor_of(db, holder)
-    assert _look(db, clock, lookup, permission, actor, object_id).actor == actor
+    assert look_up(db, clock, lookup, permission, actor, object_id).actor == actor
     clock.advance(timedelta(hours=2))  # the machine's clock still says the grant is live
     with pytest.raises(HavenError) as refused:
-        _look(db, clock, lookup, permission, actor, object_id)
+        look_up(db, clock, lookup, permission, actor, object_id)
     assert refused.value.status == 404
