@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from app.crypto.keyring import Keyring
 from app.security import throttle
@@ -146,3 +147,36 @@ def test_the_failure_that_holds_the_account_from_a_familiar_address_does_not_hol
     assert throttle.record_failure(db, home, at) is None
     assert throttle.hold(db, _client(keyring, "203.0.113.200"), at) is not None
     assert throttle.hold(db, home, at) is None
+
+
+def test_a_counter_another_process_created_meanwhile_is_the_one_counted(
+    committed: tuple[Engine, sessionmaker[Session]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two sign-ins failing at once for one counter that does not exist yet: both look, find
+    nothing, and insert; the second insert conflicts. The loser must count on the winner's
+    row (its failures kept, one row for the key), never lose the count or fail the sign-in.
+    The other process's insert is committed, on a connection of its own, in the window
+    between this one's look and its insert."""
+    _, factory = committed
+    key = "race:one-counter"
+    looked: list[str] = []
+    real_get = throttle._get  # the window is between this look and the insert
+
+    def look_then_lose_the_race(db: Session, k: str) -> LoginThrottle | None:
+        if looked:
+            return real_get(db, k)
+        looked.append(k)
+        with factory() as other:
+            other.add(LoginThrottle(key=k, failures=3, window_start=T0, locked_until=None))
+            other.commit()
+        return None  # what this process saw before the other committed
+
+    monkeypatch.setattr(throttle, "_get", look_then_lose_the_race)
+    with factory() as mine:
+        row = throttle.counter_row(mine, key, T0 + timedelta(seconds=1))
+        assert (row.key, row.failures, row.window_start.replace(tzinfo=UTC)) == (key, 3, T0)
+        row.failures += 1
+        mine.commit()
+    with factory() as check:
+        rows = check.scalars(select(LoginThrottle).where(LoginThrottle.key == key)).all()
+        assert [r.failures for r in rows] == [4]
