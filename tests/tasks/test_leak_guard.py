@@ -282,6 +282,31 @@ def test_a_name_one_typo_away_or_short_in_latin_is_found(person: PersonMarkers, 
     assert Finding.NAME in find_leaks(text, person)
 
 
+@pytest.mark.parametrize(
+    ("person", "text"),
+    [
+        # A three-letter name spelt out whose letter pairs (Ле, ев) are no form of it.
+        (PersonMarkers(legal_name="Лев Вигаданов"), "Передайте Л е в пакет"),
+        # A Latin p (a look-alike of р) in a mostly Cyrillic word: read as р.
+        (PersonMarkers(legal_name="Пётр Вигаданов"), "Спросить Пётp у входа"),
+        # The bare stem of a short name (genitive plural: двух Анн), letter for letter.
+        (PersonMarkers(legal_name="Анна Вигаданова"), "Здесь двух Анн не было"),
+        # A six-letter surname one letter mistyped.
+        (PersonMarkers(legal_name="Иван Волков"), "Встретить Волкоф"),
+        # Instrumental case on a three-letter skeleton stem (len-, olh-).
+        (PersonMarkers(legal_name="Лена Вигаданова"), "Поговорить с Леной"),
+        (PersonMarkers(legal_name="Ольга Вигаданова"), "Поговорить с Ольгой"),
+        # The surname inside a login, digits after it: found in the text as written (the
+        # digits-for-letters view reads "petrovst", which is not the name).
+        (PersonMarkers(legal_name="Ivan Petrov"), "Write to petrov57 on arrival"),
+    ],
+)
+def test_a_name_reached_by_one_rule_alone_is_found(person: PersonMarkers, text: str) -> None:
+    """Each of these is found by one rule only (the mutation run of 6 December showed that
+    dropping it let the name through while every other test passed)."""
+    assert Finding.NAME in find_leaks(text, person)
+
+
 def test_a_five_letter_handle_written_without_its_at_sign_is_found() -> None:
     """Handles are also looked for squashed into the text (no @, no punctuation) from five
     letters on."""
