@@ -78,9 +78,15 @@ SUITES: dict[str, Suite] = {
     ),
     "app.crypto": Suite(
         ("app/crypto/*",),
-        ("tests/crypto", "tests/security/test_defence_in_depth.py"),
+        (
+            "tests/crypto",
+            "tests/security/test_defence_in_depth.py",
+            "tests/pages/test_seal_pages.py",
+            "tests/pages/test_admin_pages.py",
+        ),
         "keyring, envelope, rotation, shredding, sealed service, blind index, secrets at "
-        "rest; per-case keys and the case id in the associated data",
+        "rest; per-case keys and the case id in the associated data; the sealed service's "
+        "refusal and unseal pages; the keys' state the administrator reads",
     ),
     "app.tasks.leak_guard": Suite(
         ("app/tasks/leak_guard.py",),
@@ -95,8 +101,9 @@ SUITES: dict[str, Suite] = {
     ),
     "app.audit": Suite(
         ("app/audit/*",),
-        ("tests/audit",),
-        "the log, Merkle tree, checkpoints, verifier and its edges, the schema attacks",
+        ("tests/audit", "tests/pages/test_audit_pages.py"),
+        "the log, Merkle tree, checkpoints, verifier and its edges, the schema attacks; "
+        "who reads the audit pages, and what they show",
     ),
 }
 

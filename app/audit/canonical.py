@@ -125,8 +125,11 @@ def decode_body(body: str) -> Recorded:
     """The values a body records; BodyError if it is not one this module could have written."""
     try:
         values: Any = json.loads(body)
-        if not isinstance(values, list) or len(values) != len(BODY_COLUMNS):
-            raise BodyError("not a body: wrong shape")
+    except (TypeError, ValueError) as exc:
+        raise BodyError(f"not a body: {type(exc).__name__}") from None
+    if not isinstance(values, list) or len(values) != len(BODY_COLUMNS):
+        raise BodyError("not a body: wrong shape")
+    try:
         at, actor, role, action, otype, oid, fields, outcome, rid, rc = values
         recorded = Recorded(
             at=datetime.strptime(at, TIME_FORMAT).replace(tzinfo=UTC),

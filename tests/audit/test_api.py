@@ -91,6 +91,9 @@ def test_filters_and_pages(client: TestClient, db: Session, as_auditor: dict[str
     future = (utcnow() + timedelta(minutes=5)).isoformat()
     assert total(case=case, since=future) == 0
     assert total(case=case, until=future) == 4
+    past = (utcnow() - timedelta(minutes=5)).isoformat()
+    assert total(case=case, until=past) == 0  # until is a bound, not ignored
+    assert total(case=case, since=past) == 4
     body = client.get(
         "/api/v1/audit", params={"case": case, "page": 2, "per_page": 3}, headers=as_auditor
     ).json()
@@ -102,6 +105,10 @@ def test_filters_and_pages(client: TestClient, db: Session, as_auditor: dict[str
         "/api/v1/audit", params={"since": future, "until": utcnow().isoformat()}, headers=as_auditor
     )
     assert inverted.status_code == 422
+    for since, until in ((future, utcnow().isoformat()), (future, future)):  # until must be after
+        r = client.get("/api/v1/audit", params={"since": since, "until": until}, headers=as_auditor)
+        assert r.status_code == 422, (since, until)
+        assert r.json()["errors"] == [{"field": "until", "message": "must be after since"}]
 
 
 @pytest.mark.parametrize(
@@ -119,7 +126,7 @@ def test_csv_export_neutralises_formulas_and_is_audited(
     r = client.get(path, params={"actor": str(mallory), **extra}, headers=as_auditor)
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"]
+    assert r.headers["content-disposition"] == 'attachment; filename="haven-audit.csv"'
     rows = list(csv.reader(io.StringIO(r.text)))
     assert rows[0][6] == "object_id"
     cells = [row[6] for row in rows[1:]]
@@ -128,6 +135,9 @@ def test_csv_export_neutralises_formulas_and_is_audited(
     exported = _own_entries(db, {AuditAction.AUDIT_EXPORTED.value})
     assert exported
     assert exported[-1].fields == ["actor"]
+    # The export's own entry names who exported (an export by nobody could not be followed up).
+    me = client.get("/api/v1/me", headers=as_auditor)
+    assert (str(exported[-1].actor_id), exported[-1].actor_role) == (me.json()["id"], "auditor")
 
 
 def test_reads_of_the_log_are_audited(

@@ -16,6 +16,9 @@ from app.audit.checkpoints import (
     checkpoint_if_due,
     latest_checkpoint,
     signing_key,
+    start_scheduler,
+    take_checkpoint,
+    trusted_keys,
     verifier_key,
 )
 from app.audit.note import (
@@ -29,6 +32,7 @@ from app.audit.note import (
 )
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.crypto.models import RetiredVerifierKey
 from app.db import transaction, utcnow
 from tests.audit.conftest import ORIGIN, AuditLog
 
@@ -163,6 +167,75 @@ def test_scheduler_takes_checkpoints_when_due(audit_log: AuditLog) -> None:
     # race the writes and catch the log half-way.
     audit_log.write(3)
     scheduler.start()
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with transaction(audit_log.factory) as s:
+                last = latest_checkpoint(s)
+            if last is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+    finally:
+        scheduler.stop()
+    assert last is not None
+    assert last.tree_size == 3
+    assert audit_log.verify().ok
+
+
+def test_the_latest_checkpoint_is_the_newest_of_several(audit_log: AuditLog) -> None:
+    audit_log.write(6, checkpoint_every=2)
+    with transaction(audit_log.factory) as s:
+        last = latest_checkpoint(s)
+        assert last is not None
+        assert last.tree_size == 6
+
+
+def test_checkpoints_signed_before_a_root_rotation_stay_trusted(
+    audit_log: AuditLog, keyring: Keyring
+) -> None:
+    """A root-key rotation retires the checkpoint key with the root; its public half, kept in
+    retired_verifier_keys, still opens the checkpoints it signed, and today's key opens
+    today's. A key never retired opens nothing."""
+    old = Keyring()
+    old.unseal_with_root(bytes(range(32)))
+    retired = Keyring()
+    retired.unseal_with_root(bytes(range(1, 33)))
+    with transaction(audit_log.factory) as s:
+        s.add(RetiredVerifierKey(key=verifier_key(old, ORIGIN).encode()))
+        s.add(RetiredVerifierKey(key=verifier_key(retired, ORIGIN).encode()))
+    audit_log.write(2)
+    with transaction(audit_log.factory) as s:
+        before = take_checkpoint(s, keyring=old, origin=ORIGIN).note
+        today = take_checkpoint(s, keyring=keyring, origin=ORIGIN).note
+        keys = trusted_keys(s, keyring, ORIGIN)
+    assert [k.encode() for k in keys] == [
+        verifier_key(keyring, ORIGIN).encode(),
+        verifier_key(old, ORIGIN).encode(),
+        verifier_key(retired, ORIGIN).encode(),
+    ]
+    for note in (before, today):
+        assert open_checkpoint(note, keys).size == 2
+    stranger = Keyring()
+    stranger.unseal_with_root(bytes(range(2, 34)))
+    with transaction(audit_log.factory) as s:
+        forged = take_checkpoint(s, keyring=stranger, origin=ORIGIN).note
+    with pytest.raises(NoteError, match="trusted"):
+        open_checkpoint(forged, keys)
+
+
+@pytest.mark.slow
+def test_the_service_starts_its_scheduler_unless_the_poll_is_off(audit_log: AuditLog) -> None:
+    """What `haven serve` calls: no scheduler at a poll of 0; at any other poll (a fraction
+    of a second here) a scheduler of its own engine, taking the checkpoint that is due."""
+    url = audit_log.engine.url.render_as_string(hide_password=False)
+    off = _settings(database_url=url, audit_checkpoint_poll_seconds=0)
+    assert start_scheduler(off, audit_log.keyring) is None
+    audit_log.write(3)
+    settings = _settings(
+        database_url=url, audit_checkpoint_every=3, audit_checkpoint_poll_seconds=0.05
+    )
+    scheduler = start_scheduler(settings, audit_log.keyring)
+    assert scheduler is not None
     try:
         deadline = time.monotonic() + 10
         while True:

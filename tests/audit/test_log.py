@@ -169,6 +169,30 @@ def test_the_encoding_is_the_documented_one() -> None:
         encode_body(at=datetime(2026, 1, 1), action="a")  # noqa: DTZ001 - the point
 
 
+def test_every_value_of_a_body_reads_back_as_written() -> None:
+    """A body with every column set (a refusal: outcome, request id, reason) decodes to the
+    same values and is accepted as canonical: a reader or verifier that dropped one of them
+    would call every such entry malformed, or show it without its request id."""
+    at = datetime(2026, 3, 4, 5, 6, 7, 8, tzinfo=UTC)
+    values = {
+        "at": at, "action": "access.denied", "actor_id": uuid.UUID(int=0xCD),
+        "actor_role": "volunteer", "object_type": "case", "object_id": "c-1",
+        "fields": ["notes"], "outcome": "denied", "request_id": "req-7f3a",
+        "reason_code": "not_found",
+    }  # fmt: skip
+    body = encode_body(**values)  # type: ignore[arg-type]
+    got = decode_body(body)
+    assert {name: getattr(got, name) for name in values} == values
+    wrong_shape = (body[: body.rindex(",")] + "]", "{}", '"text"')
+    for not_a_body in wrong_shape:
+        with pytest.raises(BodyError, match=r"^not a body: wrong shape$"):
+            decode_body(not_a_body)
+    with pytest.raises(BodyError, match=r"^not a body: JSONDecodeError$"):
+        decode_body(body[:-1])
+    with pytest.raises(BodyError, match=r"^not a body: not in canonical form$"):
+        decode_body(body.replace(",", ", "))
+
+
 @pytest.mark.parametrize(
     "statement",
     [

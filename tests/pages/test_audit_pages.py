@@ -58,6 +58,7 @@ def test_filters_paging_and_actor_names(
     for _ in range(55):
         record(db, AuditAction.CASE_READ, by=By(worker.id), on=("case", case.id), fields=["unit"])
     record(db, AuditAction.CASE_UPDATED, by=By(worker.id), on=("case", uuid.uuid4()))
+    record(db, AuditAction.CASE_READ, by=By(uuid.uuid4()), on=("case", uuid.uuid4()))
     db.flush()
     page = client.get(f"/audit?actor={worker.id}&action=case.read")
     assert page.status_code == 200
@@ -76,6 +77,13 @@ def test_filters_paging_and_actor_names(
     assert "56 entries" in client.get(f"/audit?actor={worker.id}&{days}").text
     past = f"since={today - timedelta(days=9)}&until={today - timedelta(days=8)}"
     assert "0 entries" in client.get(f"/audit?actor={worker.id}&{past}").text
+    # The last day counts whole, and no more: until yesterday holds nothing of today's.
+    yesterday = f"since={today - timedelta(days=2)}&until={today - timedelta(days=1)}"
+    assert "0 entries" in client.get(f"/audit?actor={worker.id}&{yesterday}").text
+    # From tomorrow on: nothing yet (a filter that forgot `since` would show all 56).
+    tomorrow = today + timedelta(days=1)
+    assert "0 entries" in client.get(f"/audit?actor={worker.id}&since={tomorrow}").text
+    assert "0 entries" in client.get(f"/audit?since={tomorrow}&until={tomorrow}").text
 
 
 def test_bad_filters_are_named_beside_their_fields(
@@ -90,9 +98,15 @@ def test_bad_filters_are_named_beside_their_fields(
     assert error_beside(r.text, "action")
     assert "YYYY-MM-DD" in error_beside(r.text, "since")
     assert 'value="HV-1999-ZZZZZZ"' in r.text  # kept as typed
-    r = client.get("/audit?since=2026-03-10&until=2026-03-01")
+    for until in ("2026-03-01", "2026-03-09"):  # far before, and the day before the start
+        r = client.get(f"/audit?since=2026-03-10&until={until}")
+        assert r.status_code == 422
+        assert "after the start" in error_beside(r.text, "until")
+    assert client.get("/audit?since=2026-03-10&until=2026-03-10").status_code == 200  # one day
+    r = client.get("/audit?since=nope&until=3%20May")  # both wrong: both named
     assert r.status_code == 422
-    assert "after the start" in error_beside(r.text, "until")
+    assert "YYYY-MM-DD" in error_beside(r.text, "since")
+    assert "YYYY-MM-DD" in error_beside(r.text, "until")
     assert client.get("/audit/export.csv?since=nope").status_code == 422
 
 
