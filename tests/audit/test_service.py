@@ -5,14 +5,24 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.checkpoints import signing_key, take_checkpoint
 from app.audit.events import AuditAction
 from app.audit.log import record
-from app.audit.models import AuditEntry
-from app.audit.service import AuditFilter, alerts, export_csv, query_entries, verify
+from app.audit.models import AuditEntry, AuditLeaf
+from app.audit.note import Checkpoint, sign_checkpoint
+from app.audit.service import (
+    AuditFilter,
+    alerts,
+    export_audited,
+    export_csv,
+    query_entries,
+    verify,
+)
 from app.audit.tree import sequence_now
 from app.config import Settings
 from app.crypto.keyring import Keyring
@@ -114,3 +124,101 @@ def test_verify_has_the_api_shape(db: Session, keyring: Keyring, settings: Setti
     assert set(result) == {"ok", "entries", "first_bad"}
     assert result["ok"] is True
     assert result["first_bad"] is None
+
+
+def test_the_filters_bounds_and_order_to_the_microsecond(db: Session) -> None:
+    """since is inclusive, until exclusive; a case filter is that case (not another object
+    with the same id); entries come newest first by time even when written out of order;
+    a page holds 50 by default and at least one."""
+    t0 = utcnow() - timedelta(hours=1)
+    case = str(uuid.uuid4())
+
+    def add(at: datetime, **values: object) -> int:
+        entry = AuditEntry.of(at=at, action="case.read", actor_id=ANNA, **values)
+        db.add(entry)
+        db.flush()
+        return entry.id
+
+    late = add(t0 + timedelta(seconds=2), object_type="case", object_id=case)
+    at_since = add(t0, object_type="case", object_id=case)
+    add(t0 + timedelta(seconds=1), object_type="document", object_id=case)  # not the case
+    at_until = add(t0 + timedelta(seconds=3), object_type="case", object_id=case)
+    other = add(t0 + timedelta(seconds=1), object_type="case", object_id=str(uuid.uuid4()))
+
+    def ids(flt: AuditFilter, **kw: int) -> list[int]:
+        return [row.entry.id for row in query_entries(db, flt, **kw).items]
+
+    window = AuditFilter(since=t0, until=t0 + timedelta(seconds=3))
+    assert ids(AuditFilter(case_id=case, since=t0)) == [at_until, late, at_since]
+    assert ids(AuditFilter(case_id=case, since=window.since, until=window.until)) == [
+        late,
+        at_since,
+    ]
+    assert other in ids(window)
+    assert ids(AuditFilter(case_id=case, since=t0), per_page=0) == [at_until]
+    for n in range(52):
+        add(t0 - timedelta(hours=1, seconds=n))
+    assert len(query_entries(db, AuditFilter(actor_id=ANNA)).items) == 50
+
+
+def test_the_csv_holds_each_column_as_recorded(db: Session) -> None:
+    """Oldest first by time; an empty value is an empty cell; the fields space-separated;
+    a carriage return at a cell's start neutralised like a formula."""
+    t0 = utcnow() - timedelta(hours=1)
+    late = AuditEntry.of(at=t0 + timedelta(seconds=1), action="case.read", actor_id=ANNA,
+                         object_type="case", object_id="c-1", fields=["notes", "legal_name"],
+                         request_id="req-1", reason_code="\rsum")  # fmt: skip
+    early = AuditEntry.of(at=t0, action="case.read", actor_id=ANNA)
+    db.add_all([late, early])
+    db.commit()
+    sequence_now(db)
+    rows = list(csv.DictReader(io.StringIO("".join(export_csv(db, AuditFilter(actor_id=ANNA))))))
+    assert [r["at"] for r in rows] == [t0.isoformat(), (t0 + timedelta(seconds=1)).isoformat()]
+    assert rows[0]["object_id"] == rows[0]["request_id"] == rows[0]["fields"] == ""
+    assert (rows[1]["fields"], rows[1]["request_id"]) == ("legal_name notes", "req-1")
+    assert rows[1]["reason_code"] == "'\rsum"
+    seqs = [int(r["seq"]) for r in rows]
+    assert seqs[0] != seqs[1]
+    positions = select(AuditLeaf.entry_id, AuditLeaf.seq)
+    stored = {row.entry_id: row.seq for row in db.execute(positions)}
+    assert seqs == [stored[early.id], stored[late.id]]
+
+
+def test_an_export_is_recorded_with_every_filter_named(db: Session) -> None:
+    day = timedelta(days=1)
+    flt = AuditFilter(actor_id=ANNA, case_id="c-1", action=AuditAction.CASE_READ,
+                      since=utcnow() - day, until=utcnow() + day)  # fmt: skip
+    for _ in range(2):
+        _read(db, ANNA, "c-1")
+    body = export_audited(db, actor=By(BORIS, "auditor"), flt=flt)
+    assert len(body.splitlines()) == 3
+    assert body == "".join(export_csv(db, flt))  # the export's own entry is not among them
+    entry = db.scalars(
+        select(AuditEntry).where(AuditEntry.action == AuditAction.AUDIT_EXPORTED.value)
+    ).one()
+    assert (entry.actor_id, entry.object_type, entry.object_id, entry.reason_code) == (
+        BORIS,
+        "audit_log",
+        None,
+        "csv",
+    )
+    assert entry.fields == ["action", "actor", "case", "since", "until"]
+
+
+def test_verify_checks_a_checkpoint_held_off_the_server(
+    db: Session, keyring: Keyring, settings: Settings
+) -> None:
+    """A checkpoint the auditor brings is checked against the log: one for a tree the log
+    never had (another root at the same size) is a failure."""
+    _read(db, ANNA, str(uuid.uuid4()))
+    db.commit()
+    sequence_now(db)
+    note = take_checkpoint(db, keyring=keyring, origin=settings.audit_origin).note
+    assert verify(db, keyring=keyring, settings=settings, checkpoint=note)["ok"] is True
+    size = int(note.split("\n")[1])
+    forged = sign_checkpoint(
+        Checkpoint(settings.audit_origin, size, bytes(32)), settings.audit_origin,
+        signing_key(keyring),
+    )  # fmt: skip
+    assert verify(db, keyring=keyring, settings=settings)["ok"] is True
+    assert verify(db, keyring=keyring, settings=settings, checkpoint=forged)["ok"] is False
