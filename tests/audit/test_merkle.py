@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from app.audit.merkle import (
     StreamingTree,
     leaf_hash,
     node_hash,
+    root_from_inclusion_proof,
     verify_consistency,
     verify_inclusion,
 )
@@ -145,3 +147,86 @@ def test_streaming_tree_matches_in_memory_tree(monkeypatch: pytest.MonkeyPatch) 
     assert stream.root() == tree.root()
     with pytest.raises(ValueError, match="last chunk"):
         stream.add_chunk(leaves[:1])
+
+
+def test_every_proof_of_every_tree_up_to_33_leaves_verifies() -> None:
+    """Every (index, size) inclusion proof and every (size1, size2) consistency proof, not
+    a sample: the right-hand branches of the proof builders and the last leaf at an even
+    index (where the verifier shifts its counters inside the loop) are all reached."""
+    leaves = _leaves(33)
+    tree = MerkleTree(leaves)
+    for size in range(1, 34):
+        root = tree.root(size)
+        for index in range(size):
+            verify_inclusion(leaves[index], index, size, tree.inclusion_proof(index, size), root)
+        for size1 in range(1, size + 1):
+            proof = tree.consistency_proof(size1, size)
+            verify_consistency(size1, size, proof, tree.root(size1), root)
+
+
+def _exactly(text: str) -> str:
+    return "^" + re.escape(text) + "$"
+
+
+def test_each_refusal_says_what_is_wrong() -> None:
+    """The verifier's findings quote these words: each says which check failed."""
+    leaves = _leaves(7)
+    tree = MerkleTree(leaves)
+    root, proof = tree.root(), tree.inclusion_proof(6)
+    h = leaves[0]
+    inclusion = [
+        ((leaves[6], 7, 7, proof), "index 7 outside a tree of size 7"),
+        ((leaves[6], -1, 7, proof), "index -1 outside a tree of size 7"),
+        ((h[:31], 6, 7, proof), "leaf hash is 31 bytes, not 32"),
+        ((leaves[6], 6, 7, [*proof[:-1], h + b"x"]), "proof hash is 33 bytes, not 32"),
+        ((leaves[6], 6, 7, [*proof, h]), "proof too long"),
+        ((leaves[6], 6, 7, proof[:-1]), "proof too short"),
+    ]
+    for args, words in inclusion:
+        with pytest.raises(ProofError, match=_exactly(words)):
+            root_from_inclusion_proof(*args)
+    with pytest.raises(ProofError, match=_exactly("inclusion proof does not lead to the root")):
+        verify_inclusion(leaves[5], 6, 7, proof, root)
+    r3, r7, c = tree.root(3), tree.root(7), tree.consistency_proof(3, 7)
+    consistency = [
+        ((0, 7, c, r3, r7), "no consistency proof from size 0 to size 7"),
+        ((7, 3, c, r3, r7), "no consistency proof from size 7 to size 3"),
+        ((7, 7, c, r7, r7), "equal sizes need an empty proof"),
+        ((7, 7, [], r3, r7), "equal sizes but different roots"),
+        ((3, 7, [], r3, r7), "empty proof"),
+        ((3, 7, [*c[:-1], h[:5]], r3, r7), "proof hash is 5 bytes, not 32"),
+        ((3, 7, c, r3[:4], r7), "root1 is 4 bytes, not 32"),
+        ((3, 7, [*c, h], r3, r7), "proof too long"),
+        ((3, 7, c[:-1], r3, r7), "proof too short"),
+        ((3, 7, c, tree.root(2), r7), "consistency proof does not lead to both roots"),
+        ((3, 7, c, r3, tree.root(6)), "consistency proof does not lead to both roots"),
+    ]
+    for args, words in consistency:
+        with pytest.raises(ProofError, match=_exactly(words)):
+            verify_consistency(*args)  # type: ignore[arg-type]
+    verify_consistency(7, 7, [], r7, r7)  # equal sizes, equal roots: consistent
+    for call, words in (
+        (lambda: tree.root(8), "size outside the tree"),
+        (lambda: tree.root(-1), "size outside the tree"),
+        (lambda: tree.inclusion_proof(7, 7), "index or size outside the tree"),
+        (lambda: tree.inclusion_proof(0, 8), "index or size outside the tree"),
+        (lambda: tree.consistency_proof(0, 7), "sizes outside the tree"),
+        (lambda: tree.consistency_proof(5, 4), "sizes outside the tree"),
+    ):
+        with pytest.raises(ValueError, match=_exactly(words)):
+            call()
+
+
+def test_streaming_tree_over_many_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Thirteen chunks: the frontier merges several heights and keeps apart what must not
+    merge (a tree of 96 leaves is 64 + 32, not one node)."""
+    monkeypatch.setattr(StreamingTree, "CHUNK", 8)
+    leaves = _leaves(100)
+    tree = MerkleTree(leaves)
+    stream = StreamingTree()
+    for start in range(0, len(leaves), 8):
+        stream.add_chunk(leaves[start : start + 8])
+        assert stream.root() == tree.root(stream.size), stream.size
+    summary = StreamingTree()
+    with pytest.raises(ValueError, match=_exactly("a summary must cover its whole chunk")):
+        summary.add_summary(8, {4: []})
