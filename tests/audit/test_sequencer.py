@@ -239,3 +239,19 @@ def test_an_idle_sequencer_takes_no_write_lock(audit_log: AuditLog) -> None:
         event.remove(audit_log.engine, "begin", begin)
     assert _pending_ids(audit_log) == []
     assert audit_log.verify().ok
+
+
+def test_a_background_turn_reports_only_a_large_batch(
+    audit_log: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The turn's return is its log line: quiet for the usual trickle, the count when at
+    least a batch was waiting (here a batch is three entries)."""
+    from app.audit import tree
+
+    monkeypatch.setattr(tree, "BATCH", 3)
+    for pending, said in ((2, None), (3, "sequenced 3 entries"), (7, "sequenced 7 entries")):
+        audit_log.write(pending, sequence=False)
+        assert sequencer_step(audit_log.factory) == said, pending
+        assert _pending_ids(audit_log) == []
+    assert audit_log.sql("SELECT size FROM audit_head")[0][0] == 12
+    assert audit_log.verify().ok
