@@ -17,9 +17,9 @@ from app.audit.checkpoints import signing_key, verifier_key
 from app.audit.merkle import ProofError, StreamingTree, leaf_hash, verify_consistency
 from app.audit.models import AuditEntry
 from app.audit.note import Checkpoint, open_checkpoint, sign_checkpoint
-from app.audit.proofs import consistency_proof, inclusion_proof, tree_root
+from app.audit.proofs import consistency_proof, inclusion_proof, stored_tree, tree_root
 from app.audit.scanner import Source, Summary
-from app.audit.tree import append_leaves
+from app.audit.tree import append_leaves, read_head
 from app.audit.verify import VerifyReport, verify_log
 from app.db import transaction
 from tests.audit.conftest import ORIGIN, AuditLog
@@ -515,3 +515,33 @@ def test_a_worker_gets_the_connection_string_on_stdin_only(
     assert isinstance(env, dict)
     assert not [k for k in env if k.startswith("HAVEN_")]
     assert "canary" not in " ".join(env.values())
+
+
+def test_proofs_against_an_older_checkpoint_after_the_log_grew(audit_log: AuditLog) -> None:
+    """A lawyer holds the checkpoint of 8 entries; the log has 13 since. The proofs asked
+    for that size are built over its first 8 leaves (not the head's), from the first entry
+    to the last; a position outside it is refused in words; the printed proof is line
+    based."""
+    audit_log.write(8)
+    held = open_checkpoint(audit_log.checkpoint_note(), [verifier_key(audit_log.keyring, ORIGIN)])
+    audit_log.write(5)
+    ids = {seq: audit_log.entry_id(seq) for seq in (0, 7)}
+    with transaction(audit_log.factory) as s:
+        for seq in (0, 7):
+            proof = inclusion_proof(s, seq, 8)
+            assert (proof.size, proof.root) == (8, held.root)
+            entry = s.scalars(select(AuditEntry).where(AuditEntry.id == ids[seq])).one()
+            proof.verify(leaf_hash(leaf_input(seq, entry.id, entry.body)))
+        assert proof.text().endswith("\n")
+        assert not proof.text().endswith("\n\n")
+        assert proof.text().splitlines()[:2] == ["seq 7", "tree size 8"]
+        for seq in (8, -1):
+            with pytest.raises(LookupError, match=f"^no entry {seq} in a tree of 8 entries$"):
+                inclusion_proof(s, seq, 8)
+        head = read_head(s)[1]
+        verify_consistency(8, 13, consistency_proof(s, 8), held.root, head)
+        verify_consistency(3, 8, consistency_proof(s, 3, 8), tree_root(s, 3), held.root)
+        with pytest.raises(
+            LookupError, match=r"^the stored leaves do not cover positions 0\.\.13$"
+        ):
+            stored_tree(s, 14)
