@@ -95,3 +95,36 @@ def test_a_checkpoint_file_that_cannot_be_read_is_named_not_a_traceback(
     assert result.exit_code == 2
     assert "Cannot read the checkpoint file: FileNotFoundError" in result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_a_failure_goes_to_stderr(install: str, tmp_path: Path) -> None:
+    """What a script reads from stdout (a checkpoint, a key) never holds an error."""
+    result = runner.invoke(cli, ["audit", "verify", "--checkpoint", str(tmp_path / "nope.txt")])
+    assert "Cannot read the checkpoint file" in result.stderr
+    assert "Cannot read" not in result.stdout
+
+
+def test_a_passphrase_install_signs_after_the_passphrase_is_typed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside dev mode the root key is nowhere on disk: signing a checkpoint asks for the
+    passphrase (from stdin here), and a wrong one signs nothing."""
+    phrase = "a passphrase for a test only"
+    monkeypatch.setenv("HAVEN_DATABASE_URL", f"sqlite:///{tmp_path}/var/haven.db")
+    monkeypatch.setenv("HAVEN_KEY_FILE", str(tmp_path / "var" / "dev-root.key"))
+    monkeypatch.setenv("HAVEN_SEAL_MODE", "passphrase")
+    init = runner.invoke(cli, ["init", "--seal-mode", "passphrase"], input=phrase + "\n")
+    assert init.exit_code == 0, init.output
+    cp = tmp_path / "checkpoint.txt"
+    wrong = runner.invoke(cli, ["audit", "checkpoint", "--out", str(cp)], input="not it\n")
+    assert wrong.exit_code == 1
+    assert not cp.exists()
+    right = runner.invoke(cli, ["audit", "checkpoint", "--out", str(cp)], input=phrase + "\n")
+    assert right.exit_code == 0, right.output
+    key = runner.invoke(cli, ["audit", "pubkey"], input=phrase + "\n").stdout.strip()
+    key_file = tmp_path / "audit.pub"
+    key_file.write_text(key.splitlines()[-1] + "\n")
+    verified = runner.invoke(
+        cli, ["audit", "verify", "--checkpoint", str(cp), "--key", str(key_file)]
+    )
+    assert verified.exit_code == 0, verified.output
