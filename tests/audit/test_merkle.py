@@ -230,3 +230,33 @@ def test_streaming_tree_over_many_chunks(monkeypatch: pytest.MonkeyPatch) -> Non
     summary = StreamingTree()
     with pytest.raises(ValueError, match=_exactly("a summary must cover its whole chunk")):
         summary.add_summary(8, {4: []})
+
+
+def test_streaming_tree_edges_and_refusals(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An empty stream has the empty root; a chunk fed as a summary answers at its own start
+    (the size before it) without asking the summary for a prefix of nothing; each misuse is
+    refused in words."""
+    from app.audit.merkle import decompose, unpack_frontier
+
+    monkeypatch.setattr(StreamingTree, "CHUNK", 8)
+    assert StreamingTree().root() == EMPTY_ROOT
+    leaves = _leaves(20)
+    tree = MerkleTree(leaves)
+    stream = StreamingTree()
+    stream.add_chunk(leaves[:8])
+    second = MerkleTree(leaves[8:16])
+    stream.add_summary(8, {8: decompose(second._levels, 0, 8)})  # the chunk's own ranges
+    assert stream.root_at(8) == tree.root(8)
+    assert stream.root() == tree.root(16)
+    for call, words in (
+        (lambda: stream.root_at(7), "size outside the current chunk"),
+        (lambda: stream.add_chunk(leaves[:9]), "chunk too long"),
+        (lambda: StreamingTree().add_summary(8, {4: []}), "a summary must cover its whole chunk"),
+    ):
+        with pytest.raises(ValueError, match=_exactly(words)):
+            call()
+    stream.add_chunk(leaves[16:20])
+    with pytest.raises(ValueError, match=_exactly("only the last chunk may be shorter than CHUNK")):
+        stream.add_chunk(leaves[:8])
+    with pytest.raises(ValueError, match=_exactly("stored frontier does not match the tree size")):
+        unpack_frontier(bytes(64), 3 + 4)  # three set bits need 96 bytes
