@@ -336,3 +336,47 @@ def test_a_flush_of_many_entries_marks_them_pending_in_one_statement(
     assert {p.entry_id: p.digest for p in marked} == {
         e.id: pending_digest(e.id, e.body) for e in entries
     }
+
+
+def test_an_entry_carries_its_requests_id_and_outcome(db: Session) -> None:
+    """The request id joins an entry to the access log's line for the same request (both
+    hold it; neither holds a body); outside a request ("-") an entry has none. An act
+    recorded without an outcome is "ok"."""
+    from app.logs import request_id_var
+
+    token = request_id_var.set("5e1f0c2a9d3b4e7f")
+    try:
+        one = record(db, AuditAction.CASE_READ, on=("case", "c-1"))
+        many = record_each(db, AuditAction.CASE_READ, on=[("case", "c-2"), ("case", "c-3")])
+    finally:
+        request_id_var.reset(token)
+    outside = record_each(db, AuditAction.CASE_READ, on=[("case", "c-4")])
+    assert [e.request_id for e in (one, *many)] == ["5e1f0c2a9d3b4e7f"] * 3
+    assert [e.recorded().request_id for e in (one, *many)] == ["5e1f0c2a9d3b4e7f"] * 3
+    assert outside[0].request_id is None
+    assert {e.outcome for e in (one, *many, *outside)} == {"ok"}
+
+
+def test_audit_times_are_utc_whatever_the_servers_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A time given in Moscow's zone, on a server set to Kyiv's, is written as UTC."""
+    from zoneinfo import ZoneInfo
+
+    from app.audit.canonical import at_text
+
+    monkeypatch.setenv("TZ", "Europe/Kyiv")
+    time.tzset()
+    try:
+        at = datetime(2026, 3, 4, 12, 0, tzinfo=ZoneInfo("Europe/Moscow"))
+        assert at_text(at) == "2026-03-04 09:00:00.000000"
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    with pytest.raises(
+        ValueError, match=r"^naive datetime refused: audit times are timezone-aware UTC$"
+    ):
+        at_text(datetime(2026, 3, 4, 12, 0))  # noqa: DTZ001 - the point
+
+
+def test_a_body_of_the_wrong_types_names_the_error() -> None:
+    with pytest.raises(BodyError, match=r"^not a body: TypeError$"):
+        decode_body("[1,2,3,4,5,6,7,8,9,10]")
