@@ -249,3 +249,24 @@ def test_the_service_starts_its_scheduler_unless_the_poll_is_off(audit_log: Audi
     assert last is not None
     assert last.tree_size == 3
     assert audit_log.verify().ok
+
+
+def test_the_checkpoint_key_is_the_documented_derivation_of_the_root() -> None:
+    """HKDF-SHA256 of the root, no salt, info "haven/v1/audit-checkpoint-ed25519", read as
+    an Ed25519 private key (computed here with the library alone): the checkpoints a lawyer
+    holds keep verifying after an upgrade only while this stays exactly so."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    root = bytes(range(32))
+    ring = Keyring()
+    ring.unseal_with_root(root)
+    seed = HKDF(
+        algorithm=hashes.SHA256(), length=32, salt=None, info=b"haven/v1/audit-checkpoint-ed25519"
+    ).derive(root)
+    expected = public_verifier_key(ORIGIN, Ed25519PrivateKey.from_private_bytes(seed))
+    assert verifier_key(ring, ORIGIN) == expected
+    assert (
+        expected.encode()
+        == "haven.test/audit+c188aafa+AUKeQLjDBqXc0y2tihOOrWcQ+MHO5cR0jpu5tsFuPcCY"
+    )
