@@ -270,6 +270,7 @@ def test_the_edges_of_declension_folding_and_spacing(
     [
         (PERSON, "Ask for Kolosovsly"),  # one letter mistyped
         (PERSON, "Ask for Kolosovsy"),  # one letter dropped
+        (PERSON, "Ask for Kolosovsrky"),  # one letter added
         (PERSON, "Ask for Klosovsky"),
         (PersonMarkers(legal_name="Александр Вигаданов"), "Ask for Olexandr"),  # vowels differ
         (PersonMarkers(legal_name="Лев Ира Вигаданова"), "Ask for Lev"),  # short, in Latin
@@ -296,6 +297,11 @@ def test_a_name_one_typo_away_or_short_in_latin_is_found(person: PersonMarkers, 
         # Instrumental case on a three-letter skeleton stem (len-, olh-).
         (PersonMarkers(legal_name="Лена Вигаданова"), "Поговорить с Леной"),
         (PersonMarkers(legal_name="Ольга Вигаданова"), "Поговорить с Ольгой"),
+        # Consonant and vowel alternations on stems too short for a one-letter tolerance:
+        # Ukrainian к: ц (Ірка, Ірці) and і: о (Кіт, Кота), Belarusian ў: в (Лёў, Лёва).
+        (PersonMarkers(legal_name="Ірка Вигадана"), "Передати Ірці ключі"),
+        (PersonMarkers(legal_name="Кіт Вигаданий"), "Спитати Кота"),
+        (PersonMarkers(legal_name="Лёў Вигаданы"), "Спытаць Лёва"),
         # The surname inside a login, digits after it: found in the text as written (the
         # digits-for-letters view reads "petrovst", which is not the name).
         (PersonMarkers(legal_name="Ivan Petrov"), "Write to petrov57 on arrival"),
