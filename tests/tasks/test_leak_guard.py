@@ -302,8 +302,8 @@ def test_a_name_one_typo_away_or_short_in_latin_is_found(person: PersonMarkers, 
         (PersonMarkers(legal_name="Ірка Вигадана"), "Передати Ірці ключі"),
         (PersonMarkers(legal_name="Кіт Вигаданий"), "Спитати Кота"),
         (PersonMarkers(legal_name="Лёў Вигаданы"), "Спытаць Лёва"),
-        # Russian typed in Latin letters: a four-letter stem with a one-letter ending.
-        (PersonMarkers(legal_name="Oleg Vigadanov"), "Peredat klyuchi dlya Olega"),
+        # Russian typed in Latin letters: a four-letter stem with a two-letter ending.
+        (PersonMarkers(legal_name="Petr Vigadanov"), "Vstretit zavtra s Petrom"),
         # The surname inside a login, digits after it: found in the text as written (the
         # digits-for-letters view reads "petrovst", which is not the name).
         (PersonMarkers(legal_name="Ivan Petrov"), "Write to petrov57 on arrival"),
