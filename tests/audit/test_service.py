@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.audit.canonical import decode_body
 from app.audit.checkpoints import signing_key, take_checkpoint
 from app.audit.events import AuditAction
 from app.audit.log import record
@@ -26,7 +27,8 @@ from app.audit.service import (
 from app.audit.tree import sequence_now
 from app.config import Settings
 from app.crypto.keyring import Keyring
-from app.db import utcnow
+from app.db import transaction, utcnow
+from tests.audit.conftest import AuditLog
 from tests.factories import By
 
 ANNA = uuid.uuid4()  # a synthetic caseworker
@@ -222,3 +224,18 @@ def test_verify_checks_a_checkpoint_held_off_the_server(
     )  # fmt: skip
     assert verify(db, keyring=keyring, settings=settings)["ok"] is True
     assert verify(db, keyring=keyring, settings=settings, checkpoint=forged)["ok"] is False
+
+
+def test_a_tampered_body_is_still_shown_from_its_columns(tampered: AuditLog) -> None:
+    """A body rewritten out of canonical form (the verifier names it) still appears in the
+    auditor's list, read from its columns, instead of breaking the page."""
+    target = tampered.entry_id(7)
+    body = str(tampered.sql("SELECT body FROM audit_entries WHERE id = :i", i=target)[0][0])
+    tampered.sql(
+        "UPDATE audit_entries SET body = :b WHERE id = :i", b=body.replace(",", ", "), i=target
+    )
+    with transaction(tampered.factory) as s:
+        rows = [r.as_dict() for r in query_entries(s, per_page=200).items if r.entry.id == target]
+    assert len(rows) == 1
+    assert rows[0]["seq"] == 7
+    assert rows[0]["action"] == decode_body(body).action
