@@ -128,3 +128,20 @@ def test_a_passphrase_install_signs_after_the_passphrase_is_typed(
         cli, ["audit", "verify", "--checkpoint", str(cp), "--key", str(key_file)]
     )
     assert verified.exit_code == 0, verified.output
+
+
+def test_an_unreadable_key_file_is_named_not_a_traceback(install: str, tmp_path: Path) -> None:
+    """A dev root key file cut short, or a verifier key file that holds no key: the command
+    says which file it could not read, on stderr, and exits 2."""
+    import os
+
+    garbage = tmp_path / "garbage.pub"
+    garbage.write_text("not a key\n")
+    result = runner.invoke(cli, ["audit", "verify", "--key", str(garbage)])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Cannot read the verifier key: ")
+    key_file = Path(os.environ["HAVEN_KEY_FILE"])
+    key_file.write_bytes(b"short")
+    result = runner.invoke(cli, ["audit", "checkpoint", "--out", str(tmp_path / "cp.txt")])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Cannot read the dev root key: ")

@@ -146,3 +146,9 @@ def test_a_key_name_with_a_space_or_a_plus_is_refused(name: str) -> None:
         ValueError, match=_exactly("key name must be non-empty, without spaces or '+'")
     ):
         sign_checkpoint(Checkpoint(NAME, 1, ROOT), name, KEY)
+
+
+@pytest.mark.parametrize("origin", ["", "two\nlines"])
+def test_an_origin_of_no_line_or_of_two_is_not_signed(origin: str) -> None:
+    with pytest.raises(ValueError, match=_exactly("origin must be one non-empty line")):
+        sign_checkpoint(Checkpoint(origin, 1, ROOT), NAME, KEY)

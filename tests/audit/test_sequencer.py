@@ -255,3 +255,22 @@ def test_a_background_turn_reports_only_a_large_batch(
         assert _pending_ids(audit_log) == []
     assert audit_log.sql("SELECT size FROM audit_head")[0][0] == 12
     assert audit_log.verify().ok
+
+
+def test_no_background_sequencer_at_a_poll_of_zero(audit_log: AuditLog) -> None:
+    from app.audit.tree import start_sequencer
+
+    url = audit_log.engine.url.render_as_string(hide_password=False)
+    assert start_sequencer(Settings(database_url=url, audit_sequence_poll_seconds=0)) is None
+
+
+def test_a_missing_head_says_to_run_the_migrations(audit_log: AuditLog) -> None:
+    from app.audit.tree import AuditHeadMissing
+
+    audit_log.drop_triggers()
+    audit_log.sql("DELETE FROM audit_head")
+    with (
+        transaction(audit_log.factory) as s,
+        pytest.raises(AuditHeadMissing, match=r"^audit_head row 1 is missing: run the migrations$"),
+    ):
+        read_head(s)
