@@ -159,14 +159,9 @@ def test_one_scheduler_step_takes_a_checkpoint_only_when_due_and_unsealed(
     assert scheduler._step() is None  # just taken: not due again
 
 
-@pytest.mark.slow
-def test_scheduler_takes_checkpoints_when_due(audit_log: AuditLog) -> None:
-    settings = _settings(audit_checkpoint_every=3, audit_checkpoint_poll_seconds=0.05)
-    scheduler = CheckpointScheduler(audit_log.factory, keyring=audit_log.keyring, settings=settings)
-    # Written before the scheduler starts: a first checkpoint is due at once, and it must not
-    # race the writes and catch the log half-way.
-    audit_log.write(3)
-    scheduler.start()
+def _first_checkpoint_is_of(audit_log: AuditLog, scheduler: CheckpointScheduler, size: int) -> None:
+    """Wait (10 s at most) for the running scheduler's first checkpoint, stop the scheduler,
+    and check that checkpoint covers `size` entries and the log verifies."""
     try:
         deadline = time.monotonic() + 10
         while True:
@@ -178,8 +173,19 @@ def test_scheduler_takes_checkpoints_when_due(audit_log: AuditLog) -> None:
     finally:
         scheduler.stop()
     assert last is not None
-    assert last.tree_size == 3
+    assert last.tree_size == size
     assert audit_log.verify().ok
+
+
+@pytest.mark.slow
+def test_scheduler_takes_checkpoints_when_due(audit_log: AuditLog) -> None:
+    settings = _settings(audit_checkpoint_every=3, audit_checkpoint_poll_seconds=0.05)
+    scheduler = CheckpointScheduler(audit_log.factory, keyring=audit_log.keyring, settings=settings)
+    # Written before the scheduler starts: a first checkpoint is due at once, and it must not
+    # race the writes and catch the log half-way.
+    audit_log.write(3)
+    scheduler.start()
+    _first_checkpoint_is_of(audit_log, scheduler, size=3)
 
 
 def test_the_latest_checkpoint_is_the_newest_of_several(audit_log: AuditLog) -> None:
@@ -236,19 +242,7 @@ def test_the_service_starts_its_scheduler_unless_the_poll_is_off(audit_log: Audi
     )
     scheduler = start_scheduler(settings, audit_log.keyring)
     assert scheduler is not None
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            with transaction(audit_log.factory) as s:
-                last = latest_checkpoint(s)
-            if last is not None or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-    finally:
-        scheduler.stop()
-    assert last is not None
-    assert last.tree_size == 3
-    assert audit_log.verify().ok
+    _first_checkpoint_is_of(audit_log, scheduler, size=3)
 
 
 def test_the_checkpoint_key_is_the_documented_derivation_of_the_root() -> None:
