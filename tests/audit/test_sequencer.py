@@ -5,8 +5,11 @@ what was committed before it started."""
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,7 @@ from sqlalchemy import event, text
 from app.audit.canonical import pending_digest
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.audit.models import AuditHead
 from app.audit.proofs import inclusion_proof
 from app.audit.service import AuditFilter, query_entries
 from app.audit.tree import read_head, sequence_now, sequencer_step
@@ -274,3 +278,59 @@ def test_a_missing_head_says_to_run_the_migrations(audit_log: AuditLog) -> None:
         pytest.raises(AuditHeadMissing, match=r"^audit_head row 1 is missing: run the migrations$"),
     ):
         read_head(s)
+
+
+@contextmanager
+def _holding_the_head(log: AuditLog) -> Iterator[None]:
+    """Another process's transaction holding the head row's lock (PostgreSQL: on SQLite a
+    transaction holds the one write lock from its BEGIN, so no second one runs beside it)."""
+    with log.engine.connect() as other:
+        other.execute(text("SELECT size FROM audit_head WHERE id = 1 FOR UPDATE"))
+        try:
+            yield
+        finally:
+            other.rollback()
+
+
+def test_a_background_turn_leaves_the_work_to_the_sequencer_holding_the_head(
+    audit_log: AuditLog,
+) -> None:
+    """While another process's sequencer holds the head, the background turn does not queue
+    behind it (it would hold a pooled connection and a thread for as long): it returns at
+    once and leaves the entry to the holder or to its next turn."""
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction takes the one write lock at BEGIN; no row is held")
+    audit_log.write(1, sequence=False)
+    answer: list[str | None] = []
+    turn = threading.Thread(target=lambda: answer.append(sequencer_step(audit_log.factory)))
+    with _holding_the_head(audit_log):
+        turn.start()
+        turn.join(timeout=10)
+        waited = turn.is_alive()
+    turn.join()
+    assert not waited, "the background turn waited for the head another process held"
+    assert answer == [None]
+    assert len(_pending_ids(audit_log)) == 1  # left for a later turn, not lost
+    assert sequencer_step(audit_log.factory) is None
+    assert _pending_ids(audit_log) == []
+    assert audit_log.verify().ok
+
+
+def test_the_head_is_read_from_the_database_not_from_the_session(audit_log: AuditLog) -> None:
+    """A transaction whose session loaded the head and reads it again after another process
+    sequenced more entries (PostgreSQL's read committed shows them) gets the head as it now
+    is, not the object its session holds: a checkpoint or proof is made for the tree that is."""
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
+    audit_log.write(6)
+    with transaction(audit_log.factory) as s:
+        loaded = s.get(AuditHead, 1)  # earlier in the unit of work: the session holds it
+        assert loaded is not None
+        assert loaded.size == 6
+        assert read_head(s)[0] == 6
+        audit_log.write(3)  # another connection: sequenced and committed meanwhile
+        size, root = read_head(s)
+    assert size == 9
+    with transaction(audit_log.factory) as s:
+        assert read_head(s) == (9, root)
+    assert audit_log.verify().ok

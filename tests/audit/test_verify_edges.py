@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from app.audit import fastscan
 from app.audit.merkle import StreamingTree
 from app.audit.verify import VerifyReport
+from app.db import transaction
 from tests.audit.conftest import AuditLog
 
 pytestmark = pytest.mark.slow
@@ -116,3 +118,49 @@ def test_the_cli_says_what_was_checked_in_so_many_words(report: VerifyReport, he
     """`haven audit verify` prints this: the operator reads from it how many checkpoints
     were checked and whether entries were still waiting to be sequenced."""
     assert report.summary() == head
+
+
+def test_an_entries_table_the_verifier_cannot_read_is_named_and_the_rest_still_checked(
+    tampered: AuditLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An attacker renames a column the careful path reads: every chunk's query fails. Each
+    failure is caught inside its savepoint and named; the verifier goes on in the same
+    transaction (on PostgreSQL a failed statement not rolled back to its savepoint would
+    abort everything after it) and answers with a report, never an exception."""
+    monkeypatch.setattr(StreamingTree, "CHUNK", SMALL_CHUNK)
+    tampered.sql("ALTER TABLE audit_entries RENAME COLUMN request_id TO request_ref")
+    report = tampered.verify()
+    assert not report.ok
+    unreadable = [f for f in report.findings if "cannot be read (altered)" in f]
+    assert unreadable[:1] == ["entry 0: the entries table cannot be read (altered)"], (
+        report.findings
+    )
+    assert report.first_bad == 0
+    # The checks after the tree still ran in the same transaction: the stored checkpoints
+    # were compared (none of the recomputed roots can match a chunk read as nothing).
+    assert "checkpoint #1 (size 5) does not match the recomputed tree" in report.findings
+
+
+def test_a_fast_query_that_fails_hands_every_chunk_to_the_careful_path(
+    tampered: AuditLog,
+) -> None:
+    """The fast path's query failing (here: a table that is not there) answers None for each
+    chunk, so the careful path reads it; the failure is rolled back to its savepoint, so the
+    connection goes on serving the verifier's transaction."""
+    broken = fastscan.Split(
+        "SELECT l.seq, l.entry_id, e.body, l.leaf_hash FROM audit_leaves l "
+        "JOIN no_such_table e ON e.id = l.entry_id"
+    )
+    with transaction(tampered.factory) as s:
+        conn = s.connection()
+        error: type[Exception] = conn.dialect.loaded_dbapi.Error
+        cursor = conn.connection.cursor()
+        try:
+            spans = fastscan.ranges(20, SMALL_CHUNK)
+            got = list(fastscan.chunks(cursor, broken, spans, error))
+            assert got == [(lo, hi, None) for lo, hi in spans]
+            assert fastscan.fetch(cursor, broken.joined, 0, 4, error) is None
+            cursor.execute("SELECT count(*) FROM audit_leaves")
+            assert cursor.fetchall()[0][0] == 20
+        finally:
+            cursor.close()
