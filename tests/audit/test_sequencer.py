@@ -17,16 +17,18 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event, text
 
 from app.audit.canonical import pending_digest
+from app.audit.checkpoints import verifier_key
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.audit.models import AuditHead
 from app.audit.proofs import inclusion_proof
 from app.audit.service import AuditFilter, query_entries
 from app.audit.tree import read_head, sequence_now, sequencer_step
+from app.audit.verify import verify_log
 from app.config import Environment, Settings
 from app.db import transaction
 from app.main import create_app
-from tests.audit.conftest import AuditLog
+from tests.audit.conftest import ORIGIN, AuditLog
 
 pytestmark = pytest.mark.slow
 
@@ -278,6 +280,8 @@ def test_a_missing_head_says_to_run_the_migrations(audit_log: AuditLog) -> None:
         pytest.raises(AuditHeadMissing, match=r"^audit_head row 1 is missing: run the migrations$"),
     ):
         read_head(s)
+    with pytest.raises(RuntimeError, match=r"^audit_head row 1 is missing: run the migrations$"):
+        audit_log.verify()
 
 
 @contextmanager
@@ -334,3 +338,22 @@ def test_the_head_is_read_from_the_database_not_from_the_session(audit_log: Audi
     with transaction(audit_log.factory) as s:
         assert read_head(s) == (9, root)
     assert audit_log.verify().ok
+
+
+def test_the_verifier_reads_the_head_from_the_database_not_from_the_session(
+    audit_log: AuditLog,
+) -> None:
+    """The same for a verification run in a unit of work that loaded the head before (the
+    CLI's sequencing, a checkpoint): a stale head of 6 beside 9 leaves would report the
+    three newest entries as outside the tree."""
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
+    audit_log.write(6)
+    with transaction(audit_log.factory) as s:
+        loaded = s.get(AuditHead, 1)
+        assert loaded is not None
+        assert loaded.size == 6
+        audit_log.write(3)
+        report = verify_log(s, keys=[verifier_key(audit_log.keyring, ORIGIN)], origin=ORIGIN)
+    assert report.ok, report.findings
+    assert report.entries == 9
