@@ -12,9 +12,11 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.audit.canonical import entry_leaf
 from app.audit.checkpoints import take_checkpoint, verifier_key
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.audit.models import AuditEntry
 from app.audit.tree import sequence_now
 from app.audit.verify import VerifyReport, verify_log
 from app.crypto.keyring import Keyring
@@ -92,6 +94,22 @@ class AuditLog:
             new=new,
             i=self.entry_id(seq),
         )
+
+    def leaf_of(self, entry_id: int, seq: int) -> bytes:
+        """The leaf a careful attacker computes for this entry at seq (the format is public)."""
+        with transaction(self.factory) as s:
+            entry = s.get(AuditEntry, entry_id)
+            assert entry is not None
+            return entry_leaf(seq, entry.id, entry.body)
+
+    def rehash(self, start: int) -> None:
+        """The careful attacker recomputes the stored leaf hashes from `start` on."""
+        rows = self.sql(
+            "SELECT seq, entry_id FROM audit_leaves WHERE seq >= :s ORDER BY seq", s=start
+        )
+        for seq, entry_id in rows:
+            h = self.leaf_of(int(entry_id), int(seq))  # type: ignore[call-overload]
+            self.sql("UPDATE audit_leaves SET leaf_hash = :h WHERE seq = :s", h=h, s=seq)
 
     def entry_id(self, seq: int) -> int:
         return int(self.sql("SELECT entry_id FROM audit_leaves WHERE seq = :s", s=seq)[0][0])

@@ -207,3 +207,7 @@ def test_deep_verification_finds_an_index_hiding_an_entry(tampered: AuditLog) ->
         key = verifier_key(tampered.keyring, ORIGIN)
         report = verify_log(s, keys=[key], origin=ORIGIN, deep=True)
     assert not report.ok, "an index hiding entry 7 from the auditor's filter passed --deep"
+    assert report.findings == [
+        f"audit_entries fails its integrity check: row {hidden} missing from index "
+        "ix_audit_entries_action"
+    ]

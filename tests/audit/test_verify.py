@@ -12,7 +12,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.audit import workers
-from app.audit.canonical import BODY_COLUMNS, encode_body, entry_leaf, leaf_input
+from app.audit.canonical import BODY_COLUMNS, encode_body, leaf_input
 from app.audit.checkpoints import signing_key, verifier_key
 from app.audit.merkle import ProofError, StreamingTree, leaf_hash, verify_consistency
 from app.audit.models import AuditEntry
@@ -25,22 +25,6 @@ from app.db import transaction
 from tests.audit.conftest import ORIGIN, AuditLog
 
 pytestmark = pytest.mark.slow
-
-
-def _leaf_of(log: AuditLog, entry_id: int, seq: int) -> bytes:
-    """What a careful attacker computes (the format is public)."""
-    with transaction(log.factory) as s:
-        entry = s.get(AuditEntry, entry_id)
-        assert entry is not None
-        return entry_leaf(seq, entry.id, entry.body)
-
-
-def _rehash(log: AuditLog, start: int) -> None:
-    """The careful attacker recomputes the stored leaf hashes from `start` on."""
-    rows = log.sql("SELECT seq, entry_id FROM audit_leaves WHERE seq >= :s ORDER BY seq", s=start)
-    for seq, entry_id in rows:
-        h = _leaf_of(log, int(entry_id), int(seq))  # type: ignore[call-overload]
-        log.sql("UPDATE audit_leaves SET leaf_hash = :h WHERE seq = :s", h=h, s=seq)
 
 
 def test_intact_log_verifies(audit_log: AuditLog) -> None:
@@ -63,7 +47,7 @@ def test_edited_entry_is_named(tampered: AuditLog) -> None:
 
 def test_edit_with_recomputed_hashes_is_caught_by_checkpoints(tampered: AuditLog) -> None:
     tampered.edit_body(7, '"case.read"', '"case.created"')
-    _rehash(tampered, 7)
+    tampered.rehash(7)
     report = tampered.verify()
     assert not report.ok
     # Checkpoint 5 still matches, 10 does not: the first entry no checkpoint vouches for.
@@ -79,7 +63,7 @@ def test_a_broken_checkpoint_does_not_hide_what_the_later_ones_vouch_for(
     (spoiled,) = tampered.sql("SELECT id FROM audit_checkpoints WHERE tree_size = 10")[0]
     tampered.sql("UPDATE audit_checkpoints SET note = 'not a note' WHERE id = :i", i=spoiled)
     tampered.edit_body(7, '"case.read"', '"case.created"')
-    _rehash(tampered, 7)
+    tampered.rehash(7)
     report = tampered.verify()
     assert any(f.startswith(f"checkpoint #{spoiled}: ") for f in report.findings)
     assert report.first_bad == 5
@@ -100,7 +84,7 @@ def test_a_checkpoint_signed_for_another_log_is_named_and_the_later_ones_still_c
     forged = sign_checkpoint(elsewhere, ORIGIN, signing_key(tampered.keyring))
     tampered.sql("UPDATE audit_checkpoints SET note = :n WHERE id = :i", n=forged, i=swapped)
     tampered.edit_body(12, '"case.read"', '"case.created"')
-    _rehash(tampered, 12)
+    tampered.rehash(12)
     report = tampered.verify()
     assert (
         f"checkpoint #{swapped}: origin 'elsewhere.invalid/audit' is not this log's '{ORIGIN}'"
@@ -213,7 +197,7 @@ def test_inserted_entry_is_named(tampered: AuditLog) -> None:
     tampered.sql(  # a well-formed leaf for the forged entry at position 12
         "INSERT INTO audit_leaves (seq, entry_id, leaf_hash) VALUES (12, :e, :h)",
         e=forged,
-        h=_leaf_of(tampered, forged, 12),
+        h=tampered.leaf_of(forged, 12),
     )
     report = tampered.verify()
     assert report.first_bad == 12, report.findings
@@ -231,7 +215,7 @@ def test_an_insertion_is_named_as_one_even_at_the_first_entry(tampered: AuditLog
         "INSERT INTO audit_leaves (seq, entry_id, leaf_hash) VALUES (:s, :e, :h)",
         s=at,
         e=forged,
-        h=_leaf_of(tampered, forged, at),
+        h=tampered.leaf_of(forged, at),
     )
     report = tampered.verify()
     assert report.first_bad == at, report.findings
@@ -415,7 +399,7 @@ def test_a_body_that_is_not_an_entry_is_named_even_with_its_leaf_recomputed(
     its leaf, so the leaf check passes: the body itself is named, at that entry."""
     _plain_columns(tampered)
     tampered.sql("UPDATE audit_entries SET body = :b WHERE id = :i", b=body, i=tampered.entry_id(7))
-    _rehash(tampered, 7)
+    tampered.rehash(7)
     report = tampered.verify()
     assert not report.ok
     assert any(f.startswith("entry 7: its body column disagrees") for f in report.findings), (

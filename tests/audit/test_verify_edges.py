@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 
 from app.audit import fastscan
-from app.audit.merkle import StreamingTree
+from app.audit.checkpoints import signing_key
+from app.audit.merkle import StreamingTree, frontier_append, pack_frontier
+from app.audit.note import Checkpoint, sign_checkpoint
 from app.audit.verify import VerifyReport
 from app.db import transaction
-from tests.audit.conftest import AuditLog
+from tests.audit.conftest import ORIGIN, AuditLog
 
 pytestmark = pytest.mark.slow
 
@@ -164,3 +166,56 @@ def test_a_fast_query_that_fails_hands_every_chunk_to_the_careful_path(
             assert cursor.fetchall()[0][0] == 20
         finally:
             cursor.close()
+
+
+def test_an_edit_before_the_first_checkpoint_after_the_empty_one_is_placed_at_zero(
+    audit_log: AuditLog,
+) -> None:
+    """The empty log's checkpoint (size 0) is the last one still matching when an edit with
+    recomputed hashes breaks the next: the first entry no checkpoint vouches for is 0."""
+    audit_log.checkpoint_note()
+    audit_log.write(5)
+    audit_log.checkpoint_note()
+    audit_log.drop_triggers()
+    audit_log.edit_body(2, '"case.read"', '"case.created"')
+    audit_log.rehash(2)
+    report = audit_log.verify()
+    assert not report.ok
+    assert report.first_bad == 0
+    assert "checkpoint #2 (size 5) does not match the recomputed tree" in report.findings
+
+
+def test_a_signed_checkpoint_of_size_zero_with_another_root_is_named(audit_log: AuditLog) -> None:
+    """Size 0 has one root, the hash of nothing: a note for size 0 naming any other root
+    (signed with the log's key, so only its content can give it away) does not match."""
+    audit_log.write(3)
+    note = sign_checkpoint(
+        Checkpoint(ORIGIN, 0, b"\x11" * 32), ORIGIN, signing_key(audit_log.keyring)
+    )
+    report = audit_log.verify(external=note)
+    assert not report.ok
+    assert [f for f in report.findings if "size 0" in f] == [
+        "checkpoint file (size 0) does not match the recomputed tree"
+    ]
+
+
+def test_a_truncation_with_the_head_wound_back_is_named_by_the_checkpoint_that_vouched(
+    tampered: AuditLog,
+) -> None:
+    """The attacker deletes the last five entries and rewrites the head to match the fifteen
+    left: every stored leaf checks out, only the checkpoint of 20 says what is missing."""
+    tail = [r[0] for r in tampered.sql("SELECT entry_id FROM audit_leaves WHERE seq >= 15")]
+    leaves = [bytes(r[0]) for r in tampered.sql("SELECT leaf_hash FROM audit_leaves ORDER BY seq")]  # type: ignore[arg-type]
+    frontier: list[bytes] = []
+    for seq, leaf in enumerate(leaves[:15]):
+        frontier_append(frontier, seq, leaf)
+    tampered.sql("DELETE FROM audit_leaves WHERE seq >= 15")
+    for eid in tail:
+        tampered.sql("DELETE FROM audit_entries WHERE id = :i", i=eid)
+    tampered.sql(
+        "UPDATE audit_head SET size = 15, frontier = :f WHERE id = 1", f=pack_frontier(frontier)
+    )
+    report = tampered.verify()
+    assert not report.ok
+    assert report.first_bad == 15
+    assert report.findings == ["checkpoint #4 vouches for 20 entries, the log has 15"]
