@@ -87,7 +87,9 @@ def test_the_keys_through_a_rotation_stopped_half_way_and_finished(committed: Co
         destroy_data_key(s, key_id=next(iter(data)))
     rotate(factory, keyring=keyring, batch_size=2)
     with transaction(factory) as s:  # later work: not a rotation
-        record(s, AuditAction.CASE_READ, by=By(uuid.uuid4(), "caseworker"), on=("case", uuid.uuid4()))
+        record(
+            s, AuditAction.CASE_READ, by=By(uuid.uuid4(), "caseworker"), on=("case", uuid.uuid4())
+        )
     _created, keks = _made(factory)
     assert keks[1].retired_at is not None
     done = _status(factory)
