@@ -54,7 +54,7 @@ class SealedGateMiddleware:
             page = templates.TemplateResponse(
                 Request(scope),
                 "errors/sealed.html",
-                {"status": 503, "for_request": path.rstrip("/") in REQUEST_PATHS},
+                {"for_request": path.rstrip("/") in REQUEST_PATHS},
                 status_code=503,
                 headers=_HEADERS,
             )

@@ -69,6 +69,9 @@ def test_sealed_service_refuses_every_route_but_three(
                     "code": "sealed",
                 }
             assert r.headers["cache-control"] == "no-store"
+            assert r.headers["retry-after"] == "60"  # the gate's own: a page and JSON alike
+            kind = "application/json" if path.startswith("/api/") else "text/html; charset=utf-8"
+            assert r.headers["content-type"] == kind, path
             assert "x-request-id" in r.headers
     for path in OPEN:
         assert client.get(path).status_code == 200
@@ -130,3 +133,25 @@ def test_seal_status_before_init(client: TestClient, app: FastAPI) -> None:
     r = client.post("/api/v1/sys/unseal", json={"key": "x"})
     assert r.status_code == 409
     assert r.json()["code"] == "not_initialised"
+
+
+def test_how_a_sealed_service_answers_depends_on_what_the_client_reads(
+    probe_app: FastAPI, client: TestClient
+) -> None:
+    """A page for a browser (one naming HTML among what it accepts, or sending no Accept at
+    all), JSON for a client that asks for JSON only; open paths stay open written with a
+    trailing slash; the public form keeps its own words at /request/ too."""
+    probe_app.state.keyring.seal()
+    del client.headers["accept"]
+    bare = client.get("/_probe/page")
+    assert (bare.status_code, bare.headers["content-type"]) == (503, "text/html; charset=utf-8")
+    for accept, kind in (
+        ("text/html,application/json;q=0.9", "text/html; charset=utf-8"),
+        ("application/json, text/plain", "application/json"),
+    ):
+        r = client.get("/_probe/page", headers={"accept": accept})
+        assert (r.status_code, r.headers["content-type"]) == (503, kind), accept
+    assert client.get("/api/v1/sys/health/").status_code != 503
+    form = client.get("/request/")
+    assert form.status_code == 503
+    assert "Requests cannot be received right now." in form.text
