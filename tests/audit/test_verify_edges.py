@@ -220,3 +220,45 @@ def test_a_truncation_with_the_head_wound_back_is_named_by_the_checkpoint_that_v
     assert not report.ok
     assert report.first_bad == 15
     assert report.findings == ["checkpoint #4 vouches for 20 entries, the log has 15"]
+
+
+@pytest.mark.parametrize(("edited", "first_bad"), [(2, 0), (7, 5), (12, 10)])
+def test_a_rehashed_edit_is_placed_after_the_last_checkpoint_that_still_matches(
+    tampered: AuditLog, edited: int, first_bad: int
+) -> None:
+    """An edit with its leaves recomputed escapes the entry-by-entry check; the checkpoints
+    (at 5, 10, 15 and 20) place it: the first entry no matching checkpoint vouches for, 0
+    when none does."""
+    tampered.edit_body(edited, '"case.read"', '"case.created"')
+    tampered.rehash(edited)
+    report = tampered.verify()
+    assert report.first_bad == first_bad, report.findings
+
+
+def test_an_entry_edited_where_a_broken_checkpoint_ends_counts_from_the_checkpoint_before(
+    tampered: AuditLog,
+) -> None:
+    """Entry 7 edited with its leaves recomputed (the checkpoint of 10 no longer matches)
+    and entry 10 edited plainly (the entry check names it): entries from 5 on are no longer
+    vouched for, so the first bad entry is 5, not 10."""
+    tampered.edit_body(7, '"case.read"', '"case.created"')
+    tampered.rehash(7)
+    tampered.edit_body(10, '"caseworker"', '"admin"')
+    report = tampered.verify()
+    assert report.first_bad == 5, report.findings
+    assert any(f.startswith("entry 10: ") for f in report.findings), report.findings
+
+
+def test_a_signed_note_that_disagrees_with_a_stored_checkpoint_of_its_size(
+    tampered: AuditLog,
+) -> None:
+    """A note for size 10 with another root, signed with the log's key (a forked log's), beside
+    the stored checkpoint of 10 that matches: the entries it disagrees on are those after the
+    last checkpoint below 10, so the first bad entry is 5."""
+    note = sign_checkpoint(
+        Checkpoint(ORIGIN, 10, b"\x22" * 32), ORIGIN, signing_key(tampered.keyring)
+    )
+    report = tampered.verify(external=note)
+    assert not report.ok
+    assert report.first_bad == 5, report.findings
+    assert "checkpoint file (size 10) does not match the recomputed tree" in report.findings
