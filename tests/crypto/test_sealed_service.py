@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 
 import pytest
@@ -15,6 +16,7 @@ from app.config import SealMode
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import initialise_keyring
 from app.policy.deps import PUBLIC
+from tests.aio import run
 from tests.crypto.conftest import CHEAP_ARGON2
 
 OPEN = {"/api/v1/sys/health", "/api/v1/sys/seal-status"}
@@ -155,3 +157,52 @@ def test_how_a_sealed_service_answers_depends_on_what_the_client_reads(
     form = client.get("/request/")
     assert form.status_code == 503
     assert "Requests cannot be received right now." in form.text
+
+
+def _through_the_gate(scope: dict[str, object]) -> list[dict[str, object]]:
+    """What the sealed gate itself sends for one request (no server, no client between:
+    the test client forgives a wrong Content-Length, a browser or proxy does not)."""
+    from app.crypto.gate import SealedGateMiddleware
+
+    sent: list[dict[str, object]] = []
+    keyring = Keyring()  # never unsealed
+
+    async def never(_scope: object, _receive: object, _send: object) -> None:
+        raise AssertionError("a sealed gate let the request through")
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    gate = SealedGateMiddleware(never, keyring=keyring)
+    run(gate({"type": "http", "method": "GET", "headers": [], **scope}, receive, send))  # type: ignore[arg-type]
+    return sent
+
+
+@pytest.mark.parametrize(
+    "scope",
+    [
+        {"path": "/api/v1/cases"},
+        {"path": "/board", "app": object()},  # no templates to be had: JSON, not a crash
+        {"path": "/board", "headers": [(b"accept", b"application/json")]},
+    ],
+    ids=["api", "app without templates", "asks for json"],
+)
+def test_the_gates_json_answer_is_whole_and_says_how_long_it_is(scope: dict[str, object]) -> None:
+    start, body = _through_the_gate(scope)
+    payload = json.dumps(
+        {"detail": "The service is sealed; it must be unsealed first.", "code": "sealed"}
+    ).encode()
+    assert start == {
+        "type": "http.response.start",
+        "status": 503,
+        "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+            (b"cache-control", b"no-store"),
+            (b"retry-after", b"60"),
+        ],
+    }
+    assert body == {"type": "http.response.body", "body": payload}
