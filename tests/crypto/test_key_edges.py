@@ -476,6 +476,31 @@ def test_a_kek_unwrapped_across_a_seal_is_not_cached(
         keyring.kek(db, version)
 
 
+def test_a_kek_is_unwrapped_once_and_served_from_memory_until_a_seal(
+    db: Session, keyring: Keyring, root_key: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every data key opened goes through its KEK: it is unwrapped from its row once, then
+    the same cipher is served without reading the row again, until a seal forgets it."""
+    version = create_kek_version(db, keyring=keyring)
+    unwrapped: list[str] = []
+    real = aead.unseal
+
+    def counting(*args: object, **kwargs: object) -> bytes:
+        unwrapped.append(str(kwargs.get("what")))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(aead, "unseal", counting)
+    first = keyring.kek(db, version)
+    assert keyring.kek(db, version) is first
+    assert unwrapped == ["KEK"]
+    keyring.seal()
+    keyring.unseal_with_root(root_key)
+    again = keyring.kek(db, version)
+    assert again is not first
+    assert keyring.kek(db, version) is again
+    assert unwrapped == ["KEK", "KEK"]
+
+
 def test_a_system_owners_key_is_its_own_the_same_each_time_and_never_a_destroyed_one(
     db: Session, keyring: Keyring
 ) -> None:

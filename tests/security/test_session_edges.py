@@ -180,3 +180,34 @@ def test_an_idle_cookie_session_dies_at_the_limit_itself(
         row, now=row.last_seen_at + idle - timedelta(microseconds=1), settings=settings
     )
     assert not sessions.is_live(row, now=row.last_seen_at + idle, settings=settings)
+
+
+def test_a_sessions_last_use_is_written_once_its_touch_interval_has_passed(
+    db: Session, clock: FrozenClock, settings: Settings
+) -> None:
+    """The idle limit counts from the last use written down: it is written when 30 s have
+    passed since the last write (not one request later), and not before."""
+    user = make_user(db, Role.VOLUNTEER, enrolled=False)
+    row = make_session(db, user, clock=clock, settings=settings, kind=CredentialKind.COOKIE).session
+    began = row.last_seen_at
+    clock.advance(sessions.TOUCH_INTERVAL - timedelta(microseconds=1))
+    assert sessions.keep_alive(db, row, now=clock.now(), settings=settings)
+    assert row.last_seen_at == began
+    clock.advance(timedelta(microseconds=1))
+    assert sessions.keep_alive(db, row, now=clock.now(), settings=settings)
+    assert row.last_seen_at == began + sessions.TOUCH_INTERVAL
+
+
+def test_tokens_carry_256_random_bits(db: Session, clock: FrozenClock, settings: Settings) -> None:
+    """A session token and its CSRF token are 32 random bytes each (43 base64url letters),
+    a bearer token the same behind its prefix: no shorter, and no other size by accident."""
+    user = make_user(db, Role.CASEWORKER, teams=[make_team(db)])
+    for kind in (CredentialKind.COOKIE, CredentialKind.BEARER):
+        issued = sessions.create(
+            db, user_id=user.id, kind=kind, stage=SessionStage.FULL, now=clock.now(),
+            settings=settings,
+        )  # fmt: skip
+        token = issued.token.removeprefix(sessions.BEARER_PREFIX)
+        assert (kind is CredentialKind.BEARER) == issued.token.startswith(sessions.BEARER_PREFIX)
+        assert len(token) == 43, kind
+        assert len(issued.session.csrf_token) == 43, kind
