@@ -101,10 +101,13 @@ def append_leaves(session: Session, entries: Sequence[AuditEntry]) -> list[int]:
     return _append(session, head, [(e.id, e.body) for e in entries])
 
 
-def sequence_pending(session: Session, *, limit: int = BATCH, wait: bool = True) -> int | None:
-    """Sequence up to `limit` committed pending entries, oldest id first, in the caller's
-    transaction (commit it to publish them). Returns how many were given a position, or
-    None when `wait` is False and another sequencer holds the head."""
+def sequence_pending(
+    session: Session, *, limit: int | None = None, wait: bool = True
+) -> int | None:
+    """Sequence up to `limit` (a batch by default) committed pending entries, oldest id
+    first, in the caller's transaction (commit it to publish them). Returns how many were
+    given a position, or None when `wait` is False and another sequencer holds the head."""
+    limit = BATCH if limit is None else limit
     session.flush()
     head = lock_head(session, wait=wait)
     if head is None:

@@ -23,7 +23,7 @@ from app.audit.log import record
 from app.audit.models import AuditHead
 from app.audit.proofs import inclusion_proof
 from app.audit.service import AuditFilter, query_entries
-from app.audit.tree import read_head, sequence_now, sequencer_step
+from app.audit.tree import read_head, sequence_now, sequence_pending, sequencer_step
 from app.audit.verify import verify_log
 from app.config import Environment, Settings
 from app.db import transaction
@@ -359,3 +359,88 @@ def test_the_verifier_reads_the_head_from_the_database_not_from_the_session(
         report = verify_log(s, keys=[verifier_key(audit_log.keyring, ORIGIN)], origin=ORIGIN)
     assert report.ok, report.findings
     assert report.entries == 9
+
+
+@pytest.mark.parametrize("through", ["factory", "session"])
+def test_sequence_now_counts_every_batch_and_nothing_when_idle(
+    audit_log: AuditLog, monkeypatch: pytest.MonkeyPatch, through: str
+) -> None:
+    """What `haven audit sequence` and the checkpoint command report: 0 on an idle log, and
+    every entry over several batches (a batch is three here), none left behind."""
+    from app.audit import tree
+
+    monkeypatch.setattr(tree, "BATCH", 3)
+
+    def now() -> int:
+        if through == "factory":
+            return sequence_now(audit_log.factory)
+        with audit_log.factory() as session:
+            return sequence_now(session)
+
+    assert now() == 0
+    audit_log.write(7, sequence=False)
+    assert now() == 7
+    assert _pending_ids(audit_log) == []
+    assert now() == 0
+    assert audit_log.verify().ok
+
+
+def test_a_background_turn_on_a_log_without_its_head_says_so(audit_log: AuditLog) -> None:
+    """The background turn does not wait for the head; when the head row is not there at all
+    it says the migrations are missing, never takes it for a head another process holds."""
+    from app.audit.tree import AuditHeadMissing
+
+    audit_log.write(1, sequence=False)
+    audit_log.drop_triggers()
+    audit_log.sql("DELETE FROM audit_head")
+    with pytest.raises(
+        AuditHeadMissing, match=r"^audit_head row 1 is missing: run the migrations$"
+    ):
+        sequencer_step(audit_log.factory)
+
+
+def test_sequencing_waits_for_a_head_another_process_holds(audit_log: AuditLog) -> None:
+    """`haven audit sequence` (and a checkpoint) waits its turn while another process's
+    sequencer holds the head, then sequences: it does not take a held head for a missing
+    one. The holder's transaction is ended by the test after a pause."""
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction takes the one write lock at BEGIN; no row is held")
+    audit_log.write(2, sequence=False)
+    result: list[object] = []
+
+    def sequence() -> None:
+        try:
+            result.append(sequence_now(audit_log.factory))
+        except Exception as exc:  # noqa: BLE001 - the test reports what the thread met
+            result.append(exc)
+
+    turn = threading.Thread(target=sequence)
+    with _holding_the_head(audit_log):
+        turn.start()
+        turn.join(timeout=1)
+        assert turn.is_alive(), f"did not wait for the held head: {result}"
+    turn.join(timeout=30)
+    assert result == [2]
+    assert _pending_ids(audit_log) == []
+
+
+def test_sequencing_in_a_session_that_loaded_the_head_before_uses_the_head_as_it_is(
+    audit_log: AuditLog,
+) -> None:
+    """A unit of work loads the head (a checkpoint's read), another process sequences more
+    meanwhile, then this one sequences: it must give the next positions after the other
+    process's, from the head as locked, not from the object its session held."""
+    if audit_log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
+    audit_log.write(4)
+    with transaction(audit_log.factory) as s:
+        loaded = s.get(AuditHead, 1)
+        assert loaded is not None
+        assert loaded.size == 4
+        audit_log.write(3)  # sequenced by another connection: positions 4 to 6
+        audit_log.write(2, sequence=False)  # committed, waiting
+        assert sequence_pending(s) == 2
+    assert [int(r[0]) for r in audit_log.sql("SELECT seq FROM audit_leaves ORDER BY seq")] == list(  # type: ignore[call-overload]
+        range(9)
+    )
+    assert audit_log.verify().ok
