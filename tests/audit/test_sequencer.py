@@ -379,8 +379,12 @@ def test_sequence_now_counts_every_batch_and_nothing_when_idle(
 
     assert now() == 0
     audit_log.write(7, sequence=False)
-    assert now() == 7
+    with transaction(audit_log.factory) as s:
+        assert sequence_pending(s) == 3  # one batch, the oldest entries
+    assert now() == 4
     assert _pending_ids(audit_log) == []
+    ids = [int(r[0]) for r in audit_log.sql("SELECT entry_id FROM audit_leaves ORDER BY seq")]  # type: ignore[call-overload]
+    assert ids == sorted(ids)  # positions follow the entries' order across batches
     assert now() == 0
     assert audit_log.verify().ok
 
