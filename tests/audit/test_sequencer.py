@@ -51,7 +51,9 @@ def tail(audit_log: AuditLog) -> AuditLog:
     return audit_log
 
 
-def test_an_unsequenced_entry_edited_is_named_and_never_sequenced(tail: AuditLog) -> None:
+def test_an_unsequenced_entry_edited_is_named_and_never_sequenced(
+    tail: AuditLog, caplog: pytest.LogCaptureFixture
+) -> None:
     victim = _pending_ids(tail)[1]
     tail.sql(
         "UPDATE audit_entries SET body = replace(body, '\"case.read\"', '\"case.updated\"') "
@@ -67,6 +69,10 @@ def test_an_unsequenced_entry_edited_is_named_and_never_sequenced(tail: AuditLog
     # The sequencer leaves it pending (as it reads now it never gets a leaf); the others go.
     assert sequence_now(tail.factory) == 2
     assert _pending_ids(tail) == [victim]
+    # The operator is told which entry was held back, by its id only.
+    assert [r.getMessage() for r in caplog.records if "digest" in r.getMessage()] == [
+        f"audit entry id {victim} does not match its digest: not sequenced"
+    ]
     assert tail.sql("SELECT count(*) FROM audit_leaves WHERE entry_id = :i", i=victim)[0][0] == 0
     after = tail.verify()
     assert any(f"entry id {victim}" in f and "edited" in f for f in after.findings)
