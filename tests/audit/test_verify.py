@@ -486,7 +486,10 @@ def test_failed_workers_fall_back_to_verifying_in_process(
         "audit verification workers failed; verifying in-process"
     ]
     assert fell_back[0].levelname == "WARNING"
-    assert fell_back[0].exc_info is not None  # the operator sees why the workers failed
+    exc_info = fell_back[0].exc_info  # the operator sees why the workers failed
+    assert isinstance(exc_info, tuple)
+    assert exc_info[0] is not None
+    assert issubclass(exc_info[0], Exception)
 
 
 def test_a_worker_gets_the_connection_string_on_stdin_only(
