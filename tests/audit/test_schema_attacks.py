@@ -15,7 +15,7 @@ from app.audit import workers
 from app.audit.canonical import decode_body, encode_body
 from app.audit.checkpoints import verifier_key
 from app.audit.events import AuditAction
-from app.audit.schema import expression
+from app.audit.schema import entries_ddl, expression
 from app.audit.service import AuditFilter, query_entries
 from app.audit.verify import verify_log
 from app.db import make_engine, make_sessionmaker, transaction
@@ -211,3 +211,60 @@ def test_deep_verification_finds_an_index_hiding_an_entry(tampered: AuditLog) ->
         f"audit_entries fails its integrity check: row {hidden} missing from index "
         "ix_audit_entries_action"
     ]
+
+
+# --- the table's definition is a contract with every database already made --------------------
+
+SQLITE_DDL = """\
+CREATE TABLE audit_entries (
+\tid INTEGER NOT NULL,
+\tbody TEXT NOT NULL,
+\tat DATETIME GENERATED ALWAYS AS (json_extract(body, '$[0]')) VIRTUAL NOT NULL,
+\tactor_id CHAR(32) GENERATED ALWAYS AS (json_extract(body, '$[1]')) VIRTUAL,
+\tactor_role VARCHAR(32) GENERATED ALWAYS AS (json_extract(body, '$[2]')) VIRTUAL,
+\taction VARCHAR(64) GENERATED ALWAYS AS (json_extract(body, '$[3]')) VIRTUAL NOT NULL,
+\tobject_type VARCHAR(32) GENERATED ALWAYS AS (json_extract(body, '$[4]')) VIRTUAL,
+\tobject_id VARCHAR(64) GENERATED ALWAYS AS (json_extract(body, '$[5]')) VIRTUAL,
+\tfields JSON GENERATED ALWAYS AS (json_extract(body, '$[6]')) VIRTUAL NOT NULL,
+\toutcome VARCHAR(16) GENERATED ALWAYS AS (json_extract(body, '$[7]')) VIRTUAL NOT NULL,
+\trequest_id VARCHAR(32) GENERATED ALWAYS AS (json_extract(body, '$[8]')) VIRTUAL,
+\treason_code VARCHAR(64) GENERATED ALWAYS AS (json_extract(body, '$[9]')) VIRTUAL,
+\tCONSTRAINT pk_audit_entries PRIMARY KEY (id)
+)"""
+
+POSTGRESQL_DDL = (
+    "CREATE TABLE audit_entries (\n"
+    "\tid BIGSERIAL NOT NULL,\n"
+    "\tbody TEXT NOT NULL,\n"
+    "\tat TIMESTAMP WITH TIME ZONE GENERATED ALWAYS AS "
+    "(make_timestamp(substr((body::jsonb ->> 0), 1, 4)::int, substr((body::jsonb ->> "
+    "0), 6, 2)::int, substr((body::jsonb ->> 0), 9, 2)::int, substr((body::jsonb ->> "
+    "0), 12, 2)::int, substr((body::jsonb ->> 0), 15, 2)::int, substr((body::jsonb "
+    "->> 0), 18, 9)::float8) AT TIME ZONE 'UTC') STORED NOT NULL,\n"
+    "\tactor_id UUID GENERATED ALWAYS AS ((body::jsonb ->> 1)::uuid) STORED,\n"
+    "\tactor_role VARCHAR(32) GENERATED ALWAYS AS (body::jsonb ->> 2) STORED,\n"
+    "\taction VARCHAR(64) GENERATED ALWAYS AS (body::jsonb ->> 3) STORED NOT NULL,\n"
+    "\tobject_type VARCHAR(32) GENERATED ALWAYS AS (body::jsonb ->> 4) STORED,\n"
+    "\tobject_id VARCHAR(64) GENERATED ALWAYS AS (body::jsonb ->> 5) STORED,\n"
+    "\tfields JSON GENERATED ALWAYS AS ((body::jsonb -> 6)::json) STORED NOT NULL,\n"
+    "\toutcome VARCHAR(16) GENERATED ALWAYS AS (body::jsonb ->> 7) STORED NOT NULL,\n"
+    "\trequest_id VARCHAR(32) GENERATED ALWAYS AS (body::jsonb ->> 8) STORED,\n"
+    "\treason_code VARCHAR(64) GENERATED ALWAYS AS (body::jsonb ->> 9) STORED,\n"
+    "\tCONSTRAINT pk_audit_entries PRIMARY KEY (id)\n"
+    ")"
+)
+
+
+def test_the_entries_table_is_defined_as_existing_databases_hold_it() -> None:
+    """Migration 0008 creates audit_entries from `entries_ddl`, and the verifier compares a
+    database's table with it: a change here (a type, a NOT NULL, an expression) would call
+    every existing log altered, or make new ones unlike the old. So the text is pinned; a
+    change needs a migration and this test changed with it."""
+    assert entries_ddl("sqlite") == SQLITE_DDL
+    assert entries_ddl("postgresql") == POSTGRESQL_DDL
+    reference = entries_ddl("postgresql", "audit_reference")
+    assert reference == POSTGRESQL_DDL.replace(
+        "CREATE TABLE audit_entries", "CREATE TEMP TABLE audit_reference"
+    ).replace("pk_audit_entries", "pk_audit_reference")
+    with pytest.raises(NotImplementedError, match=r"^audit entries on mysql$"):
+        entries_ddl("mysql")
