@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import event, text
+from sqlalchemy.orm import Session
 
 from app.audit.canonical import pending_digest
 from app.audit.checkpoints import verifier_key
@@ -304,6 +305,21 @@ def _holding_the_head(log: AuditLog) -> Iterator[None]:
             other.rollback()
 
 
+@contextmanager
+def _a_session_holding_the_head(log: AuditLog, entries: int) -> Iterator[Session]:
+    """PostgreSQL: a unit of work that loaded the head after `entries` were sequenced and
+    still holds that object (the identity map keeps it only while someone does), while
+    other connections go on writing."""
+    if log.backend != "postgresql":
+        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
+    log.write(entries)
+    with transaction(log.factory) as s:
+        loaded = s.get(AuditHead, 1)
+        assert loaded is not None
+        assert loaded.size == entries
+        yield s
+
+
 def test_a_background_turn_leaves_the_work_to_the_sequencer_holding_the_head(
     audit_log: AuditLog,
 ) -> None:
@@ -332,13 +348,7 @@ def test_the_head_is_read_from_the_database_not_from_the_session(audit_log: Audi
     """A transaction whose session loaded the head and reads it again after another process
     sequenced more entries (PostgreSQL's read committed shows them) gets the head as it now
     is, not the object its session holds: a checkpoint or proof is made for the tree that is."""
-    if audit_log.backend != "postgresql":
-        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
-    audit_log.write(6)
-    with transaction(audit_log.factory) as s:
-        loaded = s.get(AuditHead, 1)  # earlier in the unit of work: the session holds it
-        assert loaded is not None
-        assert loaded.size == 6
+    with _a_session_holding_the_head(audit_log, 6) as s:
         assert read_head(s)[0] == 6
         audit_log.write(3)  # another connection: sequenced and committed meanwhile
         size, root = read_head(s)
@@ -354,13 +364,7 @@ def test_the_verifier_reads_the_head_from_the_database_not_from_the_session(
     """The same for a verification run in a unit of work that loaded the head before (the
     CLI's sequencing, a checkpoint): a stale head of 6 beside 9 leaves would report the
     three newest entries as outside the tree."""
-    if audit_log.backend != "postgresql":
-        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
-    audit_log.write(6)
-    with transaction(audit_log.factory) as s:
-        loaded = s.get(AuditHead, 1)
-        assert loaded is not None
-        assert loaded.size == 6
+    with _a_session_holding_the_head(audit_log, 6) as s:
         audit_log.write(3)
         report = verify_log(s, keys=[verifier_key(audit_log.keyring, ORIGIN)], origin=ORIGIN)
     assert report.ok, report.findings
@@ -440,13 +444,7 @@ def test_sequencing_in_a_session_that_loaded_the_head_before_uses_the_head_as_it
     """A unit of work loads the head (a checkpoint's read), another process sequences more
     meanwhile, then this one sequences: it must give the next positions after the other
     process's, from the head as locked, not from the object its session held."""
-    if audit_log.backend != "postgresql":
-        pytest.skip("SQLite: a transaction reads one snapshot and holds the write lock")
-    audit_log.write(4)
-    with transaction(audit_log.factory) as s:
-        loaded = s.get(AuditHead, 1)
-        assert loaded is not None
-        assert loaded.size == 4
+    with _a_session_holding_the_head(audit_log, 4) as s:
         audit_log.write(3)  # sequenced by another connection: positions 4 to 6
         audit_log.write(2, sequence=False)  # committed, waiting
         assert sequence_pending(s) == 2
