@@ -111,6 +111,13 @@ class AuditLog:
             h = self.leaf_of(int(entry_id), int(seq))  # type: ignore[call-overload]
             self.sql("UPDATE audit_leaves SET leaf_hash = :h WHERE seq = :s", h=h, s=seq)
 
+    def truncate(self, at: int) -> None:
+        """The attacker deletes every entry from position `at` on, leaves and rows."""
+        tail = [r[0] for r in self.sql("SELECT entry_id FROM audit_leaves WHERE seq >= :s", s=at)]
+        self.sql("DELETE FROM audit_leaves WHERE seq >= :s", s=at)
+        for eid in tail:
+            self.sql("DELETE FROM audit_entries WHERE id = :i", i=eid)
+
     def entry_id(self, seq: int) -> int:
         return int(self.sql("SELECT entry_id FROM audit_leaves WHERE seq = :s", s=seq)[0][0])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -133,8 +134,6 @@ def test_a_passphrase_install_signs_after_the_passphrase_is_typed(
 def test_an_unreadable_key_file_is_named_not_a_traceback(install: str, tmp_path: Path) -> None:
     """A dev root key file cut short, or a verifier key file that holds no key: the command
     says which file it could not read, on stderr, and exits 2."""
-    import os
-
     garbage = tmp_path / "garbage.pub"
     garbage.write_text("not a key\n")
     result = runner.invoke(cli, ["audit", "verify", "--key", str(garbage)])

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import shutil
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -66,12 +68,19 @@ def logged(audit_log: AuditLog) -> AuditLog:
     return audit_log
 
 
-def _scan(log: AuditLog) -> list[Summary]:
-    """A worker's job over the log, as the verifier hands it out (inside the verifier's
-    transaction: on PostgreSQL the worker joins its exported snapshot)."""
+@contextmanager
+def _verifiers_source(log: AuditLog) -> Iterator[Source]:
+    """Where the verifier, in its transaction, tells a worker to read (on PostgreSQL its
+    exported snapshot, valid while the transaction lasts)."""
     with transaction(log.factory) as s:
         source = workers.source_for(s)
         assert source is not None
+        yield source
+
+
+def _scan(log: AuditLog) -> list[Summary]:
+    """A worker's job over the log, as the verifier hands it out."""
+    with _verifiers_source(log) as source:
         return scanner.scan(source, SPANS, WANTED)
 
 
@@ -99,10 +108,8 @@ def test_the_json_answer_round_trips_and_main_speaks_it(
     expected = _expected(_leaves(logged))
     assert scanner.decode(json.loads(json.dumps(scanner.encode(expected)))) == expected
     assert scanner.encode([(12, 13, None)]) == [[12, 13, None]]
-    with transaction(logged.factory) as s:
-        source = workers.source_for(s)
-        assert source is not None
-        job = {"source": source.__dict__, "spans": SPANS, "wanted": WANTED}
+    with _verifiers_source(logged) as source:
+        job = {"source": asdict(source), "spans": SPANS, "wanted": WANTED}
         stdin = io.TextIOWrapper(io.BytesIO(json.dumps(job).encode()))
         monkeypatch.setattr("sys.stdin", stdin)
         scanner.main()
@@ -112,9 +119,7 @@ def test_the_json_answer_round_trips_and_main_speaks_it(
 
 
 def test_a_worker_cannot_write(logged: AuditLog) -> None:
-    with transaction(logged.factory) as s:
-        source = workers.source_for(s)
-        assert source is not None
+    with _verifiers_source(logged) as source:
         conn, cursor, error = scanner._connect(source)
         try:
             with pytest.raises(error, match=r"(?i)read-?only"):
@@ -134,10 +139,13 @@ def test_a_worker_opens_a_sqlite_file_whose_path_has_url_characters(
     assert database
     odd = tmp_path / "a#b?c" / "haven#1.db"
     odd.parent.mkdir()
-    with sqlite3.connect(database) as src, sqlite3.connect(odd) as dst:
+    src, dst = sqlite3.connect(database), sqlite3.connect(odd)
+    try:
         src.backup(dst)
+    finally:
+        src.close()
+        dst.close()
     assert scanner.scan(Source("sqlite", str(odd)), SPANS, WANTED) == _expected(_leaves(logged))
-    shutil.rmtree(odd.parent)
 
 
 def test_a_worker_reads_the_verifiers_snapshot_not_later_commits(logged: AuditLog) -> None:
@@ -146,9 +154,7 @@ def test_a_worker_reads_the_verifiers_snapshot_not_later_commits(logged: AuditLo
     if logged.backend != "postgresql":
         pytest.skip("SQLite: the verifier's transaction holds the one write lock")
     leaves = _leaves(logged)
-    with transaction(logged.factory) as s:
-        source = workers.source_for(s)
-        assert source is not None
+    with _verifiers_source(logged) as source:
         assert source.snapshot
         logged.write(3)  # committed by others meanwhile: positions 13 to 15
         got = scanner.scan(source, [(12, 16)], [16])

@@ -24,7 +24,13 @@ from app.audit.log import record
 from app.audit.models import AuditHead
 from app.audit.proofs import inclusion_proof
 from app.audit.service import AuditFilter, query_entries
-from app.audit.tree import read_head, sequence_now, sequence_pending, sequencer_step
+from app.audit.tree import (
+    AuditHeadMissing,
+    read_head,
+    sequence_now,
+    sequence_pending,
+    sequencer_step,
+)
 from app.audit.verify import verify_log
 from app.config import Environment, Settings
 from app.db import transaction
@@ -280,8 +286,6 @@ def test_no_background_sequencer_at_a_poll_of_zero(audit_log: AuditLog) -> None:
 
 
 def test_a_missing_head_says_to_run_the_migrations(audit_log: AuditLog) -> None:
-    from app.audit.tree import AuditHeadMissing
-
     audit_log.drop_triggers()
     audit_log.sql("DELETE FROM audit_head")
     with (
@@ -402,8 +406,6 @@ def test_sequence_now_counts_every_batch_and_nothing_when_idle(
 def test_a_background_turn_on_a_log_without_its_head_says_so(audit_log: AuditLog) -> None:
     """The background turn does not wait for the head; when the head row is not there at all
     it says the migrations are missing, never takes it for a head another process holds."""
-    from app.audit.tree import AuditHeadMissing
-
     audit_log.write(1, sequence=False)
     audit_log.drop_triggers()
     audit_log.sql("DELETE FROM audit_head")

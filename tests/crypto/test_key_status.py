@@ -11,7 +11,6 @@ from datetime import datetime
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.events import AuditAction
@@ -22,10 +21,8 @@ from app.crypto.models import KeyEncryptionKey, KeyringState
 from app.crypto.rotation import rotate
 from app.crypto.status import KekVersion, KeyStatus, key_status
 from app.db import transaction
-from tests.crypto.test_rotation import Interrupted, _setup
+from tests.crypto.conftest import Committed, Interrupted, keyring_with_data_keys
 from tests.factories import By
-
-Committed = tuple[Engine, sessionmaker[Session]]
 
 
 def _status(factory: sessionmaker[Session]) -> KeyStatus:
@@ -56,7 +53,7 @@ def test_before_any_keyring_every_figure_is_empty(committed: Committed) -> None:
 
 def test_the_keys_through_a_rotation_stopped_half_way_and_finished(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, data = _setup(factory, 5)
+    keyring, data = keyring_with_data_keys(factory, 5)
     created, keks = _made(factory)
     fresh = _status(factory)
     assert fresh == KeyStatus(

@@ -3,27 +3,22 @@ version is retired and erased, and data stays readable throughout."""
 
 from __future__ import annotations
 
-import secrets
 import uuid
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.audit.models import AuditEntry
-from app.config import SealMode
 from app.crypto.ciphertext import Ciphertext
 from app.crypto.envelope import (
     create_data_key,
     decrypt_text,
     destroy_data_key,
-    encrypt_text,
     open_data_key,
 )
 from app.crypto.errors import KeyUnavailable
 from app.crypto.keyring import Keyring
-from app.crypto.keystore import initialise_keyring
 from app.crypto.models import DataKey, KeyEncryptionKey
 from app.crypto.rotation import (
     begin_rotation,
@@ -33,27 +28,7 @@ from app.crypto.rotation import (
     rotate,
 )
 from app.db import transaction
-
-Committed = tuple[Engine, sessionmaker[Session]]
-
-
-class Interrupted(Exception):
-    """Stands in for a crash or Ctrl-C between batches."""
-
-
-def _setup(
-    factory: sessionmaker[Session], count: int
-) -> tuple[Keyring, dict[uuid.UUID, tuple[uuid.UUID, bytes]]]:
-    keyring = Keyring()
-    data: dict[uuid.UUID, tuple[uuid.UUID, bytes]] = {}
-    with transaction(factory) as s:
-        initialise_keyring(s, keyring=keyring, mode=SealMode.DEV, root=secrets.token_bytes(32))
-        for i in range(count):
-            owner = uuid.uuid4()
-            row = create_data_key(s, keyring=keyring, owner_id=owner)
-            dek = open_data_key(s, keyring=keyring, key_id=row.id, owner_id=owner)
-            data[row.id] = (owner, encrypt_text(dek, field="legal_name", value=f"Person {i}").data)
-    return keyring, data
+from tests.crypto.conftest import Committed, Interrupted, keyring_with_data_keys
 
 
 def _versions(factory: sessionmaker[Session]) -> dict[int, int]:
@@ -81,7 +56,7 @@ def _all_readable(
 
 def test_rotation_rewraps_every_dek_and_retires_the_old_version(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, data = _setup(factory, 23)
+    keyring, data = keyring_with_data_keys(factory, 23)
     assert _versions(factory) == {1: 23}
     seen: list[tuple[int, int]] = []
     report = rotate(
@@ -107,7 +82,7 @@ def test_rotation_rewraps_every_dek_and_retires_the_old_version(committed: Commi
 
 def test_interrupted_rotation_resumes(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, data = _setup(factory, 12)
+    keyring, data = keyring_with_data_keys(factory, 12)
 
     def crash_after_first_batch(done: int, _total: int) -> None:
         if done > 0:
@@ -130,7 +105,7 @@ def test_interrupted_rotation_resumes(committed: Committed) -> None:
 
 def test_a_second_rotation_makes_a_third_version(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, data = _setup(factory, 3)
+    keyring, data = keyring_with_data_keys(factory, 3)
     rotate(factory, keyring=keyring)
     report = rotate(factory, keyring=keyring)
     assert (report.current_version, report.resumed, report.retired) == (3, False, [2])
@@ -140,7 +115,7 @@ def test_a_second_rotation_makes_a_third_version(committed: Committed) -> None:
 
 def test_destroyed_keys_are_not_resurrected_by_rotation(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, data = _setup(factory, 3)
+    keyring, data = keyring_with_data_keys(factory, 3)
     victim = next(iter(data))
     with transaction(factory) as s:
         destroy_data_key(s, key_id=victim)
@@ -163,7 +138,7 @@ def test_a_version_is_retired_only_once_no_live_key_uses_it_and_each_step_is_aud
     longer wrapped) holds nothing back and is never pending; the start and the retirement
     are each audited naming the version."""
     _engine, factory = committed
-    keyring, data = _setup(factory, 2)
+    keyring, data = keyring_with_data_keys(factory, 2)
     kept, shredded = list(data)
     with transaction(factory) as s:
         destroy_data_key(s, key_id=shredded)
@@ -192,7 +167,7 @@ def test_a_version_is_retired_only_once_no_live_key_uses_it_and_each_step_is_aud
 
 def test_a_rotation_reports_what_it_found_and_what_is_left(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, _data = _setup(factory, 3)
+    keyring, _data = keyring_with_data_keys(factory, 3)
     progress: list[tuple[int, int]] = []
     report = rotate(
         factory, keyring=keyring, batch_size=2, on_progress=lambda d, t: progress.append((d, t))
@@ -204,7 +179,7 @@ def test_a_rotation_reports_what_it_found_and_what_is_left(committed: Committed)
 
 def test_a_resumed_rotation_counts_only_what_is_left(committed: Committed) -> None:
     _engine, factory = committed
-    keyring, _data = _setup(factory, 3)
+    keyring, _data = keyring_with_data_keys(factory, 3)
 
     def stop_after_the_first_batch(done: int, _total: int) -> None:
         if done:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.config import SealMode
+from app.crypto.gate import SealedGateMiddleware
 from app.crypto.keyring import Keyring
 from app.crypto.keystore import initialise_keyring
 from app.policy.deps import PUBLIC
@@ -162,8 +163,6 @@ def test_how_a_sealed_service_answers_depends_on_what_the_client_reads(
 def _through_the_gate(scope: dict[str, object]) -> list[dict[str, object]]:
     """What the sealed gate itself sends for one request (no server, no client between:
     the test client forgives a wrong Content-Length, a browser or proxy does not)."""
-    from app.crypto.gate import SealedGateMiddleware
-
     sent: list[dict[str, object]] = []
     keyring = Keyring()  # never unsealed
 
