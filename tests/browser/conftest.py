@@ -215,6 +215,13 @@ class Tab:
         """The path the page is on now."""
         return urlsplit(self.page.url).path
 
+    def submit(self, selector: str = "button[type=submit]") -> None:
+        """Click what posts a form and wait for the page the server answers with. A form
+        posted to its own address keeps the URL, so only the navigation tells the answer
+        from the page the click left: reading at once races the response under load."""
+        with self.page.expect_navigation():
+            self.page.click(selector)
+
     def shot(self, name: str) -> Path:
         """A full-page screenshot into the screenshot folder."""
         target = self.shots / f"{name}.png"

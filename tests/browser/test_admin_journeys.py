@@ -27,7 +27,7 @@ def test_the_auditor_verifies_the_log_and_downloads_the_csv(
     tab.page.click("nav.menu >> text=Audit log")
     assert tab.path() == "/audit"
     tab.page.select_option("#f-action", "auth.sign_in")
-    tab.page.click("form.filters button[type=submit]")
+    tab.submit("form.filters button[type=submit]")
     assert "action=auth.sign_in" in tab.page.url
     rows = tab.page.locator("table.list tbody tr")
     assert rows.count() >= 1

@@ -26,7 +26,7 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from app.referrals import packet as packets
 from tests.browser.conftest import Account, LiveServer, Tab
-from tests.browser.test_signin import sign_in_password
+from tests.browser.test_signin import code_step, sign_in_password
 
 OpenTab = Callable[..., Tab]
 PERSON = {
@@ -124,13 +124,7 @@ def world(live_server: LiveServer) -> World:
 
 def _sign_in_with_code(tab: Tab, account: Account) -> None:
     sign_in_password(tab, account)
-    assert tab.path() == "/login/totp"
-    # The API call used this step's code (replay refused): the next step's is within ±1.
-    tab.page.fill("#f-code", pyotp.TOTP(account.totp_key).at(time.time() + 30))
-    tab.page.click("button[type=submit]")
-    if tab.page.inner_text("h1") == "Your recovery codes":  # the first sign-in on a page
-        tab.page.click("text=I have written them down")
-    assert not tab.path().startswith("/login"), tab.page.inner_text("main")
+    code_step(tab, account)
 
 
 def test_coordinator_refers_two_fields_sends_and_downloads_the_packet(
@@ -149,7 +143,7 @@ def test_coordinator_refers_two_fields_sends_and_downloads_the_packet(
     tab.shot("referral-1-form")
     # Nothing ticked: refused beside the fields, the chosen partner kept.
     partner.click()
-    tab.page.click("button:has-text('Prepare the referral')")
+    tab.submit("button:has-text('Prepare the referral')")
     assert tab.page.locator("#f-fields-error").is_visible()
     assert tab.page.locator("input[name=partner_id]:checked").count() == 1
     tab.page.check("#f-field-legal_name")

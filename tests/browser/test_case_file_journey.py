@@ -5,14 +5,13 @@ the case to documentation. Nothing is loaded from elsewhere; the CSP refuses not
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 import httpx
 import pyotp
 
 from tests.browser.conftest import Account, LiveServer, Tab
-from tests.browser.test_signin import sign_in_password
+from tests.browser.test_signin import code_step, sign_in_password
 
 OpenTab = Callable[..., Tab]
 PHONE = {"width": 360, "height": 780}
@@ -40,14 +39,7 @@ def signed_in_tab(open_tab: OpenTab, server: LiveServer, role: str, **size: int)
     settled_token(server, account)
     tab = open_tab(javascript=False, **size)
     sign_in_password(tab, account)
-    assert tab.path() == "/login/totp"
-    # The API call used this step's code (replay refused): the next step's is within ±1.
-    tab.page.fill("#f-code", pyotp.TOTP(account.totp_key).at(time.time() + 30))
-    tab.page.click("button[type=submit]")
-    if tab.page.inner_text("h1") == "Your recovery codes":  # enrolled by the API: shown once
-        tab.page.click("text=I have written them down")
-    # Signed in: the role's own start page (the board, the caseworker's cases).
-    assert not tab.path().startswith("/login"), tab.page.inner_text("main")
+    code_step(tab, account)  # signed in: the role's own start page (board, own cases)
     return tab
 
 

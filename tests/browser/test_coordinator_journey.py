@@ -13,7 +13,7 @@ import httpx
 import pyotp
 
 from tests.browser.conftest import Account, LiveServer, Tab
-from tests.browser.test_signin import sign_in_password
+from tests.browser.test_signin import code_step, sign_in_password
 
 OpenTab = Callable[..., Tab]
 PHONE = {"width": 360, "height": 780}
@@ -57,11 +57,7 @@ def _ask_for_help(tab: Tab) -> None:
 
 def _sign_in(tab: Tab, account: Account) -> None:
     sign_in_password(tab, account)
-    assert tab.path() == "/login/totp"
-    tab.page.fill("#f-code", _next_code(account))
-    tab.page.click("main button[type=submit]")
-    if tab.page.locator("text=I have written them down").count():  # the first sign-in's codes
-        tab.page.click("text=I have written them down")
+    code_step(tab, account)
 
 
 def _reauthenticate_if_asked(tab: Tab, account: Account) -> None:

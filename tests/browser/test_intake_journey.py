@@ -75,7 +75,7 @@ def _lapse_sessions(server: LiveServer, email: str) -> None:
 def _code_step(tab: Tab, code: str) -> None:
     assert tab.path() == "/login/totp"
     tab.page.fill("#f-code", code)
-    tab.page.click("button[type=submit]")
+    tab.submit()
 
 
 def test_a_caseworker_finds_her_interview_whole_after_her_session_lapsed(

@@ -9,14 +9,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import pyotp
-
 from tests.browser.conftest import Account, LiveServer, Tab, _haven
+from tests.browser.test_signin import code_step, sign_in_password
 
 OpenTab = Callable[..., Tab]
 PHONE = {"width": 360, "height": 780}
@@ -35,18 +33,8 @@ def _demo_team_account(server: LiveServer, role: str, name: str) -> Account:
 
 
 def _sign_in(tab: Tab, account: Account) -> None:
-    tab.go("/login")
-    tab.page.fill("#f-email", account.email)
-    tab.page.fill("#f-password", account.password)
-    tab.page.click("button[type=submit]")
-    assert tab.path() == "/login/totp"
-    # settle() used this step's code (replays are refused): the next step's is within ±1.
-    tab.page.fill("#f-code", pyotp.TOTP(account.totp_key).at(time.time() + 30))
-    tab.page.click("button[type=submit]")
-    if tab.page.locator("text=I have written them down").count():
-        # An authenticator enrolled outside the pages: its recovery codes are shown once.
-        tab.page.click("text=I have written them down")
-    assert tab.path() != "/login/totp", tab.page.inner_text("main")
+    sign_in_password(tab, account)
+    code_step(tab, account)
 
 
 def test_a_coordinator_reads_filters_and_exports_the_report_on_a_phone(

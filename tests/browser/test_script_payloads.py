@@ -15,18 +15,16 @@ because nothing was injected to refuse."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from html.parser import HTMLParser
 
 import httpx
-import pyotp
 import pytest
 from playwright.sync_api import Cookie
 
 from tests.browser.conftest import Account, LiveServer, Tab
 from tests.browser.test_case_file_journey import settled_token
-from tests.browser.test_signin import sign_in_password
+from tests.browser.test_signin import code_step, sign_in_password
 
 OpenTab = Callable[..., Tab]
 MARK = "HVNX"
@@ -122,10 +120,7 @@ def _signed_in(open_tab: OpenTab, server: LiveServer, account: Account, *, js: b
         return tab
     sign_in_password(tab, account)
     if tab.path() == "/login/totp":  # a case role's second step (a volunteer has none)
-        tab.page.fill("#f-code", pyotp.TOTP(account.totp_key).at(time.time() + 30))
-        tab.page.click("button[type=submit]")
-        if tab.page.inner_text("h1") == "Your recovery codes":
-            tab.page.click("text=I have written them down")
+        code_step(tab, account)
     assert not tab.path().startswith("/login"), tab.page.inner_text("main")
     _SESSIONS[account.email] = tab.page.context.cookies()
     return tab
