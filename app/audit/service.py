@@ -21,8 +21,6 @@ from app.audit.events import AuditAction, DuplicateCheck
 from app.audit.log import record
 from app.audit.models import AuditEntry, AuditLeaf
 from app.audit.verify import verify_log
-from app.cases.codes import normalise_code
-from app.cases.models import Case
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.db import utcnow
@@ -281,15 +279,3 @@ def export_audited(session: Session, *, actor: Any, flt: AuditFilter) -> str:
         reason="csv",
     )
     return body
-
-
-def case_id_for(session: Session, text: str) -> str | None:
-    """The case id an auditor typed, or the id of the case code they typed (HV-2026-…);
-    None when neither names a case. Only the id and the code are read: no case content."""
-    text = text.strip()
-    try:
-        return str(uuid.UUID(text))
-    except ValueError:
-        pass
-    found = session.scalar(select(Case.id).where(Case.case_code == normalise_code(text)))
-    return str(found) if found is not None else None

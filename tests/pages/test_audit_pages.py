@@ -1,5 +1,5 @@
-"""The auditor's pages: only the auditor reads them; filters (actor, case id or code,
-action, days) with errors beside their fields; paging; actors named; the CSV neutralises
+"""The auditor's pages: only the auditor reads them; filters (actor, case id, action,
+days) with errors beside their fields; paging; actors named; the CSV neutralises
 formula-like cells and is itself audited; verify says plainly when a row was tampered
 with; the checkpoint and verifier key download; the log page in constant SQL."""
 
@@ -70,8 +70,8 @@ def test_filters_paging_and_actor_names(
     assert second.text.count("<code>case.read</code>") == 5
     by_case = client.get(f"/audit?case={case.id}&action=case.read")
     assert "55 entries" in by_case.text
-    by_code = client.get(f"/audit?case={case.case_code.lower()}&action=case.read")
-    assert "55 entries" in by_code.text
+    # Each case entry links to that case's own entries: how an auditor filters by case.
+    assert f'href="/audit?case={case.id}"' in page.text
     today = clock.now().date()
     days = f"since={today - timedelta(days=1)}&until={today}"
     assert "56 entries" in client.get(f"/audit?actor={worker.id}&{days}").text
@@ -94,7 +94,7 @@ def test_bad_filters_are_named_beside_their_fields(
     r = client.get("/audit?actor=nobody&case=HV-1999-ZZZZZZ&action=case.eaten&since=3%20May")
     assert r.status_code == 422
     assert error_beside(r.text, "actor")
-    assert "No case" in error_beside(r.text, "case")
+    assert "Enter a case id" in error_beside(r.text, "case")
     assert error_beside(r.text, "action")
     assert "YYYY-MM-DD" in error_beside(r.text, "since")
     assert 'value="HV-1999-ZZZZZZ"' in r.text  # kept as typed
@@ -108,6 +108,25 @@ def test_bad_filters_are_named_beside_their_fields(
     assert "YYYY-MM-DD" in error_beside(r.text, "since")
     assert "YYYY-MM-DD" in error_beside(r.text, "until")
     assert client.get("/audit/export.csv?since=nope").status_code == 422
+
+
+def test_a_full_case_code_opens_no_trail_for_the_auditor(
+    client: TestClient, db: Session, clock: FrozenClock, keyring: Keyring
+) -> None:
+    """The policy shows an auditor case codes masked: a full code (read off a seized
+    volunteer's task) must not open that case's trail, nor tell a real code from an invented
+    one."""
+    v = browser(client, db, clock)
+    sign_in(v, Role.AUDITOR)
+    case = make_case(db, keyring=keyring, team=make_team(db))
+    record(db, AuditAction.CASE_READ, by=By(uuid.uuid4()), on=("case", case.id))
+    db.flush()
+    real = client.get(f"/audit?case={case.case_code}")
+    made_up = client.get("/audit?case=HV-2099-ZZZZZZ")
+    assert real.status_code == made_up.status_code == 422
+    assert error_beside(real.text, "case") == error_beside(made_up.text, "case")
+    assert str(case.id)[:8] not in real.text, "the code was turned into its case"
+    assert client.get(f"/audit?case={case.id}").text.count(str(case.id)[:8]) >= 1
 
 
 def test_the_csv_neutralises_formulas_and_is_itself_audited(
