@@ -188,10 +188,11 @@ def _second_step(
             allow_recovery=stage is SessionStage.TOTP,
         )
     except HavenError as exc:  # the failure's count and audit entry are kept (a page commits)
-        page = "auth/totp.html" if stage is SessionStage.TOTP else "auth/enrol.html"
         context = {"csrf_token": row.csrf_token, "errors": {"code": LazyText(exc.message)}}
+        if stage is SessionStage.TOTP:  # the key is shown again only while enrolling
+            return render(request, "auth/totp.html", context, exc.status)
         enrol = _enrol_context(user, request.app.state.keyring)
-        return render(request, page, context | enrol, exc.status)
+        return render(request, "auth/enrol.html", context | enrol, exc.status)
     if signin.one_time_step(db, user=user, now=now):  # raises when used before
         next_page, next_stage = "/login/new-password", SessionStage.NEW_PASSWORD
     else:

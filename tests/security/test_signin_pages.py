@@ -3,6 +3,7 @@ failed forms filled in again, and the sign-out form."""
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -10,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
 from app.security.sessions import SECURE_COOKIE_NAME
+from app.users import pages
 from app.users.models import RecoveryCode, shown_name
 from tests.factories import PASSWORD, code_for, make_team, make_user, totp_secret_of
 
@@ -63,6 +65,30 @@ def test_password_then_code_signs_in(client: TestClient, db: Session, clock: Fro
     assert shown_name(user) in home.text  # the header names who is signed in
 
 
+def test_a_wrong_code_never_opens_the_accounts_totp_key_for_the_page(
+    client: TestClient, db: Session, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Someone who has only the password and guesses at the code step gets the form back:
+    the page must not decrypt the key (enrolment's error page shows it, and one shared
+    template would then hand the second factor to the guesser)."""
+    user = make_user(db, Role.CASEWORKER, teams=[make_team(db)])
+    opened: list[object] = []
+    real = pages.open_totp_secret
+    monkeypatch.setattr(
+        pages, "open_totp_secret", lambda *a, **k: opened.append(k) or real(*a, **k)
+    )
+    sign_in(client, user.email)
+    page = client.get("/login/totp")
+    wrong = "000000" if code_for(user, clock) != "000000" else "111111"
+    r = client.post("/login/totp", data={"code": wrong, "csrf_token": csrf_of(page.text)})
+    assert r.status_code == 401
+    assert 'id="f-code-error"' in r.text
+    assert opened == [], "the code step's error page opened the TOTP key"
+    secret = totp_secret_of(user)
+    assert secret not in r.text.replace(" ", "")
+    assert "data:image/svg" not in r.text
+
+
 def test_cookie_attributes(client: TestClient, db: Session) -> None:
     user = make_user(db, Role.CASEWORKER)
     r = sign_in(client, user.email)
@@ -114,6 +140,9 @@ def test_first_sign_in_enrols_totp_and_shows_recovery_codes_once(
     bad = client.post("/login/enrol", data={"code": "000000", "csrf_token": csrf_of(page.text)})
     assert bad.status_code == 401
     assert 'id="f-code-error"' in bad.text
+    # Enrolling, a wrong code brings the same key back to scan or type again.
+    assert secret[:4] in bad.text
+    assert 'src="data:image/svg+xml' in bad.text
     r = client.post(
         "/login/enrol",
         data={"code": code_for(user, clock), "csrf_token": csrf_of(page.text)},
