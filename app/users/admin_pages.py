@@ -297,7 +297,9 @@ async def change_access(request: Request, db: DbSession, access: UserWrite) -> R
     role = Role(role_value)
     if role.value == user.role and set(team_ids) == set(service.team_ids_of(db, user.id)):
         return see_other(back)
-    if user.id == actor.id:
+    try:
+        grants.refuse_own_access_change(db, actor=actor, user=user)
+    except OwnAccessChange:  # recorded as a denied access, as the API's refusal is
         errors["role"] = OWN_ACCESS
         return _user_page(request, db, actor, user.id, values=values, errors=errors, status=403)
     if not _fresh(request, actor):

@@ -16,10 +16,9 @@ from app.deps import AppSettings, DbSession
 from app.errors import InvalidInput, NotFound
 from app.openapi import errors
 from app.pagination import Page, PageQuery, page_of, page_rows
-from app.policy.deps import Actor, AuthMethod, denied, require, require_fresh_reauth
+from app.policy.deps import Actor, AuthMethod, require, require_fresh_reauth
 from app.policy.permissions import CASE_ROLES, Permission, Role
 from app.security import sessions
-from app.security.errors import OwnAccessChange
 from app.security.models import AuthSession
 from app.users import directory, grants, service
 from app.users.auth_api import check_factors
@@ -285,10 +284,7 @@ def update_user(
     current = set(service.team_ids_of(db, user.id))
     teams = set(body.team_ids) if body.team_ids is not None else current
     if role.value != user.role or teams != current:
-        if user.id == actor.id:
-            raise denied(
-                db, actor, reason="own_access_change", on=("user", user.id), error=OwnAccessChange()
-            )
+        grants.refuse_own_access_change(db, actor=actor, user=user)
         require_fresh_reauth(request, actor)
         pending = grants.change_access(
             db, actor=actor, user=user, role=role, team_ids=teams, now=now

@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session
 from app.audit.events import AuditAction
 from app.audit.log import record
 from app.errors import Conflict, InvalidInput
-from app.policy.deps import Actor
+from app.policy.deps import Actor, denied
 from app.policy.permissions import CASE_ROLES, Role
 from app.policy.scope import request_visible_to
 from app.security import sessions
-from app.security.errors import ApproverNotEntitled
+from app.security.errors import ApproverNotEntitled, OwnAccessChange
 from app.users.models import AccessRequest, Team, TeamMembership, User
 from app.users.service import issue_one_time_password, set_role, team_ids_of
 
@@ -210,6 +210,15 @@ def reject(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> N
         db, AuditAction.ACCESS_REJECTED, by=actor, on=("user", user.id), reason=f"request:{req.id}"
     )
     db.flush()
+
+
+def refuse_own_access_change(db: Session, *, actor: Actor, user: User) -> None:
+    """No one changes their own role or teams (separation of duties): the attempt is refused
+    and recorded as a denied access, from the API and the pages alike."""
+    if user.id == actor.id:
+        raise denied(
+            db, actor, reason="own_access_change", on=("user", user.id), error=OwnAccessChange()
+        )
 
 
 def change_access(

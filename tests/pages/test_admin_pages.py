@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.audit.models import AuditEntry
 from app.crypto.keyring import Keyring
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
@@ -247,6 +248,13 @@ def test_an_admin_changes_role_and_team_but_never_their_own(
     assert "your own role" in r.text
     db.refresh(me)
     assert me.role == "admin"
+    # Refused and recorded as the API's refusal is: an attempt at self-promotion is evidence.
+    refusal = select(func.count()).where(
+        AuditEntry.action == "access.denied",
+        AuditEntry.reason_code == "own_access_change",
+        AuditEntry.object_id == str(me.id),
+    )
+    assert db.scalar(refusal) == 1
     r = post(v, f"/admin/users/{volunteer.id}/access", csrf, role="emperor", team="")
     assert r.status_code == 422
     assert error_beside(r.text, "role")
