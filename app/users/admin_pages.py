@@ -19,7 +19,7 @@ from starlette.responses import Response
 from app.crypto.status import key_status
 from app.deps import DbSession
 from app.errors import HavenError
-from app.forms import REQUIRED, read_form, validate
+from app.forms import REQUIRED, read_form, read_lists, validate
 from app.i18n import LazyText, lazy
 from app.pagination import PageQuery
 from app.policy.deps import Actor, require
@@ -236,7 +236,7 @@ def _user_page(
     actor: Actor,
     user_id: uuid.UUID,
     *,
-    values: dict[str, str] | None = None,
+    values: dict[str, object] | None = None,
     errors: dict[str, LazyText] | None = None,
     status: int = 200,
 ) -> Response:
@@ -267,7 +267,8 @@ def _user_page(
         "own": user.id == actor.id,
         "pending": pending,
         "can_withdraw": actor.can(Permission.ACCESS_REQUEST_REJECT),
-        "values": values or {"role": user.role, "team": str(teams[0].id) if teams else ""},
+        "values": values or {"role": user.role, "team": [str(t.id) for t in teams]},
+        "team_checks": [(str(t.id), t.name) for t in service.all_teams(db)],
         "errors": errors or {},
         "role_options": _roles(),
         "team_options": _team_options(db, lazy("no team")),
@@ -284,13 +285,15 @@ async def change_access(request: Request, db: DbSession, access: UserWrite) -> R
     waits for a coordinator's approval), as PATCH /api/v1/users/{id}."""
     actor, user = access.actor, access.user
     back = f"/admin/users/{user.id}"
-    values = await read_form(request, ("role", "team"))
+    # Every team the account is to be in (check boxes): a change of role keeps the others.
+    role_value = (await read_form(request, ("role",))).get("role", "")
+    chosen = [t for t in (await read_lists(request, ("team",)))["team"] if t]
+    values: dict[str, object] = {"role": role_value, "team": chosen}
     errors: dict[str, LazyText] = {}
-    role_value = values.get("role", "")
     if role_value not in {r.value for r in Role}:
         errors["role"] = lazy("Choose one of the options.")
-    team_ids = [t for t in [_uuid(values.get("team", ""))] if t is not None]
-    if values.get("team") and not team_ids:
+    team_ids = [t for t in map(_uuid, chosen) if t is not None]
+    if len(team_ids) != len(chosen):
         errors["team"] = lazy("Choose one from the list.")
     if errors:
         return _user_page(request, db, actor, user.id, values=values, errors=errors, status=422)

@@ -260,6 +260,35 @@ def test_an_admin_changes_role_and_team_but_never_their_own(
     assert error_beside(r.text, "role")
 
 
+def test_a_change_of_role_keeps_every_team_the_account_is_in(
+    client: TestClient, db: Session, clock: FrozenClock
+) -> None:
+    """A coordinator of two teams, demoted: the form shows both teams ticked, and what it
+    sends keeps both (a one-team form silently took the second away); one unticked leaves."""
+    v = browser(client, db, clock)
+    _, csrf = sign_in(v, Role.ADMIN)
+    first, second, third = make_team(db), make_team(db), make_team(db)
+    lead = make_user(db, Role.COORDINATOR, teams=[first, second])
+    page = client.get(f"/admin/users/{lead.id}").text
+    ticked = set(re.findall(r'name="team" value="([0-9a-f-]{36})" checked', page))
+    assert ticked == {str(first.id), str(second.id)}
+    assert f'name="team" value="{third.id}">' in page, "a team to add is offered unticked"
+    both = {"role": "caseworker", "team": [str(first.id), str(second.id)], "csrf_token": csrf}
+    r = client.post(f"/admin/users/{lead.id}/access", data=both, follow_redirects=False)
+    assert r.headers["location"].endswith("?done=account_updated")
+    db.refresh(lead)
+    assert lead.role == "caseworker"
+    kept = db.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == lead.id))
+    assert set(kept) == {first.id, second.id}
+    r = post(v, f"/admin/users/{lead.id}/access", csrf, role="caseworker", team=str(second.id))
+    assert r.headers["location"].endswith("?done=account_updated")
+    kept = db.scalars(select(TeamMembership.team_id).where(TeamMembership.user_id == lead.id))
+    assert set(kept) == {second.id}
+    r = post(v, f"/admin/users/{lead.id}/access", csrf, role="caseworker", team="not-a-team")
+    assert r.status_code == 422
+    assert 'id="f-team-error"' in r.text
+
+
 def test_disable_enable_unlock_and_end_sessions(
     client: TestClient, db: Session, clock: FrozenClock, settings: object
 ) -> None:
