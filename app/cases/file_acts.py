@@ -166,8 +166,7 @@ def _glass_page(
     errors: dict[str, Any] | None = None,
     status: int = 200,
 ) -> Response:
-    context = {
-        "case_code": access.case.case_code,
+    context = {  # nothing of the case before the grant, its code included (an unaudited read)
         "case_id": access.case.id,
         "hours": int(break_glass.GRANT_DURATION.total_seconds() // 3600),
         "reason": reason,

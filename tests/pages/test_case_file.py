@@ -524,6 +524,10 @@ def test_break_glass_opens_a_case_for_reading_with_a_banner_until_it_ends(
     assert "/account/reauth" in r.headers["location"]
     outsider.reauth()
     form = url(world.case, "/break-glass")
+    asked = outsider.get(form)
+    assert asked.status_code == 200
+    # Nothing of the case before the grant, not even its code: this page is not audited.
+    assert world.case.case_code not in asked.text
     short = outsider.post(form, {"reason": "urgent"}, token_from=form)
     assert short.status_code == 422
     assert 'id="f-reason-error"' in short.text
