@@ -27,7 +27,7 @@ from app.i18n.countries import country_groups
 from app.pagination import Page
 from app.policy.deps import Actor, require
 from app.policy.permissions import Permission
-from app.users.service import names_of
+from app.users.directory import names as names_of
 from app.web import render
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -59,16 +59,17 @@ def _filters_from(params: dict[str, str]) -> dict[str, Any]:
 
 
 def _context(
-    db: Session, values: dict[str, Any], found: Page[Any] | None, **extra: Any
+    db: Session, actor: Actor, values: dict[str, Any], found: Page[Any] | None, **extra: Any
 ) -> dict[str, Any]:
     items = [CaseListItem.model_validate(search.list_item(c)) for c in found.items] if found else []
     pages = -(-found.total // found.per_page) if found else 0
     return {
         "values": values,
         "items": items,
-        # One query whatever the length of the page: who each case is assigned to.
+        # One query whatever the length of the page: who each case is assigned to, as far
+        # as the policy names colleagues to the reader.
         "names": names_of(
-            db, (c.assigned_to for c in found.items if c.assigned_to) if found else ()
+            db, actor=actor, ids=[c.assigned_to for c in found.items] if found else []
         ),
         "found": found,
         "pages": pages,
@@ -124,7 +125,7 @@ def case_list(
             now=_now(request),
             count_cap=request.app.state.settings.list_count_cap,
         )
-    context = _context(db, values, found, searched=False, kept=_kept(db, actor, request))
+    context = _context(db, actor, values, found, searched=False, kept=_kept(db, actor, request))
     if found is not None:
         context |= _page_links(values, found)
     return render(request, "cases/list.html", context | {"errors": errors}, 422 if errors else 200)
@@ -161,5 +162,5 @@ async def case_search(
             )
         except HavenError as exc:  # too broad: add a term
             errors = {"name": LazyText(exc.message)}
-    context = _context(db, values, found, searched=True, kept=[])
+    context = _context(db, actor, values, found, searched=True, kept=[])
     return render(request, "cases/list.html", context | {"errors": errors}, 422 if errors else 200)

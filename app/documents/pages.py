@@ -9,6 +9,7 @@ API's aliases. Plaintext never touches the disk: the upload reader encrypts chun
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import datetime
 from typing import Any
 
@@ -33,7 +34,7 @@ from app.errors import InvalidInput, PayloadTooLarge
 from app.i18n import LazyText, lazy
 from app.middleware import leave_write_queue
 from app.policy.access import CaseAccess
-from app.users.directory import shown_names
+from app.users.directory import names as names_of
 from app.web import render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -86,7 +87,8 @@ def _page(
     docs = service.list_documents(
         db, keyring=_keyring(request), actor=access.actor, case=access.case
     )
-    names = shown_names(db, {d["uploaded_by"] for d in docs if d["uploaded_by"]})
+    uploaders = [uuid.UUID(d["uploaded_by"]) for d in docs if d["uploaded_by"]]
+    names = {str(k): v for k, v in names_of(db, actor=access.actor, ids=uploaders).items()}
     rows: list[dict[str, Any]] = [
         d
         | {

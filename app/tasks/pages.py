@@ -10,6 +10,7 @@ the case) are decided there, never here.
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -32,7 +33,8 @@ from app.tasks import service
 from app.tasks.dependencies import CaseTaskCreate, CaseTasks, TaskRead, TaskWrite
 from app.tasks.errors import IdentifyingText
 from app.tasks.schemas import VOLUNTEER_MOVES, TaskCreate, TaskStatus, TaskUpdate
-from app.users.directory import shown_names, team_volunteers
+from app.users.directory import names as names_of
+from app.users.directory import team_volunteers
 from app.web import render, see_other
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
@@ -139,7 +141,8 @@ def _case_page(
         now=_now(request),
     )
     items = [_shown(i) for i in listed.items]
-    names = shown_names(db, {str(i["assigned_to"]) for i in items if i.get("assigned_to")})
+    given = [uuid.UUID(str(i["assigned_to"])) for i in items if i.get("assigned_to")]
+    names = {str(k): v for k, v in names_of(db, actor=access.actor, ids=given).items()}
     context = case_header(db, access, now=_now(request)) | {
         "tab": "tasks",
         "tasks": [
@@ -151,7 +154,7 @@ def _case_page(
             for i in items
         ],
         "paging": listed,
-        "volunteers": team_volunteers(db, access.case.team_id),
+        "volunteers": team_volunteers(db, actor=access.actor, team_id=access.case.team_id),
         "values": values or {},
         "errors": errors or {},
     }

@@ -1,8 +1,8 @@
 """The team directory: who is on a team, and the names behind account ids, each shown as far
 as the policy's member visibility (app/policy/permissions.py MEMBER_VISIBILITY) lets the
-reader see them; and for the case team's pages, the name each account goes by (who uploaded
-a document) and the volunteers a task may go to. One statement each, whatever the number of
-people."""
+reader see them (one's own name always); and the volunteers a task may go to, named to those
+whose role gives tasks (`Permission.TASK_CREATE`), who also see whom a task went to. One
+statement each, whatever the number of people. Every page that names a colleague asks here."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.pagination import PageQuery, page_rows
 from app.policy.deps import Actor
-from app.policy.permissions import Role, redact_member
+from app.policy.permissions import Permission, Role, redact_member
 from app.users.models import TeamMembership, User, shown_name
 
 
@@ -65,23 +65,21 @@ def names(db: Session, *, actor: Actor, ids: Iterable[uuid.UUID | None]) -> dict
     out = {}
     for user in db.scalars(select(User).where(User.id.in_(wanted))):
         shown = redact_member(actor.role, member(user))
-        if "name" in shown:
-            out[user.id] = str(shown["name"])
+        if "name" in shown or user.id == actor.id or _task_giver_sees(actor, user):
+            out[user.id] = shown_name(user)
     return out
 
 
-def shown_names(db: Session, ids: Iterable[str | uuid.UUID]) -> dict[str, str]:
-    """The shown name of each account id (as a string key); unknown ids are left out."""
-    wanted = {uuid.UUID(str(i)) for i in ids}
-    if not wanted:
-        return {}
-    users = db.scalars(select(User).where(User.id.in_(wanted)))
-    return {str(u.id): shown_name(u) for u in users}
+def _task_giver_sees(actor: Actor, user: User) -> bool:
+    """A volunteer's name, to a role that gives tasks: whom a task went to."""
+    return user.role == Role.VOLUNTEER.value and actor.can(Permission.TASK_CREATE)
 
 
-def team_volunteers(db: Session, team_id: uuid.UUID) -> list[tuple[str, str]]:
+def team_volunteers(db: Session, *, actor: Actor, team_id: uuid.UUID) -> list[tuple[str, str]]:
     """(id, shown name) of the active volunteers of a team, by name: whom a task may go to
-    (the task service checks the choice again)."""
+    (the task service checks the choice again); nobody to a role that gives no task."""
+    if not actor.can(Permission.TASK_CREATE):
+        return []
     stmt = (
         select(User)
         .join(TeamMembership, TeamMembership.user_id == User.id)

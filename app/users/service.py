@@ -438,15 +438,6 @@ def all_account_ids(db: Session) -> list[uuid.UUID]:
     return list(db.scalars(select(User.id)))
 
 
-def names_of(db: Session, user_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
-    """The names colleagues see (`shown_name`) of these accounts, in one query: for a list
-    that names each row's caseworker. Staff names only; never anything about a client."""
-    rows = db.execute(
-        select(User.id, User.display_name, User.email).where(User.id.in_(set(user_ids)))
-    )
-    return {r[0]: r[1] or r[2].split("@", 1)[0] for r in rows}
-
-
 @dataclass(frozen=True)
 class PendingAuthenticator:
     """A new authenticator key being set up, as text and as the otpauth:// URI."""
