@@ -77,15 +77,19 @@ def task_scope(
     permission: Permission | None = None,
     case_joined: bool = False,
 ) -> ColumnElement[bool]:
-    """The WHERE clause selecting the tasks actor may reach: a volunteer their own, the case
-    team the tasks of cases in their scope (for permission), nobody else any.
+    """The WHERE clause selecting the tasks actor may reach: a volunteer their own on the
+    cases of the teams they are in now (taken off a team, at once none of its tasks), the
+    case team the tasks of cases in their scope (for permission), nobody else any.
 
     `case_joined`: the query has joined each task's case (`Case.id == Task.case_id`), and
     the case scope is said of that case instead of as `Task.case_id IN (cases in scope)`.
     The same tasks; but the planner may then walk the tasks in an index's order and stop
     (the triage board's overdue tasks by due date), where the IN reads every case first."""
     if actor.role is Role.VOLUNTEER:
-        return Task.assigned_to == actor.id
+        in_teams = Case.team_id.in_(actor.team_ids)
+        if not case_joined:
+            in_teams = Task.case_id.in_(select(Case.id).where(in_teams))
+        return and_(Task.assigned_to == actor.id, in_teams)
     if actor.role in (Role.COORDINATOR, Role.CASEWORKER):
         in_scope = case_scope(actor, now=now, permission=permission)
         if case_joined:

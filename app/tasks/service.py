@@ -202,6 +202,18 @@ def _check_move(actor: Actor, task: Task, target: TaskStatus) -> None:
         raise TaskMoveNotAllowed(current=current.value, allowed=allowed)
 
 
+def _check_inherited_note(
+    task: Task, dek: OpenDataKey, markers: PersonMarkers, changes: Mapping[str, Any]
+) -> None:
+    """A note was checked only for contact details when its volunteer wrote it; given to
+    another volunteer, the task's note is checked against the person in full (by the case
+    team, who know the person: no oracle). An identifying note refuses the change, naming
+    the note: send `note` (rewritten, or null) with it. Nothing is dropped."""
+    new_volunteer = changes.get("assigned_to") not in (None, task.assigned_to)
+    if new_volunteer and "note" not in changes and task.note is not None:
+        check_texts(markers, {"note": _read_text(task, dek, "note")})
+
+
 def update_task(
     db: Session,
     *,
@@ -238,6 +250,7 @@ def update_task(
     )
     check_texts(markers, changes)
     dek = rec.case_key(db, keyring=keyring, case=case)
+    _check_inherited_note(task, dek, markers, changes)
     for name, value in changes.items():
         if name in GUARDED_FIELDS:
             _set_text(task, dek, name, value or None)

@@ -10,13 +10,14 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.config import Settings
 from app.security.clock import FrozenClock
 from app.tasks.models import Task
+from app.users.models import TeamMembership
 from tests.casework import PERSON, Staff, audit_count, make_staff, new_case
 
 CONTRACT_SHAPE = {"id", "case_code", "title", "instructions", "place", "due", "status", "note"}
@@ -211,6 +212,55 @@ def test_volunteer_note_is_checked_for_contact_details_only(
         f"/api/v1/tasks/{task_id}", json={"note": "x" * 501}, headers=staff.h("volunteer")
     )
     assert long.status_code == 422
+
+
+def test_a_volunteer_taken_off_the_team_reaches_none_of_its_tasks_at_once(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any]
+) -> None:
+    """Taking a suspected infiltrator off the team applies at once: their task of the team's
+    case is gone from their list and answers 404, and the meeting point the coordinator
+    moves afterwards never reaches them."""
+    task_id = _create(client, staff, case).json()["id"]
+    url, vol = f"/api/v1/tasks/{task_id}", staff.h("volunteer")
+    assert [t["id"] for t in client.get("/api/v1/tasks", headers=vol).json()["items"]] == [task_id]
+    db.execute(delete(TeamMembership).where(TeamMembership.user_id == staff.volunteer.id))
+    db.flush()
+    moved = {"place": "Astana, the bus station instead"}
+    assert client.patch(url, json=moved, headers=staff.h("coordinator")).status_code == 200
+    listed = client.get("/api/v1/tasks", headers=vol)
+    assert listed.status_code == 200
+    assert listed.json()["items"] == []
+    assert "bus station" not in listed.text
+    for body in ({"status": "accepted"}, {"note": "On my way."}):
+        assert client.patch(url, json=body, headers=vol).status_code == 404
+    assert client.get(f"/tasks/{task_id}", headers=vol).status_code in (403, 404)
+
+
+def test_a_reassigned_task_brings_no_identifying_note_to_the_next_volunteer(
+    client: TestClient, staff: Staff, case: dict[str, Any]
+) -> None:
+    """A volunteer's own note is checked for contact details only (no oracle for a guessed
+    name): before another volunteer reads it, it is checked against the person in full."""
+    task_id = _create(client, staff, case).json()["id"]
+    url = f"/api/v1/tasks/{task_id}"
+    note = {"note": f"Met {PERSON['legal_name']} as agreed."}
+    assert client.patch(url, json=note, headers=staff.h("volunteer")).status_code == 200
+    onward = {"assigned_to": str(staff.volunteer2.id)}
+    refused = client.patch(url, json=onward, headers=staff.h("coordinator"))
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["note"]
+    assert str(PERSON["legal_name"]) not in refused.text
+    assert client.get("/api/v1/tasks", headers=staff.h("volunteer2")).json()["items"] == []
+    # Sent with a rewritten note (or null), the change goes through, the note as rewritten.
+    rewritten = onward | {"note": "The first meeting took place as agreed."}
+    assert client.patch(url, json=rewritten, headers=staff.h("coordinator")).status_code == 200
+    (seen,) = client.get("/api/v1/tasks", headers=staff.h("volunteer2")).json()["items"]
+    assert seen["note"] == rewritten["note"]
+    # A note that names nobody goes with the task as it is.
+    back = {"assigned_to": str(staff.volunteer.id)}
+    assert client.patch(url, json=back, headers=staff.h("coordinator")).status_code == 200
+    (seen,) = client.get("/api/v1/tasks", headers=staff.h("volunteer")).json()["items"]
+    assert seen["note"] == rewritten["note"]
 
 
 def test_case_team_edits_and_cancels(
