@@ -321,8 +321,19 @@ async def accept_task(request: Request, db: DbSession, access: TaskWrite) -> Res
 
 @router.post("/tasks/{task_id}/done")
 async def finish_task(request: Request, db: DbSession, access: TaskWrite) -> Response:
-    """The volunteer marks the task done."""
-    return await _move(request, db, access, TaskStatus.DONE, "task_done")
+    """The volunteer marks the task done, with the note typed above the button (the form
+    sends it along): both in one change, or neither and the form back as typed."""
+    values = await read_form(request, ("note",))
+    if "note" not in values:
+        return await _move(request, db, access, TaskStatus.DONE, "task_done")
+    fields = {"status": TaskStatus.DONE.value, "note": values["note"]}
+    parsed, errors = validate(TaskUpdate, fields)
+    if parsed is not None:
+        errors = _update(request, db, access, parsed.changes())
+    if errors:
+        status = 409 if "status" in errors else 422
+        return _task_page(request, db, access, values=values, errors=errors, status=status)
+    return see_other(f"/tasks/{access.task.id}", done="task_done")
 
 
 @router.post("/tasks/{task_id}/cancel")

@@ -225,6 +225,34 @@ def test_a_note_with_contact_details_is_refused_beside_it_and_kept(v: Visitor, d
     assert task.note is None
 
 
+def test_the_note_typed_above_mark_as_done_is_kept_with_it(v: Visitor, db: Session) -> None:
+    """A volunteer types how it went, then taps "Mark as done": the note goes with it (two
+    forms lost it without a word). A note the guard refuses leaves the task as it was, the
+    note as typed beside its error."""
+    (task,) = _volunteer_tasks(v)
+    token = v.csrf(v.client.get(f"/tasks/{task.id}").text)
+    v.client.post(f"/tasks/{task.id}/accept", data={"csrf_token": token})
+    page = v.client.get(f"/tasks/{task.id}").text
+    note_form = page[page.index(f'action="/tasks/{task.id}/note"') :]
+    note_form = note_form[: note_form.index("</form>")]
+    assert 'name="note"' in note_form
+    assert f'formaction="/tasks/{task.id}/done"' in note_form, "done is not sent with the note"
+    bad = "Call me on +7 916 555 01 02 afterwards"
+    r = v.client.post(f"/tasks/{task.id}/done", data={"csrf_token": token, "note": bad})
+    assert r.status_code == 422
+    assert 'id="f-note-error"' in r.text
+    assert bad in r.text
+    db.refresh(task)
+    assert (task.status, task.note) == ("accepted", None)
+    said = "Met as planned at the clock."
+    done = {"csrf_token": token, "note": said}
+    r = v.client.post(f"/tasks/{task.id}/done", data=done, follow_redirects=False)
+    assert r.headers["location"] == f"/tasks/{task.id}?done=task_done"
+    db.refresh(task)
+    assert task.status == "done"
+    assert said in v.client.get(f"/tasks/{task.id}").text
+
+
 def test_a_done_task_cannot_be_accepted_again(v: Visitor, db: Session) -> None:
     (task,) = _volunteer_tasks(v)
     token = v.csrf(v.client.get(f"/tasks/{task.id}").text)
