@@ -17,7 +17,7 @@ from starlette.responses import Response
 from app.board import service as board_service
 from app.cases import service as cases
 from app.cases.dependencies import CaseAssign, CaseWrite
-from app.cases.errors import StaleVersion
+from app.cases.errors import StaleVersion, VettingRequired
 from app.cases.vocab import VettingStatus
 from app.deps import DbSession
 from app.deps import request_keyring as _keyring
@@ -36,6 +36,7 @@ from app.web import render, see_other
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
 NOT_A_CASEWORKER = lazy("Choose a caseworker of this case's team.")
+JUDGE_FIRST = lazy("Judge the request first (genuine or suspicious), then assign it.")
 CHANGED = lazy("Someone changed this case a moment ago. Here is the board as it is now.")
 
 
@@ -95,6 +96,8 @@ async def assign(request: Request, db: DbSession, access: CaseAssign) -> Respons
         )
     except InvalidInput:
         return _board(request, db, access.actor, errors={field: NOT_A_CASEWORKER}, status=422)
+    except VettingRequired:
+        return _board(request, db, access.actor, errors={field: JUDGE_FIRST}, status=409)
     except StaleVersion:
         return _board(request, db, access.actor, problem=CHANGED, status=409)
     return see_other("/board", done="assigned")

@@ -23,6 +23,14 @@ class ConsentDropped(Conflict):
     )
 
 
+class VettingRequired(Conflict):
+    """409: a request from the public form goes to a caseworker only once it is judged
+    (genuine or suspicious): an unchecked one may be a trap laid to find the network."""
+
+    code = "vetting_required"
+    message = "Judge the request first (genuine or suspicious), then assign it."
+
+
 class StageGateFailed(Conflict):
     """409: the stage gate refused; `missing` lists what must be recorded first."""
 

@@ -18,13 +18,13 @@ from app.audit.log import record
 from app.cases import deadlines
 from app.cases import record as rec
 from app.cases.codes import new_case_code
-from app.cases.errors import ConsentDropped, StaleVersion
+from app.cases.errors import ConsentDropped, StaleVersion, VettingRequired
 from app.cases.fields import ENCRYPTED_FIELDS, INDEXED_FIELDS
 from app.cases.models import Case, CaseRevision, StageChange
 from app.cases.record import REVISION_FIELD
 from app.cases.schemas import CaseFields
 from app.cases.values import Consent
-from app.cases.vocab import ConsentPurpose, Stage
+from app.cases.vocab import SELF_REFERRAL, ConsentPurpose, Stage, VettingStatus
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
 from app.errors import Forbidden, InvalidInput
@@ -297,6 +297,13 @@ def history(db: Session, *, keyring: Keyring, actor: Actor, case: Case) -> list[
     return out
 
 
+def _unjudged(db: Session, *, keyring: Keyring, case: Case) -> bool:
+    """True while nobody has judged a public request genuine or suspicious."""
+    dek = rec.case_key(db, keyring=keyring, case=case)
+    vetting = rec.read(case, dek, ["vetting"])["vetting"] or {}
+    return str(vetting.get("status") or VettingStatus.UNVERIFIED) == VettingStatus.UNVERIFIED
+
+
 def assign(
     db: Session,
     *,
@@ -317,6 +324,8 @@ def assign(
         )
         if user is None or member is None or user.role != Role.CASEWORKER.value or user.disabled_at:
             raise InvalidInput("user_id", "must be an active caseworker of the case's team")
+        if case.source == SELF_REFERRAL and _unjudged(db, keyring=keyring, case=case):
+            raise VettingRequired()
     before = case.assigned_to
     if before == user_id:
         return case

@@ -100,6 +100,10 @@ class DocumentType(enum.StrEnum):
     OTHER = "other"
 
 
+# Case.source of a request sent through the public form (app/intake): it waits to be judged.
+SELF_REFERRAL = "self_referral"
+
+
 class VettingStatus(enum.StrEnum):
     """Whether a request is judged genuine."""
 

@@ -15,7 +15,7 @@ from app.audit.log import record
 from app.cases import record as rec
 from app.cases import service as cases
 from app.cases.models import Case
-from app.cases.vocab import VettingStatus
+from app.cases.vocab import SELF_REFERRAL, VettingStatus
 from app.config import Settings
 from app.crypto.keyring import Keyring
 from app.errors import HavenError
@@ -25,7 +25,7 @@ from app.intake.schemas import RequestIn
 from app.policy.deps import Actor
 from app.users.models import Team, User, shown_name
 
-SOURCE = "self_referral"
+SOURCE = SELF_REFERRAL
 
 
 class IntakeUnavailable(HavenError):

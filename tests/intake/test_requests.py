@@ -72,6 +72,33 @@ def test_request_lands_in_the_triage_queue_unverified(
     assert "Лесник" not in str(entry.fields)
 
 
+@pytest.mark.parametrize("judged", ["verified", "suspicious"])
+def test_a_request_goes_to_a_caseworker_only_once_judged(
+    client: TestClient, db: Session, staff: Staff, judged: str
+) -> None:
+    """An unchecked request may be a trap laid to find the network: nobody is sent to
+    contact the person until a coordinator has judged it, genuine or suspicious."""
+    assert client.post("/api/v1/requests", json=REQUEST).status_code == 202
+    case = db.scalars(select(Case)).one()
+    assign = f"/api/v1/cases/{case.id}/assign"
+    to_worker = {"user_id": str(staff.caseworker.id)}
+    refused = client.post(assign, json=to_worker, headers=staff.h("coordinator"))
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "vetting_required"
+    db.expire_all()
+    assert db.get_one(Case, case.id).assigned_to is None
+    version = client.get(f"/api/v1/cases/{case.id}", headers=staff.h("coordinator")).json()
+    judge = {"status": judged, "version": version["version"]}
+    vetted = client.post(
+        f"/api/v1/cases/{case.id}/vetting", json=judge, headers=staff.h("coordinator")
+    )
+    assert vetted.status_code == 200, vetted.text
+    assigned = client.post(assign, json=to_worker, headers=staff.h("coordinator"))
+    assert assigned.status_code == 200, assigned.text
+    db.expire_all()
+    assert db.get_one(Case, case.id).assigned_to == staff.caseworker.id
+
+
 def test_request_is_encrypted_on_arrival(client: TestClient, db: Session, staff: Staff) -> None:
     assert client.post("/api/v1/requests", json=REQUEST).status_code == 202
     db.expire_all()

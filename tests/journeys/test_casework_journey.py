@@ -125,6 +125,12 @@ def test_a_person_from_self_referral_to_erasure(
     )
     assert body["errors"][0]["field"] == "user_id"
     j.refused("POST", f"{j.url}/assign", "caseworker", {"user_id": str(staff.caseworker.id)}, 403)
+    # Nobody contacts the person before the request is judged.
+    unjudged = j.refused(
+        "POST", f"{j.url}/assign", "coordinator", {"user_id": str(staff.caseworker.id)}, 409
+    )
+    assert unjudged["code"] == "vetting_required"
+    j.ok("POST", f"{j.url}/vetting", "coordinator", {"status": "verified", "version": 1})
     j.ok("POST", f"{j.url}/assign", "coordinator", {"user_id": str(staff.caseworker.id)})
     assert j.ok("GET", "/api/v1/cases?assigned_to=none", "coordinator")["items"] == []
     # Duplicate check on the handle the person gave.
@@ -141,8 +147,8 @@ def test_a_person_from_self_referral_to_erasure(
     assert bad["errors"][0]["field"] == "risk_level"
     j.patch("caseworker", legal_name="Тимур Рашидович Галиев", date_of_birth="1996-05-02")
     stale = j.refused("PATCH", j.url, "caseworker", {"version": 1, "risk_level": "high"}, 409)
-    # The 409 names everything changed since version 1, the assignment included.
-    assert stale["changed_fields"] == ["assigned_to", "date_of_birth", "legal_name"]
+    # The 409 names everything changed since version 1, the judgement and assignment included.
+    assert stale["changed_fields"] == ["assigned_to", "date_of_birth", "legal_name", "vetting"]
     stored = j.ok("POST", f"{j.url}/consents", "caseworker", CONSENT, status=201)
     assert stored["recorded_by"] == str(staff.caseworker.id)
     j.patch("caseworker", risk_level="high")

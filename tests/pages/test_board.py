@@ -209,6 +209,32 @@ def test_a_request_is_marked_genuine_or_suspicious(v: Visitor, world: Coordinato
     assert _vetting(v, world.request) == "verified"
 
 
+def test_an_unjudged_request_is_not_offered_for_assignment_nor_assigned(
+    v: Visitor, world: CoordinatorWorld
+) -> None:
+    """Nobody is sent to contact the person before the request is judged: its card offers
+    no assignment, and a forged assignment comes back with the error beside the card."""
+    board = v.client.get("/board").text
+    card = board[board.index(world.request.case_code) :]
+    card = card[: card.index("</li>")]
+    assert "/assign" not in card
+    assert "Judge the request first" in card
+    url = f"/board/cases/{world.request.id}/assign"
+    r = v.client.post(url, data={"csrf_token": _board_csrf(v), "user_id": str(world.caseworker.id)})
+    assert r.status_code == 409
+    assert f'id="f-assign-{world.request.id}-error"' in r.text
+    v.db.refresh(world.request)
+    assert world.request.assigned_to is None
+    vet = {
+        "csrf_token": _board_csrf(v),
+        "status": "verified",
+        "version": str(world.request.version),
+    }
+    v.client.post(f"/board/requests/{world.request.id}/vetting", data=vet)
+    board = v.client.get("/board").text
+    assert f'action="/board/cases/{world.request.id}/assign"' in board
+
+
 def test_a_stale_vetting_changes_nothing(v: Visitor, world: CoordinatorWorld) -> None:
     url = f"/board/requests/{world.request.id}/vetting"
     data = {
