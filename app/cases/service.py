@@ -28,7 +28,7 @@ from app.cases.vocab import SELF_REFERRAL, ConsentPurpose, Stage, VettingStatus
 from app.crypto.envelope import OpenDataKey, decrypt_json, encrypt_json
 from app.crypto.keyring import Keyring
 from app.errors import Forbidden, InvalidInput
-from app.policy.deps import Actor
+from app.policy.deps import Actor, denied
 from app.policy.permissions import Permission, Role, redact
 from app.referrals.consent import block_referrals_without_consent
 from app.users.models import TeamMembership, User
@@ -176,7 +176,10 @@ def update_case(
     if not changes:
         raise InvalidInput("body", "no field to change")
     if "legal_hold" in changes and not actor.can(Permission.CASE_LEGAL_HOLD):
-        raise Forbidden("legal_hold: only a coordinator may set a legal hold")
+        raise denied(
+            db, actor, reason=f"lacks:{Permission.CASE_LEGAL_HOLD.value}", on=("case", case.id),
+            error=Forbidden("legal_hold: only a coordinator may set a legal hold"),
+        )  # fmt: skip
     return apply_changes(db, keyring=keyring, actor=actor, case=case, changes=changes, now=now)
 
 

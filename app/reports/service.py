@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.cases.vocab import Need, OutcomeKind, Situation, Stage
 from app.errors import InvalidInput, NotFound
-from app.policy.deps import Actor
+from app.policy.deps import Actor, denied
 from app.policy.permissions import Role
 from app.reports import queries
 from app.reports.queries import CROSSES, ONE_WAY, Month, Population, RawCounts
@@ -152,8 +152,8 @@ def report_teams(
     if actor.role is Role.COORDINATOR:
         if team_id is None:
             return actor.team_ids
-        if team_id not in actor.team_ids:
-            raise NotFound()
+        if team_id not in actor.team_ids:  # recorded like a case outside scope
+            raise denied(db, actor, reason="out_of_scope", on=("team", team_id))
         return frozenset({team_id})
     if actor.role in (Role.ADMIN, Role.AUDITOR):
         if team_id is None:

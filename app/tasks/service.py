@@ -20,7 +20,7 @@ from app.crypto.keyring import Keyring
 from app.crypto.models import DataKey
 from app.errors import Forbidden, InvalidInput
 from app.pagination import DEFAULT_COUNT_CAP, Page, PageQuery, page_of, page_rows_bounded
-from app.policy.deps import Actor
+from app.policy.deps import Actor, denied
 from app.policy.permissions import Permission, Role, redact_task
 from app.policy.scope import readable_tasks
 from app.tasks.errors import IdentifyingText, TaskMoveNotAllowed
@@ -229,7 +229,10 @@ def update_task(
     if not actor.can(Permission.TASK_MANAGE):
         extra = sorted(set(changes) - VOLUNTEER_FIELDS)
         if extra:
-            raise Forbidden(f"{extra[0]}: only the case team may change this field")
+            raise denied(
+                db, actor, reason=f"volunteer_field:{extra[0]}", on=("task", task.id),
+                error=Forbidden(f"{extra[0]}: only the case team may change this field"),
+            )  # fmt: skip
         if task.status == TaskStatus.CANCELLED.value:
             raise TaskMoveNotAllowed(current=task.status, allowed=[])
     case = db.get_one(Case, task.case_id)

@@ -178,7 +178,11 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
     )
     named = {uuid.UUID(t) for t in req.grant_team_ids}
     if actor.id in (user.id, req.requested_by) or not (opened or set()) <= (named & actor.team_ids):
-        raise ApproverNotEntitled()
+        # Separation of duties refused: recorded, as an attempt on one's own access is.
+        raise denied(
+            db, actor, reason="approver_not_entitled", on=("user", user.id),
+            error=ApproverNotEntitled(),
+        )  # fmt: skip
     if user.role != req.role:
         user.role = req.role
         record(db, AuditAction.USER_ROLE_CHANGED, by=actor, on=("user", user.id), fields=["role"])

@@ -171,6 +171,7 @@ def test_only_coordinators_set_legal_hold(client: TestClient, db: Session, staff
     url = f"/api/v1/cases/{case['id']}"
     r = client.patch(url, json={"version": 1, "legal_hold": True}, headers=staff.h("caseworker"))
     assert r.status_code == 403
+    assert audit_count(db, "access.denied") == 1  # refused and recorded, as any refusal is
     r = client.patch(url, json={"version": 1, "legal_hold": None}, headers=staff.h("coordinator"))
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "legal_hold"

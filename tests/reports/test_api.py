@@ -40,9 +40,13 @@ def test_summary_counts_the_coordinators_teams_only(
         for row in next(t for t in body["tables"] if t["name"] == "citizenship")["rows"]
     }
     assert citizenship == {"RU": "10", "other": "<5", "unknown": "<5"}
-    # Another team's id is out of scope: 404, like a case.
+    # Another team's id is out of scope: 404, like a case, and recorded like one.
     r = client.get(f"/api/v1/reports/summary?team={b.id}", headers=coordinator)
     assert r.status_code == 404
+    denied = select(AuditEntry).where(AuditEntry.action == AuditAction.ACCESS_DENIED.value)
+    assert [(e.reason_code, e.object_type, e.object_id) for e in db.scalars(denied)] == [
+        ("out_of_scope", "team", str(b.id))
+    ]
 
 
 def test_auditor_and_admin_count_every_team_and_any_one(

@@ -193,6 +193,23 @@ def test_volunteer_may_not_edit_the_task(
     assert after["status"] == "open"
 
 
+def test_a_volunteers_attempt_at_the_case_teams_fields_is_recorded(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any]
+) -> None:
+    """A volunteer rewriting a task's text or handing it on is refused and recorded, as any
+    refused access is: a pattern of such attempts is what the auditor looks for."""
+    task_id = _create(client, staff, case).json()["id"]
+    url = f"/api/v1/tasks/{task_id}"
+    for body in ({"title": "Something else"}, {"assigned_to": str(staff.volunteer2.id)}):
+        assert client.patch(url, json=body, headers=staff.h("volunteer")).status_code == 403
+    reasons = db.scalars(
+        select(AuditEntry.reason_code).where(
+            AuditEntry.action == "access.denied", AuditEntry.object_id == task_id
+        )
+    )
+    assert sorted(reasons) == ["volunteer_field:assigned_to", "volunteer_field:title"]
+
+
 def test_volunteer_note_is_checked_for_contact_details_only(
     client: TestClient, staff: Staff, case: dict[str, Any]
 ) -> None:

@@ -140,6 +140,11 @@ def test_an_approver_must_coordinate_every_team_the_request_opens(
     assert refused.json()["code"] == "approver_not_entitled"
     db.expire_all()
     assert org.volunteer.role == "volunteer"
+    # A refused separation of duties is evidence, recorded as a refused own-access change is.
+    denials = [e for e in _audit(db, "access.denied") if e.reason_code == "approver_not_entitled"]
+    assert [(e.actor_id, e.object_id) for e in denials] == [
+        (org.coordinator.id, str(org.volunteer.id))
+    ]
 
 
 def test_a_case_account_created_by_an_admin_gets_its_password_from_the_approver(
