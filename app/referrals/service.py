@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -305,10 +305,22 @@ def change_status(
         raise ReferralStatusNotAllowed(
             current=current.value, allowed=sorted(s.value for s in NEXT[current])
         )
+    # Moved in the database only from the status this session read: of two moves at once
+    # (two sends, an accept and a decline), the second is refused before anything is sealed.
+    claimed = db.execute(
+        update(Referral)
+        .where(Referral.id == ref.id, Referral.status == current.value)
+        .values(status=status.value, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(ref)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        stored = ReferralStatus(ref.status)
+        raise ReferralStatusNotAllowed(
+            current=stored.value, allowed=sorted(s.value for s in NEXT[stored])
+        )
     if status is ReferralStatus.SENT:
         _seal(db, keyring=keyring, actor=actor, case=case, ref=ref, now=now)
-    ref.status = status.value
-    ref.updated_at = now
     db.flush()
     record(
         db,

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -152,6 +152,21 @@ def pending_for(db: Session, actor: Actor) -> list[AccessRequest]:
     return [r for r in rows if request_visible_to(actor, r)]
 
 
+def _claim(db: Session, req: AccessRequest, *, status: str, actor: Actor, now: datetime) -> None:
+    """Decide the request in the database only if it is still pending there (not as this
+    session read it): of two coordinators deciding at once, the second is refused before
+    anything is applied."""
+    claimed = db.execute(
+        update(AccessRequest)
+        .where(AccessRequest.id == req.id, AccessRequest.status == PENDING)
+        .values(status=status, decided_by=actor.id, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(req)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("This request was already decided.")
+
+
 def _decidable(db: Session, req: AccessRequest) -> User:
     if req.status != PENDING:
         raise Conflict("This request was already decided.")
@@ -183,6 +198,7 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
             db, actor, reason="approver_not_entitled", on=("user", user.id),
             error=ApproverNotEntitled(),
         )  # fmt: skip
+    _claim(db, req, status=APPROVED, actor=actor, now=now)
     if user.role != req.role:
         user.role = req.role
         record(db, AuditAction.USER_ROLE_CHANGED, by=actor, on=("user", user.id), fields=["role"])
@@ -193,7 +209,6 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
     # could enrol TOTP first and hold both factors, so the password is replaced.
     if req.new_account or user.totp_enrolled_at is None:
         password = issue_one_time_password(user, now=now)
-    req.status, req.decided_by, req.decided_at = APPROVED, actor.id, now
     record(
         db,
         AuditAction.ACCESS_APPROVED,
@@ -209,7 +224,7 @@ def approve(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> 
 def reject(db: Session, *, actor: Actor, req: AccessRequest, now: datetime) -> None:
     """Refuse (coordinator) or withdraw (admin) a pending grant; nothing is applied."""
     user = _decidable(db, req)
-    req.status, req.decided_by, req.decided_at = REJECTED, actor.id, now
+    _claim(db, req, status=REJECTED, actor=actor, now=now)
     record(
         db, AuditAction.ACCESS_REJECTED, by=actor, on=("user", user.id), reason=f"request:{req.id}"
     )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -20,9 +20,14 @@ from app.audit.events import AuditAction
 from app.audit.models import AuditEntry
 from app.cases.models import Case
 from app.cli import cli
+from app.crypto.keyring import Keyring
 from app.policy.permissions import Visibility
+from app.referrals import service
+from app.referrals.errors import ReferralStatusNotAllowed
 from app.referrals.models import Referral
-from tests.factories import CaseWorld
+from app.referrals.rules import ReferralStatus
+from app.security.clock import FrozenClock
+from tests.factories import CaseWorld, actor_of
 
 GIVEN = "2026-11-01T10:00:00+00:00"
 WITHDRAWN = "2026-11-20T10:00:00+00:00"
@@ -357,6 +362,33 @@ def test_status_machine(
     assert [(x["id"], x["status"], x["note"]) for x in listed.json()["items"]] == [
         (ref, "completed", NOTE)
     ]
+
+
+def test_a_move_from_a_status_already_left_is_refused_not_repeated(
+    client: TestClient,
+    db: Session,
+    world: CaseWorld,
+    partner: tuple[str, Path],
+    keyring: Keyring,
+    clock: FrozenClock,
+) -> None:
+    """Two sends at once (two tabs, two colleagues): each move is made in the database only
+    from the status read, so the second finds it gone and is refused before it seals a
+    second packet. Here another request has sent it while this one holds it as read."""
+    ref_id = refer(client, world, partner[0]).json()["id"]
+    held = db.get_one(Referral, uuid.UUID(ref_id))
+    assert held.status == "draft"  # as this request read it
+    db.execute(
+        update(Referral).where(Referral.id == held.id).values(status="sent")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    with pytest.raises(ReferralStatusNotAllowed):
+        service.change_status(
+            db, keyring=keyring, actor=actor_of(db, world.users["worker"]), case=world.case_a,
+            ref=held, status=ReferralStatus.SENT, now=clock.now(),
+        )  # fmt: skip
+    assert _entries(db, AuditAction.REFERRAL_UPDATED) == []
+    assert held.status == "sent"  # read again: the stored status, not the one held
 
 
 # --- consent effects (issue 6, item 9) ------------------------------------------------

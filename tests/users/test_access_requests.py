@@ -8,18 +8,21 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.config import Settings
 from app.crypto.keyring import Keyring
+from app.errors import Conflict
 from app.policy.permissions import Role
 from app.security.clock import FrozenClock
+from app.users import grants
 from app.users.models import AccessRequest, User
 from app.users.service import team_ids_of
-from tests.factories import auth, bearer, code_for, make_case, make_user
+from tests.factories import actor_of, auth, bearer, code_for, make_case, make_user
 from tests.users.conftest import Org
 
 CANARY = "Zakhar Revizorov"
@@ -145,6 +148,31 @@ def test_an_approver_must_coordinate_every_team_the_request_opens(
     assert [(e.actor_id, e.object_id) for e in denials] == [
         (org.coordinator.id, str(org.volunteer.id))
     ]
+
+
+def test_a_request_decided_meanwhile_is_not_decided_again(
+    client: TestClient, org: Org, db: Session, clock: FrozenClock
+) -> None:
+    """Two coordinators deciding at once: each decision is made in the database only while
+    the request is still pending there, so the second is refused before anything is
+    applied (no role, no one-time password written over the first one's)."""
+    r = client.patch(
+        f"/api/v1/users/{org.volunteer.id}",
+        json={"role": "caseworker", "team_ids": [str(org.team_a.id)]},
+        headers=org.headers["admin"],
+    )
+    assert r.status_code == 202
+    held = db.get_one(AccessRequest, uuid.UUID(r.json()["id"]))
+    assert held.status == "pending"  # as the second coordinator's request read it
+    db.execute(
+        update(AccessRequest).where(AccessRequest.id == held.id).values(status="rejected")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    with pytest.raises(Conflict):
+        grants.approve(db, actor=actor_of(db, org.coordinator), req=held, now=clock.now())
+    db.expire_all()
+    assert db.get_one(User, org.volunteer.id).role == "volunteer"
+    assert db.get_one(AccessRequest, held.id).status == "rejected"
 
 
 def test_a_case_account_created_by_an_admin_gets_its_password_from_the_approver(
