@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -202,6 +202,37 @@ def _check_move(actor: Actor, task: Task, target: TaskStatus) -> None:
         raise TaskMoveNotAllowed(current=current.value, allowed=allowed)
 
 
+def _apply(task: Task, dek: OpenDataKey, changes: Mapping[str, Any]) -> None:
+    """The checked changes onto the task (the status already moved by `_claim_status`)."""
+    for name, value in changes.items():
+        if name in GUARDED_FIELDS:
+            _set_text(task, dek, name, value or None)
+        elif name != "status":  # due, assigned_to
+            setattr(task, name, value)
+
+
+def _claim_status(db: Session, actor: Actor, task: Task, target: TaskStatus) -> None:
+    """Move the task in the database only from the status read: of two moves at once (a
+    volunteer's accept at the instant the team calls the task off), the second is refused
+    with the status as stored, before anything else of the change is applied."""
+    if target.value == task.status:
+        return
+    claimed = db.execute(
+        update(Task)
+        .where(Task.id == task.id, Task.status == task.status)
+        .values(status=target.value)
+        .execution_options(synchronize_session=False)
+    )
+    db.refresh(task)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        stored = TaskStatus(task.status)
+        team = actor.can(Permission.TASK_MANAGE)
+        moves = set(TaskStatus) if team else VOLUNTEER_MOVES[stored]
+        raise TaskMoveNotAllowed(
+            current=stored.value, allowed=sorted(s.value for s in moves if s is not stored)
+        )
+
+
 def _check_inherited_note(
     task: Task, dek: OpenDataKey, markers: PersonMarkers, changes: Mapping[str, Any]
 ) -> None:
@@ -254,13 +285,9 @@ def update_task(
     check_texts(markers, changes)
     dek = rec.case_key(db, keyring=keyring, case=case)
     _check_inherited_note(task, dek, markers, changes)
-    for name, value in changes.items():
-        if name in GUARDED_FIELDS:
-            _set_text(task, dek, name, value or None)
-        elif name == "status":
-            task.status = TaskStatus(value).value
-        else:  # due, assigned_to
-            setattr(task, name, value)
+    if changes.get("status") is not None:
+        _claim_status(db, actor, task, TaskStatus(changes["status"]))
+    _apply(task, dek, changes)
     task.updated_at = now
     db.flush()
     record(db, AuditAction.TASK_UPDATED, by=actor, on=("task", task.id), fields=changes)

@@ -10,15 +10,19 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
 from app.config import Settings
+from app.crypto.keyring import Keyring
 from app.security.clock import FrozenClock
+from app.tasks import service
+from app.tasks.errors import TaskMoveNotAllowed
 from app.tasks.models import Task
 from app.users.models import TeamMembership
 from tests.casework import PERSON, Staff, audit_count, make_staff, new_case
+from tests.factories import actor_of
 
 CONTRACT_SHAPE = {"id", "case_code", "title", "instructions", "place", "due", "status", "note"}
 CLEAN = {
@@ -278,6 +282,30 @@ def test_a_reassigned_task_brings_no_identifying_note_to_the_next_volunteer(
     assert client.patch(url, json=back, headers=staff.h("coordinator")).status_code == 200
     (seen,) = client.get("/api/v1/tasks", headers=staff.h("volunteer")).json()["items"]
     assert seen["note"] == rewritten["note"]
+
+
+def test_a_volunteers_accept_after_the_team_called_the_task_off_is_refused(
+    client: TestClient, db: Session, staff: Staff, case: dict[str, Any], keyring: Keyring,
+    clock: FrozenClock,
+) -> None:  # fmt: skip
+    """The team calls the task off while the volunteer's accept is on its way, read from the
+    open task: the move is made only from the status read, so the accept is refused and the
+    task stays called off (it would have reopened it)."""
+    task_id = _create(client, staff, case).json()["id"]
+    held = db.get_one(Task, uuid.UUID(task_id))
+    assert held.status == "open"  # as the volunteer's request read it
+    db.execute(
+        update(Task).where(Task.id == held.id).values(status="cancelled")
+        .execution_options(synchronize_session=False)
+    )  # fmt: skip
+    with pytest.raises(TaskMoveNotAllowed):
+        service.update_task(
+            db, keyring=keyring, actor=actor_of(db, staff.volunteer), task=held,
+            changes={"status": "accepted", "note": "On my way."}, now=clock.now(),
+        )  # fmt: skip
+    db.expire_all()
+    stored = db.get_one(Task, held.id)
+    assert (stored.status, stored.note) == ("cancelled", None)
 
 
 def test_case_team_edits_and_cancels(
