@@ -115,6 +115,29 @@ def _consent_field(loc: tuple[int | str, ...]) -> str:
     return {"given_at": "given_on"}.get(name, name if name in CONSENT_FIELDS else "partner")
 
 
+@router.get("/cases/{case_id}/consents/{consent_id}/withdraw")
+def withdraw_form(
+    consent_id: uuid.UUID, request: Request, db: DbSession, access: CaseWrite
+) -> Response:
+    """Ask before withdrawing: a withdrawal cannot be undone (a new consent is recorded
+    instead), and one to share blocks the partner's referrals not yet sent."""
+    consent = consents.one(
+        db, keyring=_keyring(request), actor=access.actor, case=access.case, consent_id=consent_id
+    )
+    partner = None
+    if consent.partner is not None:
+        names = {p.id: p.name for p in referrals.list_partners(db)}
+        partner = names.get(consent.partner)
+    context = {
+        **case_header(db, access, now=_now(request)),
+        "tab": "file",
+        "consent": consent,
+        "partner": partner,
+        "sharing": consent.purpose is ConsentPurpose.SHARE_WITH_PARTNER,
+    }
+    return render(request, "cases/file/consent_withdraw.html", context)
+
+
 @router.post("/cases/{case_id}/consents/{consent_id}/withdraw")
 def withdraw_consent(
     consent_id: uuid.UUID, request: Request, db: DbSession, access: CaseWrite

@@ -374,7 +374,18 @@ def test_consents_are_recorded_and_withdrawn_one_at_a_time(
     held = shown(db, app, world.case)["consents"]
     assert [c["purpose"] for c in held] == ["store", "contact"]
     contact = held[1]["id"]
-    r = worker.post(url(world.case, f"/consents/{contact}/withdraw"), {})
+    # One tap on the file asks first (a withdrawal cannot be undone): a link, not a form.
+    withdraw = url(world.case, f"/consents/{contact}/withdraw")
+    html = worker.get(url(world.case)).text
+    assert f'href="{withdraw}"' in html
+    assert f'action="{withdraw}"' not in html
+    asked = worker.get(withdraw)
+    assert asked.status_code == 200
+    assert "cannot be undone" in asked.text
+    assert f'action="{withdraw}"' in asked.text
+    assert all(c["withdrawn_at"] is None for c in shown(db, app, world.case)["consents"])
+    assert worker.get(url(world.case, f"/consents/{uuid.uuid4()}/withdraw")).status_code == 404
+    r = worker.post(withdraw, {}, token_from=withdraw)
     assert r.status_code == 303
     after = {c["purpose"]: c for c in shown(db, app, world.case)["consents"]}
     assert after["contact"]["withdrawn_at"] is not None

@@ -15,7 +15,15 @@ from app.cases.values import Consent
 from app.policy.permissions import Role
 from app.users.models import User
 from app.users.service import teams_of
-from tests.factories import PASSWORD, actor_of, code_for, make_case, make_team, make_user
+from tests.factories import (
+    PASSWORD,
+    actor_of,
+    code_for,
+    make_case,
+    make_partner,
+    make_team,
+    make_user,
+)
 from tests.pages.registry import PageVisit, Visitor
 
 # An invented person (no real one is meant).
@@ -220,6 +228,25 @@ def _with_consents(v: Visitor) -> httpx.Response:
     return v.client.get(url(case))
 
 
+def _consent_withdraw(v: Visitor) -> httpx.Response:
+    """The question before a consent to share is withdrawn (it blocks pending referrals)."""
+    user, case = team_case(v)
+    partner, _ = make_partner(v.db)
+    consent = Consent.model_validate(
+        {
+            "purpose": "share_with_partner",
+            "partner": str(partner.id),
+            "legal_basis": "consent",
+            "given_at": "2026-11-20T10:00:00Z",
+        }
+    )
+    added = consents.add(
+        v.db, keyring=keyring_of(v), actor=actor_of(v.db, user), case=case, consent=consent,
+        now=v.clock.now(),
+    )  # fmt: skip
+    return v.client.get(url(case, f"/consents/{added.id}/withdraw"))
+
+
 def _history(v: Visitor) -> httpx.Response:
     _, case = team_case(v)
     page = v.client.get(url(case, "/edit/needs"))
@@ -312,6 +339,12 @@ PAGES: tuple[PageVisit, ...] = (
     PageVisit("case-edit-stale", "POST", EDIT, _edit_stale, 409),
     PageVisit("case-consent-new", "GET", "/cases/{case_id}/consents/new", _consent_new),
     PageVisit("case-consent-errors", "POST", "/cases/{case_id}/consents", _consent_errors, 422),
+    PageVisit(
+        "case-consent-withdraw",
+        "GET",
+        "/cases/{case_id}/consents/{consent_id}/withdraw",
+        _consent_withdraw,
+    ),
     PageVisit("case-history", "GET", "/cases/{case_id}/history", _history),
     PageVisit("case-erase", "GET", "/cases/{case_id}/erase", _erase),
     PageVisit("case-erase-approve", "GET", "/cases/{case_id}/erase", _erase_approve),
