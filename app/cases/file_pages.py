@@ -68,7 +68,7 @@ STALE = lazy(
 )
 NOT_REACHABLE = lazy("The case cannot move to that stage from where it is now.")
 ASSIGNEE = lazy("Choose a caseworker of this case's team from the list.")
-LANGUAGE_CODES = lazy("Write two-letter language codes such as ru, uk, en; one per line.")
+LANGUAGE_CODES = lazy("Write each language as a code (ru) or a name (Russian), one per line.")
 NOT_GIVEN = lazy("— not recorded —")
 NOBODY = lazy("Nobody (back to the queue)")
 

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from app.cases.languages import language_codes
 from app.i18n import LazyText, lazy
 
 # Empty rows offered below the filled ones, to add items without JavaScript.
@@ -244,7 +245,9 @@ def payload(section: Section, values: Mapping[str, str], checked: Sequence[str])
     section, an empty one as null (cleared)."""
     out: dict[str, Any] = {}
     for name in section.fields:
-        if name in LINES:
+        if name == "languages":  # codes or names, as the intake form reads them
+            out[name] = language_codes(values.get(name, "")) or None
+        elif name in LINES:
             lines = [line.strip() for line in values.get(name, "").splitlines()]
             out[name] = [line for line in lines if line] or None
         elif name in OBJECTS:

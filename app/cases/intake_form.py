@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from app.cases.labels import FIELDS
+from app.cases.languages import language_codes
 from app.cases.schemas import CaseCreate, DuplicatesIn
 from app.cases.vocab import ConsentPurpose, ContactChannel
 from app.forms import validate
@@ -50,7 +51,7 @@ TEXT_FIELDS: tuple[str, ...] = (
 LIST_FIELDS = ("needs",)
 
 CONTACT = lazy("Check this contact: a phone number with its country code, or a username.")
-LANGUAGES = lazy("Write language codes separated by commas, for example ru, uk, en.")
+LANGUAGES = lazy("Write each language as a code (ru) or a name (Russian), separated by commas.")
 CONSENT = lazy("Record how the person agreed that we keep this record. Without it, do not save it.")
 TEAM = lazy("Choose the team this case belongs to.")
 DUPLICATE_TERMS = lazy(
@@ -152,7 +153,7 @@ class IntakePayload:
             if v.get(name):
                 out[name] = _lines(values[name])
         if v.get("languages"):
-            out["languages"] = [c.lower() for c in v["languages"].replace(",", " ").split()]
+            out["languages"] = language_codes(v["languages"])
         if needs:
             out["needs"] = needs
         out["contacts"] = [

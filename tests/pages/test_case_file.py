@@ -280,6 +280,26 @@ def test_an_unknown_section_is_not_found(world: Team2, browsers: Any) -> None:
     assert browsers(world.worker).get(url(world.case, "/edit/secrets")).status_code == 404
 
 
+def test_languages_are_taken_as_codes_or_as_the_names_the_file_shows(
+    world: Team2, browsers: Any, db: Session, app: FastAPI
+) -> None:
+    """The file shows "Russian, Ukrainian"; typing those names back (in any of the pages'
+    languages) keeps the codes, as the intake form does; a word that is neither is named."""
+    worker = browsers(world.worker)
+    values = form_of(worker.get(url(world.case, "/edit/person")).text)
+    r = worker.post(
+        url(world.case, "/edit/person"), values | {"languages": "Русский\nукраїнська, en"}
+    )
+    assert r.status_code == 303, r.text[:300]
+    assert shown(db, app, world.case)["languages"] == ["ru", "uk", "en"]
+    assert "Russian, Ukrainian, English" in worker.get(url(world.case)).text
+    wrong = worker.post(url(world.case, "/edit/person"), values | {"languages": "ru\nKlingonese"})
+    assert wrong.status_code == 422
+    assert 'id="f-languages-error"' in wrong.text
+    assert "Klingonese" in wrong.text  # kept as typed
+    assert shown(db, app, world.case)["languages"] == ["ru", "uk", "en"]
+
+
 # --- access ------------------------------------------------------------------------------
 
 POSTS = (

@@ -256,7 +256,7 @@ def test_mistakes_come_back_beside_their_fields_with_everything_typed(
     bad = INTERVIEW | {
         "date_of_birth": "2999-01-01",
         "contact2_value": "not a phone",
-        "languages": "Russian",
+        "languages": "Russian, Klingonese",
         "consent_basis": "",
         "csrf_token": token,
     }
