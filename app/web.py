@@ -178,7 +178,10 @@ NOTICES: dict[str, LazyText] = {
     # attachments: documents, referrals, tasks
     "uploaded": lazy("The document is stored, encrypted."),
     "referral_drafted": lazy("The referral is prepared. Check it, then send it."),
-    "referral_sent": lazy("The referral is sent. Download the packet for the partner."),
+    "referral_sent": lazy(
+        "The packet is sealed for this partner. Download it and deliver it the way you agreed "
+        "with them: Haven does not send it."
+    ),
     "referral_updated": lazy("The referral's status is changed."),
     "task_created": lazy("The task is given to the volunteer."),
     "task_accepted": lazy("You accepted the task."),

@@ -42,7 +42,8 @@ STATUSES: dict[ReferralStatus, LazyText] = {
 }
 # The button that moves a referral to each status.
 MOVES: dict[ReferralStatus, LazyText] = {
-    ReferralStatus.SENT: lazy("Send to the partner"),
+    # Haven delivers nothing: sending seals the packet, which the coordinator then delivers.
+    ReferralStatus.SENT: lazy("Seal the packet for the partner"),
     ReferralStatus.ACCEPTED: lazy("The partner accepted"),
     ReferralStatus.DECLINED: lazy("The partner declined"),
     ReferralStatus.COMPLETED: lazy("Mark completed"),

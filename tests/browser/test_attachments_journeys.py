@@ -152,8 +152,8 @@ def test_coordinator_refers_two_fields_sends_and_downloads_the_packet(
     tab.shot("referral-2-ticked")
     tab.page.click("button:has-text('Prepare the referral')")
     assert "Prepared, not sent" in tab.page.inner_text("main")
-    tab.page.click("button:has-text('Send to the partner')")
-    assert "The referral is sent" in tab.page.inner_text("main")
+    tab.submit("button:has-text('Seal the packet for the partner')")
+    assert "Haven does not send it" in tab.page.inner_text("main")
     tab.shot("referral-3-sent")
     with tab.page.expect_download() as download_info:
         tab.page.click("a:has-text('Download the packet')")
