@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+from sqlalchemy import update
 from sqlalchemy.orm import Session, object_session
 
 from app.cases import service as case_service
@@ -279,3 +280,15 @@ def case_world(
         name: auth(bearer(db, user, clock=clock, settings=settings)) for name, user in users.items()
     }
     return CaseWorld(case_a, case_b, users, headers, BlobStore(settings.blob_dir))
+
+
+def changed_meanwhile(db: Session, row: Any, **values: Any) -> None:
+    """Write values to row's stored row as another request would have, leaving the object
+    this session holds as it was read: a request acting on a stale read."""
+    model = type(row)
+    db.execute(
+        update(model)
+        .where(model.id == row.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
@@ -27,7 +27,7 @@ from app.referrals.errors import ReferralStatusNotAllowed
 from app.referrals.models import Referral
 from app.referrals.rules import ReferralStatus
 from app.security.clock import FrozenClock
-from tests.factories import CaseWorld, actor_of
+from tests.factories import CaseWorld, actor_of, changed_meanwhile
 
 GIVEN = "2026-11-01T10:00:00+00:00"
 WITHDRAWN = "2026-11-20T10:00:00+00:00"
@@ -378,10 +378,7 @@ def test_a_move_from_a_status_already_left_is_refused_not_repeated(
     ref_id = refer(client, world, partner[0]).json()["id"]
     held = db.get_one(Referral, uuid.UUID(ref_id))
     assert held.status == "draft"  # as this request read it
-    db.execute(
-        update(Referral).where(Referral.id == held.id).values(status="sent")
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    changed_meanwhile(db, held, status="sent")
     with pytest.raises(ReferralStatusNotAllowed):
         service.change_status(
             db, keyring=keyring, actor=actor_of(db, world.users["worker"]), case=world.case_a,

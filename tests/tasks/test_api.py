@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
@@ -22,7 +22,7 @@ from app.tasks.errors import TaskMoveNotAllowed
 from app.tasks.models import Task
 from app.users.models import TeamMembership
 from tests.casework import PERSON, Staff, audit_count, make_staff, new_case
-from tests.factories import actor_of
+from tests.factories import actor_of, changed_meanwhile
 
 CONTRACT_SHAPE = {"id", "case_code", "title", "instructions", "place", "due", "status", "note"}
 CLEAN = {
@@ -294,10 +294,7 @@ def test_a_volunteers_accept_after_the_team_called_the_task_off_is_refused(
     task_id = _create(client, staff, case).json()["id"]
     held = db.get_one(Task, uuid.UUID(task_id))
     assert held.status == "open"  # as the volunteer's request read it
-    db.execute(
-        update(Task).where(Task.id == held.id).values(status="cancelled")
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    changed_meanwhile(db, held, status="cancelled")
     with pytest.raises(TaskMoveNotAllowed):
         service.update_task(
             db, keyring=keyring, actor=actor_of(db, staff.volunteer), task=held,

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.models import AuditEntry
@@ -22,7 +22,15 @@ from app.security.clock import FrozenClock
 from app.users import grants
 from app.users.models import AccessRequest, User
 from app.users.service import team_ids_of
-from tests.factories import actor_of, auth, bearer, code_for, make_case, make_user
+from tests.factories import (
+    actor_of,
+    auth,
+    bearer,
+    changed_meanwhile,
+    code_for,
+    make_case,
+    make_user,
+)
 from tests.users.conftest import Org
 
 CANARY = "Zakhar Revizorov"
@@ -164,10 +172,7 @@ def test_a_request_decided_meanwhile_is_not_decided_again(
     assert r.status_code == 202
     held = db.get_one(AccessRequest, uuid.UUID(r.json()["id"]))
     assert held.status == "pending"  # as the second coordinator's request read it
-    db.execute(
-        update(AccessRequest).where(AccessRequest.id == held.id).values(status="rejected")
-        .execution_options(synchronize_session=False)
-    )  # fmt: skip
+    changed_meanwhile(db, held, status="rejected")
     with pytest.raises(Conflict):
         grants.approve(db, actor=actor_of(db, org.coordinator), req=held, now=clock.now())
     db.expire_all()
