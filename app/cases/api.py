@@ -274,11 +274,12 @@ def transition_case(
     return CaseListItem.model_validate(search.list_item(access.case))
 
 
-@router.post("/cases/{case_id:uuid}/assign", response_model=CaseListItem)
+@router.post("/cases/{case_id:uuid}/assign", response_model=CaseListItem, responses=errors(409))
 def assign_case(
     body: AssignIn, request: Request, db: DbSession, access: CaseAssign
 ) -> CaseListItem:
-    """Assign the case to a caseworker of its team (null unassigns)."""
+    """Assign the case to a caseworker of its team (null unassigns); 409 `vetting_required`
+    for a request from the public form nobody has judged yet."""
     service.assign(
         db,
         keyring=_keyring(request),
