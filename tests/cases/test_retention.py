@@ -13,9 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from app.audit.models import AuditEntry
 from app.cases import retention
 from app.cases.models import Case
 from app.cli import cli
@@ -171,7 +173,10 @@ def test_only_coordinators_set_legal_hold(client: TestClient, db: Session, staff
     url = f"/api/v1/cases/{case['id']}"
     r = client.patch(url, json={"version": 1, "legal_hold": True}, headers=staff.h("caseworker"))
     assert r.status_code == 403
-    assert audit_count(db, "access.denied") == 1  # refused and recorded, as any refusal is
+    refused = select(AuditEntry.reason_code).where(
+        AuditEntry.action == "access.denied", AuditEntry.object_id == case["id"]
+    )
+    assert list(db.scalars(refused)) == ["lacks:case:legal_hold"]  # recorded, as any refusal
     r = client.patch(url, json={"version": 1, "legal_hold": None}, headers=staff.h("coordinator"))
     assert r.status_code == 422
     assert r.json()["errors"][0]["field"] == "legal_hold"

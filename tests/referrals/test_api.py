@@ -384,7 +384,8 @@ def test_a_move_from_a_status_already_left_is_refused_not_repeated(
             db, keyring=keyring, actor=actor_of(db, world.users["worker"]), case=world.case_a,
             ref=held, status=ReferralStatus.SENT, now=clock.now(),
         )  # fmt: skip
-    assert _entries(db, AuditAction.REFERRAL_UPDATED) == []
+    moves = [e.reason_code for e in _entries(db, AuditAction.REFERRAL_UPDATED)]
+    assert not [m for m in moves if m and held.id.hex in m], "moved again from a stale read"
     assert held.status == "sent"  # read again: the stored status, not the one held
 
 

@@ -43,9 +43,11 @@ def test_summary_counts_the_coordinators_teams_only(
     # Another team's id is out of scope: 404, like a case, and recorded like one.
     r = client.get(f"/api/v1/reports/summary?team={b.id}", headers=coordinator)
     assert r.status_code == 404
-    denied = select(AuditEntry).where(AuditEntry.action == AuditAction.ACCESS_DENIED.value)
-    assert [(e.reason_code, e.object_type, e.object_id) for e in db.scalars(denied)] == [
-        ("out_of_scope", "team", str(b.id))
+    denied = select(AuditEntry).where(
+        AuditEntry.action == AuditAction.ACCESS_DENIED.value, AuditEntry.object_id == str(b.id)
+    )
+    assert [(e.reason_code, e.object_type) for e in db.scalars(denied)] == [
+        ("out_of_scope", "team")
     ]
 
 
