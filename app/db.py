@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event
+from sqlalchemy import DateTime, MetaData, Uuid, create_engine, event, update
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
@@ -290,3 +290,18 @@ def database_answers(engine: Engine) -> bool:
     finally:
         raw.close()
     return True
+
+
+def moved_from(session: Session, row: Any, read: str, /, **values: Any) -> bool:
+    """Write values to row's stored row only while its `status` is still `read` (as this
+    session read it), then read the row again. False when another request moved it
+    first: of two moves at once, the second finds the status gone and changes nothing."""
+    model = type(row)
+    result = session.execute(
+        update(model)
+        .where(model.id == row.id, model.status == read)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(row)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

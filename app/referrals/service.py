@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,7 @@ from app.crypto.envelope import (
     encrypt_text,
 )
 from app.crypto.keyring import Keyring
+from app.db import moved_from
 from app.errors import InvalidInput, NotFound
 from app.policy.deps import Actor
 from app.policy.permissions import Permission, Visibility, allows, visibility
@@ -307,14 +308,7 @@ def change_status(
         )
     # Moved in the database only from the status this session read: of two moves at once
     # (two sends, an accept and a decline), the second is refused before anything is sealed.
-    claimed = db.execute(
-        update(Referral)
-        .where(Referral.id == ref.id, Referral.status == current.value)
-        .values(status=status.value, updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(ref)
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not moved_from(db, ref, current.value, status=status.value, updated_at=now):
         stored = ReferralStatus(ref.status)
         raise ReferralStatusNotAllowed(
             current=stored.value, allowed=sorted(s.value for s in NEXT[stored])

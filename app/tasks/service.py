@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
@@ -18,6 +18,7 @@ from app.cases.models import Case
 from app.crypto.envelope import OpenDataKey, decrypt_text, encrypt_text
 from app.crypto.keyring import Keyring
 from app.crypto.models import DataKey
+from app.db import moved_from
 from app.errors import Forbidden, InvalidInput
 from app.pagination import DEFAULT_COUNT_CAP, Page, PageQuery, page_of, page_rows_bounded
 from app.policy.deps import Actor, denied
@@ -217,14 +218,7 @@ def _claim_status(db: Session, actor: Actor, task: Task, target: TaskStatus) -> 
     with the status as stored, before anything else of the change is applied."""
     if target.value == task.status:
         return
-    claimed = db.execute(
-        update(Task)
-        .where(Task.id == task.id, Task.status == task.status)
-        .values(status=target.value)
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(task)
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not moved_from(db, task, task.status, status=target.value):
         stored = TaskStatus(task.status)
         team = actor.can(Permission.TASK_MANAGE)
         moves = set(TaskStatus) if team else VOLUNTEER_MOVES[stored]

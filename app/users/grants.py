@@ -14,11 +14,12 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from app.audit.events import AuditAction
 from app.audit.log import record
+from app.db import moved_from
 from app.errors import Conflict, InvalidInput
 from app.policy.deps import Actor, denied
 from app.policy.permissions import CASE_ROLES, Role
@@ -156,14 +157,7 @@ def _claim(db: Session, req: AccessRequest, *, status: str, actor: Actor, now: d
     """Decide the request in the database only if it is still pending there (not as this
     session read it): of two coordinators deciding at once, the second is refused before
     anything is applied."""
-    claimed = db.execute(
-        update(AccessRequest)
-        .where(AccessRequest.id == req.id, AccessRequest.status == PENDING)
-        .values(status=status, decided_by=actor.id, decided_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    db.refresh(req)
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if not moved_from(db, req, PENDING, status=status, decided_by=actor.id, decided_at=now):
         raise Conflict("This request was already decided.")
 
 
